@@ -1,0 +1,224 @@
+"""`FeatureConfig`: the one description of a frontend that travels with every model."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from tinyaudio._io import write_text_atomic
+from tinyaudio.errors import ConfigMismatchError
+
+FeatureKind = Literal["mfcc", "logmel", "spectrogram"]
+_KINDS = ("mfcc", "logmel", "spectrogram")
+_WINDOWS = ("hann", "hamming", "rectangular")
+_NORMALIZATIONS = ("none", "clip")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """Frontend settings shared by training, evaluation, the runtime and the device.
+
+    Saved as ``feature_config.json`` beside every model and loaded by every consumer, so the
+    features a model was trained on are the features it is fed on a Raspberry Pi or an MCU.
+
+    Attributes:
+        kind: ``"mfcc"`` (n_frames, n_mfcc), ``"logmel"`` (n_frames, n_mels) or
+            ``"spectrogram"`` (n_frames, n_fft // 2 + 1), log-magnitude STFT.
+        sample_rate: Hz; audio is resampled to it on load.
+        clip_duration: seconds; every clip is padded with zeros or cropped to
+            ``round(clip_duration * sample_rate)`` samples.
+        n_fft: FFT size in samples (zero-padded past ``win_length``).
+        win_length: analysis window in samples, centred in the ``n_fft`` frame as librosa does.
+        hop_length: samples between frame starts.
+        window: ``"hann"`` (periodic, as scipy / librosa ``get_window``), ``"hamming"``
+            (periodic) or ``"rectangular"``.
+        center: pad ``n_fft // 2`` zeros on both sides before framing (librosa ``center=True``,
+            ``pad_mode="constant"``); False frames from sample 0 as ``tf.signal.stft`` does.
+        n_mels: mel bands (Slaney scale and area normalisation, librosa defaults).
+        n_mfcc: cepstral coefficients kept (DCT-II, orthonormal, as librosa / scipy).
+        fmin, fmax: band edges of the mel filter bank in Hz; ``fmax=None`` means Nyquist.
+        power: 2.0 for power spectra (librosa ``melspectrogram`` default), 1.0 for magnitude.
+        log_floor: ``amin`` of ``10 * log10(max(amin, S))`` (librosa ``power_to_db``).
+        top_db: if set, clip log values to ``max - top_db`` per clip (librosa default 80 dB);
+            None keeps every frame independent, which is what streaming needs.
+        normalization: ``"none"`` or ``"clip"`` (subtract each coefficient's mean over the
+            clip and divide by the clip's overall std, cepstral mean-variance normalisation).
+
+    Source: parameter names and defaults follow ``librosa.feature`` (0.11); the Hello Edge
+    49 x 10 MFCC layout is from Zhang et al. 2017, "Hello Edge: Keyword Spotting on
+    Microcontrollers", arXiv:1711.07128.
+    """
+
+    kind: FeatureKind = "mfcc"
+    sample_rate: int = 16000
+    clip_duration: float = 1.0
+    n_fft: int = 640
+    win_length: int = 640
+    hop_length: int = 320
+    window: str = "hann"
+    center: bool = False
+    n_mels: int = 40
+    n_mfcc: int = 10
+    fmin: float = 20.0
+    fmax: float | None = 4000.0
+    power: float = 2.0
+    log_floor: float = 1e-10
+    top_db: float | None = None
+    normalization: str = "none"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.kind not in _KINDS:
+            problems.append(f"kind={self.kind!r} is not one of {_KINDS}")
+        if self.window not in _WINDOWS:
+            problems.append(f"window={self.window!r} is not one of {_WINDOWS}")
+        if self.normalization not in _NORMALIZATIONS:
+            problems.append(f"normalization={self.normalization!r} is not one of {_NORMALIZATIONS}")
+        if self.sample_rate <= 0 or self.clip_duration <= 0:
+            problems.append("sample_rate and clip_duration must be positive")
+        if not 0 < self.win_length <= self.n_fft:
+            problems.append(f"need 0 < win_length ({self.win_length}) <= n_fft ({self.n_fft})")
+        if self.hop_length <= 0:
+            problems.append("hop_length must be positive")
+        if self.n_samples < self.n_fft and not self.center:
+            problems.append(f"clip of {self.n_samples} samples is shorter than n_fft={self.n_fft}")
+        fmax = self.fmax if self.fmax is not None else self.sample_rate / 2
+        if self.kind != "spectrogram" and not 0 <= self.fmin < fmax <= self.sample_rate / 2:
+            problems.append(f"need 0 <= fmin < fmax <= sample_rate / 2, got {self.fmin}, {fmax}")
+        if self.kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
+            problems.append(f"need 0 < n_mfcc ({self.n_mfcc}) <= n_mels ({self.n_mels})")
+        if problems:
+            raise ValueError("invalid FeatureConfig: " + "; ".join(problems))
+
+    # -- derived sizes -------------------------------------------------------------------
+    @property
+    def n_samples(self) -> int:
+        """Samples per clip, ``round(clip_duration * sample_rate)``."""
+        return int(round(self.clip_duration * self.sample_rate))
+
+    @property
+    def n_frames(self) -> int:
+        """Frames per clip (librosa framing rule)."""
+        n = self.n_samples + (2 * (self.n_fft // 2) if self.center else 0)
+        return 1 + (n - self.n_fft) // self.hop_length
+
+    @property
+    def n_features(self) -> int:
+        """Values per frame: n_mfcc, n_mels or n_fft // 2 + 1."""
+        return {"mfcc": self.n_mfcc, "logmel": self.n_mels}.get(self.kind, self.n_fft // 2 + 1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Feature matrix shape of one clip, ``(n_frames, n_features)``."""
+        return (self.n_frames, self.n_features)
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        """Build from a dict, refusing unknown keys (a typo must not silently become a default)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown FeatureConfig field(s) {unknown}; known: {sorted(names)}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write JSON atomically (temp file, then rename)."""
+        write_text_atomic(Path(path), self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FeatureConfig:
+        """Read a JSON file written by `save`, or a preset name such as ``"mfcc_49x10"``."""
+        if str(path) in PRESETS:
+            return PRESETS[str(path)]
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"{path}: no such feature config file; give a JSON path or one of {sorted(PRESETS)}"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}); rewrite it or use a preset") from None
+        return cls.from_dict(data)
+
+    def digest(self) -> str:
+        """Short stable hash of every field, used as a cache key."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def check_matches(self, other: FeatureConfig, *, what: str = "model") -> None:
+        """Raise `ConfigMismatchError` naming the first differing field.
+
+        Raises:
+            ConfigMismatchError: ``"feature config field n_mfcc differs: 13 here, 10 in model"``.
+        """
+        for field in dataclasses.fields(self):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if mine != theirs:
+                raise ConfigMismatchError(
+                    f"feature config field {field.name} differs: {mine!r} here, {theirs!r} in {what}; "
+                    f"use the feature_config.json saved with the {what}"
+                )
+
+    def check_input_shape(self, input_shape: tuple[int, ...], *, source: str = "model") -> None:
+        """Check a model input ``(batch, n_frames, n_features[, 1])`` against this config.
+
+        Raises:
+            ConfigMismatchError: naming the field (n_frames / n_features and the settings that
+                set it) that disagrees with the model.
+        """
+        dims = [int(d) for d in input_shape[1:] if d is not None]
+        if len(dims) == 3 and dims[-1] == 1:
+            dims = dims[:2]
+        if len(dims) != 2:
+            raise ConfigMismatchError(f"{source}: input shape {tuple(input_shape)} is not (batch, frames, features[, 1])")
+        frames, feats = dims
+        if feats != self.n_features:
+            field = {"mfcc": "n_mfcc", "logmel": "n_mels"}.get(self.kind, "n_fft")
+            raise ConfigMismatchError(
+                f"{source}: feature config field {field} gives {self.n_features} features per frame "
+                f"but the model expects {feats}; use the feature_config.json saved with the model"
+            )
+        if frames != self.n_frames:
+            raise ConfigMismatchError(
+                f"{source}: feature config fields clip_duration/sample_rate/hop_length/n_fft/center give "
+                f"{self.n_frames} frames but the model expects {frames}; use the feature_config.json "
+                f"saved with the model"
+            )
+
+
+#: Named layouts. ``FeatureConfig.load("mfcc_49x10")`` returns one of these.
+PRESETS: dict[str, FeatureConfig] = {
+    # Hello Edge / MLPerf Tiny KWS: 40 ms window, 20 ms stride, 1 s, 10 MFCC -> (49, 10).
+    "mfcc_49x10": FeatureConfig(),
+    # The classic 13 x 100 MFCC CNN input: 10 ms hop, 25 ms window, 0.99 s centred -> (100, 13).
+    "mfcc_13x100": FeatureConfig(
+        kind="mfcc", sample_rate=16000, clip_duration=0.99, n_fft=512, win_length=400,
+        hop_length=160, center=True, n_mels=40, n_mfcc=13, fmin=20.0, fmax=8000.0,
+    ),
+    # 16 kHz STFT, frame 256 / hop 128, no centring -> (124, 129) log-magnitude spectrogram.
+    "stft_124x129": FeatureConfig(
+        kind="spectrogram", sample_rate=16000, clip_duration=1.0, n_fft=256, win_length=256,
+        hop_length=128, center=False, power=1.0, log_floor=1e-6, fmin=0.0, fmax=None,
+    ),
+    # Log-mel for sound events (ESC-50 style): 1 s at 16 kHz, 32 ms / 16 ms, 40 bands -> (61, 40).
+    "logmel_61x40": FeatureConfig(
+        kind="logmel", sample_rate=16000, clip_duration=1.0, n_fft=512, win_length=512,
+        hop_length=256, center=False, n_mels=40, fmin=20.0, fmax=8000.0,
+    ),
+    # FSDD digits are 8 kHz: 40 ms / 20 ms at 8 kHz, 1 s, 13 MFCC -> (49, 13).
+    "fsdd_mfcc": FeatureConfig(
+        kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
+        hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0,
+    ),
+}
