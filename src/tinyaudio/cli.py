@@ -1,0 +1,199 @@
+"""`tinyaudio` command line: parse, call one library function, print.
+
+Imports are inside the commands so that ``tinyaudio predict`` never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="From audio recordings to a tiny int8 model.")
+console = Console()
+err = Console(stderr=True)
+
+DataDir = typer.Option(None, "--data-dir", help="Local dataset root (default $TINYAUDIO_DATA, else download).")
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@app.command()
+def train(
+    out: Path = typer.Option(..., "--out", help="Run folder to write."),
+    dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | path to label/*.wav folders."),
+    model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
+    features: str = typer.Option("fsdd_mfcc", help="Feature preset name or FeatureConfig JSON file."),
+    keyword: Optional[str] = typer.Option(None, help="Train a one-vs-rest detector for this label."),
+    holdout_speaker: Optional[str] = typer.Option(None, help="FSDD: test on this speaker only."),
+    validation_percent: Optional[float] = typer.Option(None, help="Speaker-hash split: validation share."),
+    test_percent: Optional[float] = typer.Option(None, help="Speaker-hash split: test share."),
+    epochs: int = typer.Option(40),
+    batch_size: int = typer.Option(64),
+    learning_rate: float = typer.Option(3e-3),
+    patience: int = typer.Option(8, help="Early-stopping patience in epochs."),
+    seed: int = typer.Option(0),
+    augment: str = typer.Option("none", help="none | noise"),
+    max_clips_per_split: Optional[int] = typer.Option(None, help="Subsample each split (quick runs)."),
+    skip_bad: bool = typer.Option(False, help="Skip unreadable files and list them in metrics.json."),
+    overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Train a model, quantize it to int8 and write a run folder."""
+    _quiet_tensorflow()
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.train import TrainConfig
+    from tinyaudio.train import train as run_training
+
+    config = TrainConfig(
+        dataset=dataset, model=model, features=features, keyword=keyword, holdout_speaker=holdout_speaker,
+        validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, patience=patience, seed=seed, augment=augment,
+        max_clips_per_split=max_clips_per_split, skip_bad=skip_bad,
+    )
+    try:
+        metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print)
+    except (TinyAudioError, FileExistsError, ValueError) as exc:
+        _fail(exc)
+    _print_summary(out, metrics)
+
+
+def _print_summary(out: Path, metrics: dict) -> None:
+    table = Table(title=f"{metrics['model']} on {metrics['dataset']} (test split, {metrics['counts']['test']} clips)")
+    for col in ("model file", "size (bytes)", "accuracy"):
+        table.add_column(col)
+    for kind in ("float", "dynamic", "int8"):
+        table.add_row(f"model_{kind}.tflite", str(metrics["sizes_bytes"][kind]), f"{metrics['test'][kind]['accuracy']:.2%}")
+    console.print(table)
+    int8 = metrics["test"]["int8"]
+    if "roc_auc" in int8:
+        console.print(
+            f"keyword detector (int8): precision {int8['precision']:.3f}  recall {int8['recall']:.3f}  "
+            f"F1 {int8['f1']:.3f}  ROC AUC {int8['roc_auc']:.3f}  all-negative baseline {int8['baseline_all_negative_accuracy']:.2%}"
+        )
+    if int8.get("per_speaker_accuracy"):
+        console.print("per speaker (int8): " + ", ".join(f"{s} {a:.1%}" for s, a in int8["per_speaker_accuracy"].items()))
+    console.print(f"{metrics['params']} parameters, {metrics['macs']:,} MACs; run folder: [bold]{out}[/bold]")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
+    files: List[Path] = typer.Argument(..., help="Audio files to classify."),
+    model: str = typer.Option("int8", help="int8 | float | dynamic"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+) -> None:
+    """Classify audio files with a trained run (runtime extra only: no TensorFlow)."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.runtime import Classifier
+
+    try:
+        predictions = Classifier(run_dir, model=model).predict_files(files)
+    except TinyAudioError as exc:
+        _fail(exc)
+    if as_json:
+        for p in predictions:
+            console.print_json(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4)}))
+        return
+    table = Table()
+    for col in ("file", "label", "confidence"):
+        table.add_column(col)
+    for p in predictions:
+        table.add_row(p.path, p.label, f"{p.confidence:.3f}")
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
+    dataset: Optional[str] = typer.Option(None, help="Dataset (default: the run's own)."),
+    split: str = typer.Option("test"),
+    model: str = typer.Option("int8", help="int8 | float | dynamic"),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Recompute a run's metrics on a dataset split with its .tflite model."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.train.evaluate import evaluate_run
+
+    try:
+        metrics = evaluate_run(run_dir, dataset=dataset, data_dir=data_dir, split=split, model=model)
+    except TinyAudioError as exc:
+        _fail(exc)
+    metrics.pop("confusion_matrix", None)
+    console.print_json(json.dumps(metrics))
+
+
+@app.command()
+def models(
+    features: str = typer.Option("mfcc_49x10", help="Feature preset or FeatureConfig JSON file."),
+    n_classes: int = typer.Option(12, help="Output classes (1 = sigmoid detector)."),
+) -> None:
+    """List the model zoo with parameters and MACs for a feature layout."""
+    _quiet_tensorflow()
+    from tinyaudio.features import FeatureConfig
+    from tinyaudio.models import MODELS, build_model, count_macs
+
+    config = FeatureConfig.load(features)
+    table = Table(title=f"input {config.shape} ({config.kind}), {n_classes} outputs")
+    for col in ("model", "parameters", "MACs"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for name in MODELS:
+        m = build_model(name, (*config.shape, 1), n_classes)
+        table.add_row(name, f"{m.count_params():,}", f"{count_macs(m):,}")
+    console.print(table)
+
+
+@app.command()
+def plot(
+    files: List[Path] = typer.Argument(..., help="Audio files."),
+    out: Path = typer.Option(Path("plots"), help="Folder for the PNGs."),
+) -> None:
+    """Write waveform, PSD, FFT, spectrogram, mel and MFCC PNGs of audio files."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.features.plot import plot_audio
+
+    for f in files:
+        try:
+            written = plot_audio(f, out)
+        except TinyAudioError as exc:
+            _fail(exc)
+        console.print(f"{f}: " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def data(
+    dataset: str = typer.Argument("fsdd", help="fsdd | speech_commands | esc50 | folder path."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Show a dataset's labels and clips per split (downloads it if needed)."""
+    from tinyaudio.data import load_dataset
+    from tinyaudio.errors import TinyAudioError
+
+    try:
+        ds = load_dataset(dataset, data_dir)
+    except TinyAudioError as exc:
+        _fail(exc)
+    counts = ds.counts()
+    table = Table(title=f"{ds.name}: {len(ds.clips)} clips")
+    table.add_column("label")
+    for split in counts:
+        table.add_column(f"{split} ({len(ds.speakers(split))} speakers)", justify="right")
+    for label in ds.labels:
+        table.add_row(label, *(str(counts[s][label]) for s in counts))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,223 @@
+"""Fetch the CMSIS-DSP sources and compile the C frontend for the host (tests) or a Cortex-M.
+
+CMSIS-DSP is never committed: its C sources come from the ``cmsisdsp`` source distribution on
+PyPI (the same version as the Python package, so the host build and ``cmsisdsp`` run the same
+code), downloaded once into the tinyaudio cache (``$TINYAUDIO_CACHE``, else
+``~/.cache/tinyaudio``). Object files are cached there too, keyed by compiler and flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from tinyaudio.data.download import cache_root
+from tinyaudio.errors import TinyAudioError
+from tinyaudio.export.mcu.frontend import write_frontend
+from tinyaudio.features.config import FeatureConfig
+
+CMSISDSP_VERSION = "1.10.3"
+
+#: CMSIS-DSP files the frontend links (paths under ``Source/``).
+CMSIS_DSP_SOURCES = (
+    "BasicMathFunctions/arm_abs_q15.c",
+    "BasicMathFunctions/arm_add_q15.c",
+    "BasicMathFunctions/arm_dot_prod_q15.c",
+    "BasicMathFunctions/arm_mult_q15.c",
+    "BasicMathFunctions/arm_offset_q31.c",
+    "BasicMathFunctions/arm_scale_q15.c",
+    "BasicMathFunctions/arm_scale_q31.c",
+    "BasicMathFunctions/arm_shift_q15.c",
+    "BasicMathFunctions/arm_shift_q31.c",
+    "CommonTables/arm_common_tables.c",
+    "CommonTables/arm_const_structs.c",
+    "ComplexMathFunctions/arm_cmplx_mag_q15.c",
+    "FastMathFunctions/arm_divide_q15.c",
+    "FastMathFunctions/arm_sqrt_q31.c",
+    "FastMathFunctions/arm_vlog_q31.c",
+    "MatrixFunctions/arm_mat_vec_mult_q15.c",
+    "StatisticsFunctions/arm_absmax_q15.c",
+    "TransformFunctions/arm_bitreversal.c",
+    "TransformFunctions/arm_bitreversal2.c",
+    "TransformFunctions/arm_cfft_init_q15.c",
+    "TransformFunctions/arm_cfft_q15.c",
+    "TransformFunctions/arm_cfft_radix2_q15.c",
+    "TransformFunctions/arm_cfft_radix4_q15.c",
+    "TransformFunctions/arm_mfcc_init_q15.c",
+    "TransformFunctions/arm_mfcc_q15.c",
+    "TransformFunctions/arm_rfft_init_q15.c",
+    "TransformFunctions/arm_rfft_q15.c",
+)
+
+#: Flags matching the Linux x86-64 ``cmsisdsp`` wheel: no CMSIS-Core, plain C intrinsics,
+#: loop unrolling on (its CMake build sets LOOPUNROLL=ON).
+HOST_CFLAGS = ("-O2", "-std=c11", "-D__GNUC_PYTHON__", "-DARM_MATH_LOOPUNROLL")
+
+
+class BuildError(TinyAudioError):
+    """A C toolchain, the CMSIS-DSP sources, or a compile / run step is missing or failed."""
+
+
+def cmsis_dsp_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Folder holding CMSIS-DSP's ``Include``, ``PrivateInclude`` and ``Source`` (fetched once).
+
+    Downloads ``cmsisdsp==1.10.3`` as a source distribution with pip (no build) and unpacks
+    the three folders into ``<cache>/cmsisdsp-1.10.3``.
+
+    Raises:
+        BuildError: pip could not download the sdist (offline, no index) or it lacks a folder.
+    """
+    root = cache_root(cache_dir) / f"cmsisdsp-{CMSISDSP_VERSION}"
+    if (root / ".complete").exists():
+        return root
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+            "--no-build-isolation", "--disable-pip-version-check", "-q", "-d", tmp, f"cmsisdsp=={CMSISDSP_VERSION}",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        archives = list(Path(tmp).glob("cmsisdsp-*.tar.gz"))
+        if result.returncode != 0 or not archives:
+            raise BuildError(
+                f"could not download the cmsisdsp {CMSISDSP_VERSION} source distribution with pip "
+                f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no archive'}); "
+                "check network access to PyPI or set TINYAUDIO_CACHE to a folder that has it"
+            )
+        staging = Path(tempfile.mkdtemp(dir=root.parent if root.parent.exists() else None))
+        with tarfile.open(archives[0]) as tar:
+            prefix = f"cmsisdsp-{CMSISDSP_VERSION}/"
+            members = [m for m in tar.getmembers() if m.name.startswith(tuple(prefix + d + "/" for d in ("Include", "PrivateInclude", "Source")))]
+            for m in members:
+                m.name = m.name[len(prefix) :]
+            tar.extractall(staging, members=members, filter="data")
+    for folder in ("Include", "PrivateInclude", "Source"):
+        if not (staging / folder).is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BuildError(f"cmsisdsp {CMSISDSP_VERSION} sdist has no {folder}/ folder; the package layout changed")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    if root.exists():
+        shutil.rmtree(root)
+    os.replace(staging, root)
+    (root / ".complete").write_text(CMSISDSP_VERSION + "\n")
+    return root
+
+
+def find_compiler(cc: str = "gcc") -> str:
+    """Absolute path of ``cc``.
+
+    Raises:
+        BuildError: not on PATH, naming the Debian package that provides it.
+    """
+    path = shutil.which(cc)
+    if path is None:
+        package = "gcc-arm-none-eabi libnewlib-arm-none-eabi" if "arm-none-eabi" in cc else "gcc"
+        raise BuildError(f"C compiler {cc!r} not found; install it (Debian: apt-get install {package})")
+    return path
+
+
+def _run(cmd: list[str], what: str) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{result.stderr[-3000:]}")
+
+
+def cmsis_dsp_objects(
+    cc: str = "gcc",
+    cflags: tuple[str, ...] = HOST_CFLAGS,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+) -> list[Path]:
+    """Compile `CMSIS_DSP_SOURCES` once per (compiler, flags); later calls reuse the objects.
+
+    Returns:
+        The object files, in the order of `CMSIS_DSP_SOURCES`.
+
+    Raises:
+        BuildError: no compiler, no sources, or a compile error.
+    """
+    compiler = find_compiler(cc)
+    root = cmsis_dsp_root(cache_dir)
+    key = hashlib.sha256(repr((compiler, cflags, CMSIS_DSP_SOURCES, CMSISDSP_VERSION)).encode()).hexdigest()[:12]
+    out = cache_root(cache_dir) / "cmsisdsp-build" / f"{Path(cc).name}-{key}"
+    objects = [out / (Path(src).stem + ".o") for src in CMSIS_DSP_SOURCES]
+    if (out / ".complete").exists():
+        return objects
+    out.mkdir(parents=True, exist_ok=True)
+    includes = ["-I", str(root / "Include"), "-I", str(root / "PrivateInclude")]
+
+    def compile_one(pair: tuple[str, Path]) -> None:
+        src, obj = pair
+        tmp = obj.with_suffix(f".tmp{os.getpid()}.o")
+        _run([compiler, *cflags, *includes, "-c", str(root / "Source" / src), "-o", str(tmp)], f"compiling {src}")
+        os.replace(tmp, obj)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(compile_one, zip(CMSIS_DSP_SOURCES, objects)))
+    (out / ".complete").write_text(" ".join(cflags) + "\n")
+    return objects
+
+
+def build_host_frontend(
+    config: FeatureConfig,
+    out_dir: str | os.PathLike,
+    *,
+    cc: str = "gcc",
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Generate the C frontend for ``config`` and compile it with the host test harness.
+
+    Returns:
+        Path of the executable ``ta_frontend_host`` (usage in ``ta_host_main.c``; see
+        `run_host_frontend`).
+
+    Raises:
+        BuildError: no compiler, CMSIS-DSP sources unavailable, or a compile error.
+    """
+    out_dir = Path(out_dir)
+    write_frontend(config, out_dir, harness=True)
+    objects = cmsis_dsp_objects(cc, HOST_CFLAGS, cache_dir=cache_dir)
+    root = cmsis_dsp_root(cache_dir)
+    exe = out_dir / "ta_frontend_host"
+    cmd = [
+        find_compiler(cc), *HOST_CFLAGS, "-Wall", "-Wextra", "-I", str(out_dir), "-I", str(root / "Include"),
+        "-I", str(root / "PrivateInclude"), str(out_dir / "ta_frontend.c"), str(out_dir / "ta_host_main.c"),
+        *map(str, objects), "-lm", "-o", str(exe),
+    ]
+    _run(cmd, "linking the host frontend")
+    return exe
+
+
+def run_host_frontend(exe: str | os.PathLike, clips: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Run the compiled C frontend on int16 clips.
+
+    Args:
+        exe: from `build_host_frontend` for the same ``config``.
+        clips: int16, shape (n_clips, n_samples).
+
+    Returns:
+        int16, shape (n_clips, n_frames, n_features): the C frontend's output.
+    """
+    clips = np.ascontiguousarray(clips, dtype="<i2")
+    n_clips, n_samples = clips.shape
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.raw", Path(tmp) / "out.raw"
+        clips.tofile(src)
+        _run([str(exe), str(src), str(dst), str(n_samples)], f"running {exe}")
+        out = np.fromfile(dst, dtype="<i2")
+    return out.reshape(n_clips, -1, _n_features(config)).astype(np.int16)
+
+
+def _n_features(config: FeatureConfig) -> int:
+    from tinyaudio.features.q15 import q15_tables
+
+    return q15_tables(config).n_features

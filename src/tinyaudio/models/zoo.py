@@ -1,0 +1,176 @@
+"""The model zoo: plain Keras 3 builder functions, each citing where it comes from.
+
+Every builder takes ``input_shape = (n_frames, n_features, 1)`` and ``n_outputs``: the number
+of classes for a softmax head, or 1 for a sigmoid one-keyword detector.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+from keras import layers
+
+
+def _head(x, n_outputs: int):
+    """Dense output: sigmoid for one output (binary detector), softmax otherwise."""
+    activation = "sigmoid" if n_outputs == 1 else "softmax"
+    return layers.Dense(n_outputs, activation=activation, name="output")(x)
+
+
+def cnn_mfcc(input_shape: tuple[int, int, int], n_outputs: int) -> keras.Model:
+    """The classic small MFCC CNN: Conv2D 8 3x3 -> MaxPool 2x2 -> Flatten -> Dense 16 -> output.
+
+    Designed for a (100, 13, 1) MFCC input (preset ``mfcc_13x100``).
+
+    Source: the "MFCC + small CNN" keyword-spotting recipe of embedded-ML courses
+    (e.g. Edge Impulse's default "Keyword spotting" NN block, HarvardX TinyML).
+    """
+    inputs = keras.Input(input_shape, name="features")
+    x = layers.Conv2D(8, 3, activation="relu", padding="same")(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="cnn_mfcc")
+
+
+def cnn3(input_shape: tuple[int, int, int], n_outputs: int, *, dropout: float = 0.5) -> keras.Model:
+    """Three conv blocks: 3 x [Conv2D 2x2 (32, 32, 64) + ReLU + MaxPool 2x2] -> Dense 64 -> Dropout.
+
+    With ``n_outputs=1`` the head is a single sigmoid: the one-keyword detector.
+
+    Source: the Keras "small convnet" (Chollet, "Building powerful image classification models
+    using very little data", 2016) as used for spectrogram keyword detectors.
+    """
+    inputs = keras.Input(input_shape, name="features")
+    x = inputs
+    for filters in (32, 32, 64):
+        x = layers.Conv2D(filters, 2, activation="relu", padding="same")(x)
+        x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="cnn3")
+
+
+def cnn_resize32(
+    input_shape: tuple[int, int, int],
+    n_outputs: int,
+    *,
+    mean: float = 0.0,
+    variance: float = 1.0,
+    dropout: float = 0.25,
+    hidden: int = 28,
+) -> keras.Model:
+    """Resizing 32x32 -> Normalization -> Conv2D 8 8x8 stride 2 -> MaxPool -> Dropout -> Dense (~15 K params).
+
+    Args:
+        mean, variance: of the training features, for the Normalization layer (the trainer passes them).
+        hidden: width of the hidden Dense layer; 28 gives about 15 K parameters for 12 classes.
+
+    Source: TensorFlow "Simple audio recognition" tutorial (Resizing + Normalization front),
+    shrunk to a single 8x8 stride-2 convolution for microcontrollers.
+    """
+    inputs = keras.Input(input_shape, name="features")
+    x = layers.Resizing(32, 32)(inputs)
+    x = layers.Normalization(axis=None, mean=mean, variance=variance)(x)
+    x = layers.Conv2D(8, 8, strides=2, activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(hidden, activation="relu")(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="cnn_resize32")
+
+
+def tiny_conv(input_shape: tuple[int, int, int], n_outputs: int, *, dropout: float = 0.2) -> keras.Model:
+    """TFLite Micro ``micro_speech`` model: Conv2D 8 10x8 stride 2 + ReLU -> Dropout -> Dense.
+
+    Source: TensorFlow ``speech_commands/models.py`` ``create_tiny_conv_model`` (Warden),
+    the model behind the TFLM micro_speech example.
+    """
+    inputs = keras.Input(input_shape, name="features")
+    kh, kw = min(10, input_shape[0]), min(8, input_shape[1])
+    x = layers.Conv2D(8, (kh, kw), strides=2, activation="relu", padding="same")(inputs)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="tiny_conv")
+
+
+def ds_cnn(
+    input_shape: tuple[int, int, int],
+    n_outputs: int,
+    *,
+    width: int = 64,
+    n_blocks: int = 4,
+    bn_momentum: float = 0.9,
+    dropout: float = 0.4,
+) -> keras.Model:
+    """DS-CNN-S: Conv 10x4 stride 2 -> n_blocks x [depthwise 3x3 + pointwise 1x1] -> AvgPool -> Dense.
+
+    Every convolution is followed by BatchNorm and ReLU. About 24.8 K parameters for 10 classes
+    on a (49, 10) or (49, 13) input.
+
+    Args:
+        width: channels of every layer (64 in the paper's S model).
+        bn_momentum: 0.9 rather than Keras' 0.99: on a few thousand clips the slow moving
+            averages left validation at chance for many epochs.
+
+    Source: Zhang et al. 2017, "Hello Edge: Keyword Spotting on Microcontrollers",
+    arXiv:1711.07128, table 2 (DS-CNN-S); layer order as the MLPerf Tiny KWS reference.
+    """
+    inputs = keras.Input(input_shape, name="features")
+    x = layers.Conv2D(width, (10, 4), strides=2, padding="same", use_bias=True)(inputs)
+    x = layers.BatchNormalization(momentum=bn_momentum)(x)
+    x = layers.ReLU()(x)
+    x = layers.Dropout(dropout / 2)(x)
+    for _ in range(n_blocks):
+        x = layers.DepthwiseConv2D(3, padding="same")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        x = layers.ReLU()(x)
+        x = layers.Conv2D(width, 1)(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        x = layers.ReLU()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="ds_cnn")
+
+
+MODELS: dict[str, Callable[..., keras.Model]] = {
+    "cnn_mfcc": cnn_mfcc,
+    "cnn3": cnn3,
+    "cnn_resize32": cnn_resize32,
+    "tiny_conv": tiny_conv,
+    "ds_cnn": ds_cnn,
+}
+
+
+def build_model(name: str, input_shape: tuple[int, int, int], n_outputs: int, **kwargs) -> keras.Model:
+    """Build a zoo model by name.
+
+    Raises:
+        ValueError: unknown name (the message lists the zoo).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](tuple(input_shape), n_outputs, **kwargs)
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates of one inference, counting Conv2D, DepthwiseConv2D and Dense layers.
+
+    Conv2D: out_h * out_w * k_h * k_w * c_in * c_out; depthwise: out_h * out_w * k_h * k_w * c_in;
+    Dense: n_in * n_out. Pooling, BatchNorm (folded on conversion) and activations are not counted.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.DepthwiseConv2D):
+            _, h, w, c = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * c
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * layer.input.shape[-1] * c_out
+        elif isinstance(layer, layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)

@@ -1,0 +1,86 @@
+"""Load a run folder (feature_config.json, labels.txt, model_*.tflite) and classify audio."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tinyaudio.data.audio import fix_length, load_audio
+from tinyaudio.errors import TinyAudioError
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.extract import compute_features
+from tinyaudio.runtime.litert import TFLiteModel
+
+MODEL_FILES = {"int8": "model_int8.tflite", "float": "model_float.tflite", "dynamic": "model_dynamic.tflite"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """One file's result: ``label``, its ``confidence`` in [0, 1], and every class score."""
+
+    path: str
+    label: str
+    confidence: float
+    scores: dict[str, float]
+
+
+class Classifier:
+    """A trained run folder ready for inference, with no TensorFlow import.
+
+    Args:
+        run_dir: folder written by ``tinyaudio train``.
+        model: ``"int8"`` (default), ``"float"`` or ``"dynamic"``, or a path to a ``.tflite``.
+        feature_config: override the folder's ``feature_config.json`` (checked against the model).
+
+    Raises:
+        TinyAudioError: missing files in the run folder.
+        ConfigMismatchError: the feature config does not produce the model's input shape;
+            the message names the differing field.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, *, model: str = "int8", feature_config: FeatureConfig | None = None,
+                 reference_kernels: bool = False):
+        self.run_dir = Path(run_dir)
+        for name in ("feature_config.json", "labels.txt"):
+            if not (self.run_dir / name).exists():
+                raise TinyAudioError(f"{self.run_dir / name}: missing; is {self.run_dir} a folder written by `tinyaudio train`?")
+        self.feature_config = feature_config or FeatureConfig.load(self.run_dir / "feature_config.json")
+        self.labels = [line for line in (self.run_dir / "labels.txt").read_text().splitlines() if line]
+        model_path = Path(model) if model not in MODEL_FILES else self.run_dir / MODEL_FILES[model]
+        self.model = TFLiteModel(model_path, reference_kernels=reference_kernels)
+        self.feature_config.check_input_shape(self.model.input_shape, source=str(model_path))
+
+    @property
+    def binary(self) -> bool:
+        """True for a one-keyword detector (one sigmoid output; labels ``[_other_, keyword]``)."""
+        return len(self.labels) == 2 and self.labels[0] == "_other_"
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities, float32 (n, n_labels), from features (n, n_frames, n_features)."""
+        out = self.model.predict(features)
+        if out.shape[-1] == 1:  # sigmoid detector -> [p(other), p(keyword)]
+            out = np.concatenate([1.0 - out, out], axis=-1)
+        return out
+
+    def features_of(self, samples: np.ndarray) -> np.ndarray:
+        """Features of one decoded clip: pad / crop to the clip length, then the frontend."""
+        return compute_features(fix_length(samples, self.feature_config.n_samples), self.feature_config)
+
+    def predict_files(self, paths: Sequence[str | os.PathLike]) -> list[Prediction]:
+        """Classify audio files (any rate; resampled to ``feature_config.sample_rate``).
+
+        Raises:
+            AudioError: a file is unreadable, empty or contains NaN (naming the file).
+        """
+        sr = self.feature_config.sample_rate
+        feats = np.stack([self.features_of(load_audio(p, sr)) for p in paths])
+        probs = self.scores(feats)
+        out = []
+        for path, p in zip(paths, probs):
+            best = int(np.argmax(p))
+            out.append(Prediction(str(path), self.labels[best], float(p[best]), dict(zip(self.labels, map(float, p)))))
+        return out

@@ -1,0 +1,295 @@
+"""`train`: dataset -> features -> Keras model -> float / int8 .tflite -> run folder with metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tinyaudio._io import atomic_path, write_bytes_atomic, write_text_atomic
+from tinyaudio.data.dataset import Clip, Dataset
+from tinyaudio.data.loaders import load_dataset
+from tinyaudio.features.cache import dataset_features
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.train.metrics import binary_metrics, classification_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; saved as ``config.json`` in the run folder.
+
+    Attributes:
+        dataset: ``fsdd``, ``speech_commands``, ``esc50`` or a ``label/*.wav`` folder.
+        model: zoo name (``ds_cnn``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
+        features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
+        keyword: if set, a one-vs-rest detector for this label with a sigmoid output.
+        holdout_speaker: FSDD only: test on this speaker, train on the others.
+        validation_percent, test_percent: hash-split percentages for speech_commands / folders
+            (None: the loader's defaults).
+        epochs, batch_size, learning_rate, patience: Adam with the learning rate halved after
+            ``patience // 2`` epochs without validation-loss improvement; early stopping after
+            ``patience`` epochs, best weights restored.
+        seed: seeds Python, NumPy and TensorFlow; TensorFlow op determinism is enabled.
+        class_weights: ``"auto"`` (balanced weights when the largest class is > 1.5x the
+            smallest), ``"balanced"`` or ``"none"``.
+        augment: ``"none"`` or ``"noise"`` (adds ``augment_copies`` noisy copies of each training
+            clip: background noise / white noise and a time shift, seeded).
+        max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
+        skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
+        representative_size: training examples used to calibrate int8 quantization.
+    """
+
+    dataset: str = "fsdd"
+    model: str = "ds_cnn"
+    features: str = "fsdd_mfcc"
+    keyword: str | None = None
+    holdout_speaker: str | None = None
+    validation_percent: float | None = None
+    test_percent: float | None = None
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 8
+    seed: int = 0
+    class_weights: str = "auto"
+    augment: str = "none"
+    augment_copies: int = 1
+    max_clips_per_split: int | None = None
+    skip_bad: bool = False
+    representative_size: int = 300
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(names)}")
+        return cls(**data)
+
+
+def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
+    """The dataset a `TrainConfig` names, made binary when ``keyword`` is set."""
+    kwargs: dict[str, Any] = {}
+    if config.holdout_speaker is not None:
+        kwargs["holdout_speaker"] = config.holdout_speaker
+    for name in ("validation_percent", "test_percent"):
+        if getattr(config, name) is not None:
+            kwargs[name] = getattr(config, name)
+    dataset = load_dataset(config.dataset, data_dir, **kwargs)
+    return dataset.binary(config.keyword) if config.keyword else dataset
+
+
+def _subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
+    if limit is None or len(clips) <= limit:
+        return clips
+    idx = np.sort(np.random.default_rng(seed).choice(len(clips), size=limit, replace=False))
+    return [clips[i] for i in idx]
+
+
+def _class_weights(y: np.ndarray, n_classes: int, mode: str) -> dict[int, float] | None:
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    if mode == "none" or counts.min() == 0:
+        return None
+    if mode == "auto" and counts.max() <= 1.5 * counts.min():
+        return None
+    weights = len(y) / (n_classes * counts)  # scikit-learn "balanced"
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def _set_seeds(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    verbose: int = 2,
+) -> dict[str, Any]:
+    """Train, quantize and evaluate one model; write the run folder.
+
+    The folder is built under a temporary name beside ``out_dir`` and renamed at the end, so a
+    failed run never leaves half a run folder, and an existing one is replaced only if
+    ``overwrite``.
+
+    Writes ``config.json``, ``feature_config.json``, ``labels.txt``, ``model.keras``,
+    ``model_float.tflite``, ``model_int8.tflite``, ``model_dynamic.tflite``, ``model_int8.h``,
+    ``metrics.json``, ``history.png``, ``confusion_int8.png``.
+
+    Returns:
+        the metrics dict written to ``metrics.json``. Accuracies are measured by running the
+        ``.tflite`` files with ai-edge-litert on the test split.
+
+    Raises:
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is False.
+        AudioError / DatasetError: bad data (see the loaders).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out_dir}: run folder exists; choose another --out or pass --overwrite")
+    started = time.time()
+    feature_config = FeatureConfig.load(config.features)
+    dataset = load_training_data(config, data_dir)
+    labels = list(dataset.labels)
+    binary = config.keyword is not None
+
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, list[Clip]]] = {}
+    skipped: list[dict[str, str]] = []
+    for split in ("train", "validation", "test"):
+        clips = _subsample(dataset.split(split), config.max_clips_per_split, config.seed)
+        if not clips:
+            raise ValueError(f"{dataset.name}: the {split} split is empty; check the split settings")
+        x, kept, bad = dataset_features(clips, feature_config, skip_bad=config.skip_bad, progress=verbose > 0)
+        skipped += [{"path": str(c.path), "error": msg} for c, msg in bad]
+        y = np.array([labels.index(c.label) for c in kept], dtype=np.int64)
+        arrays[split] = (x[..., None], y, kept)
+        log(f"{split}: {len(kept)} clips" + (f" ({len(bad)} unreadable, skipped)" if bad else ""))
+
+    x_train, y_train, _ = arrays["train"]
+    if config.augment != "none":
+        x_train, y_train = _augmented_training_set(config, dataset, arrays["train"][2], feature_config, x_train, y_train)
+        log(f"train after augmentation: {len(x_train)} examples")
+
+    _set_seeds(config.seed)
+    import keras
+
+    from tinyaudio.models import build_model, count_macs
+
+    n_outputs = 1 if binary else len(labels)
+    extra = {"mean": float(x_train.mean()), "variance": float(x_train.var())} if config.model == "cnn_resize32" else {}
+    model = build_model(config.model, x_train.shape[1:], n_outputs, **extra)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    x_val, y_val, _ = arrays["validation"]
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
+    ]
+    weights = _class_weights(y_train, len(labels), config.class_weights)
+    fit = model.fit(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=config.epochs, batch_size=config.batch_size,
+        class_weight=weights, callbacks=callbacks, shuffle=True, verbose=verbose,
+    )
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+
+    from tinyaudio.export import to_c_array
+    from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
+
+    flatbuffers = {
+        "float": convert_float(model),
+        "dynamic": quantize_dynamic(model),
+        "int8": quantize_int8(model, representative_set(x_train, config.representative_size, config.seed)),
+    }
+
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        write_text_atomic(tmp / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+        feature_config.save(tmp / "feature_config.json")
+        write_text_atomic(tmp / "labels.txt", "\n".join(labels) + "\n")
+        with atomic_path(tmp / "model.keras") as p:
+            model.save(p)
+        for kind, data in flatbuffers.items():
+            write_bytes_atomic(tmp / f"model_{kind}.tflite", data)
+        write_text_atomic(tmp / "model_int8.h", to_c_array(flatbuffers["int8"], "model_int8_tflite"))
+
+        metrics = _evaluate_run(tmp, arrays, labels, binary)
+        metrics.update(
+            dataset=dataset.name,
+            counts={s: int(len(arrays[s][1])) for s in arrays},
+            skipped_files=skipped,
+            model=config.model,
+            params=int(model.count_params()),
+            macs=count_macs(model),
+            sizes_bytes={k: len(v) for k, v in flatbuffers.items()},
+            epochs_run=len(history.get("loss", [])),
+            best_val_loss=float(min(history.get("val_loss", [float("nan")]))),
+            class_weights=weights,
+            history=history,
+            train_seconds=round(time.time() - started, 1),
+        )
+        write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        _plots(tmp, history, metrics, labels, binary)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return metrics
+
+
+def _evaluate_run(run_dir: Path, arrays, labels: list[str], binary: bool) -> dict[str, Any]:
+    """Test-split metrics of every .tflite in the run folder, run with ai-edge-litert."""
+    from tinyaudio.runtime.litert import TFLiteModel
+
+    x_test, y_test, test_clips = arrays["test"]
+    metrics: dict[str, Any] = {"test": {}}
+    for kind in ("float", "dynamic", "int8"):
+        model = TFLiteModel(run_dir / f"model_{kind}.tflite")
+        scores = model.predict(x_test)
+        if binary:
+            m = binary_metrics(y_test, scores[:, 0])
+        else:
+            m = classification_metrics(y_test, scores, labels)
+            m["per_speaker_accuracy"] = _per_speaker(test_clips, y_test, scores.argmax(axis=1))
+        metrics["test"][kind] = m
+    metrics["float_accuracy"] = metrics["test"]["float"]["accuracy"]
+    metrics["int8_accuracy"] = metrics["test"]["int8"]["accuracy"]
+    return metrics
+
+
+def _per_speaker(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    speakers = np.array([c.speaker for c in clips])
+    unique = sorted(set(speakers.tolist()))
+    if len(unique) > 20:  # speaker-hash splits have hundreds of speakers: not worth listing
+        return {}
+    return {s: round(float(np.mean(y_pred[speakers == s] == y_true[speakers == s])), 4) for s in unique}
+
+
+def _plots(run_dir: Path, history: dict, metrics: dict, labels: list[str], binary: bool) -> None:
+    try:
+        from tinyaudio.features.plot import plot_confusion_matrix, plot_training_history
+    except ImportError:  # matplotlib missing: the run is still complete without PNGs
+        return
+    plot_training_history(history, run_dir / "history.png")
+    if binary:
+        c = metrics["test"]["int8"]["confusion"]
+        matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+    else:
+        matrix = np.array(metrics["test"]["int8"]["confusion_matrix"])
+    plot_confusion_matrix(matrix, labels, run_dir / "confusion_int8.png")
+
+
+def _augmented_training_set(config, dataset, clips, feature_config, x_train, y_train):
+    """Append ``augment_copies`` augmented copies of every training clip (waveform domain)."""
+    from tinyaudio.augment import augment_batch
+    from tinyaudio.augment.recipes import noise_recipe
+    from tinyaudio.data.dataset import load_clips
+    from tinyaudio.features.extract import compute_features_batch
+
+    samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
+    noisy = augment_batch(samples, noise_recipe(feature_config.sample_rate), feature_config.sample_rate,
+                          config.seed, copies=config.augment_copies)
+    y = np.array([dataset.labels.index(c.label) for c in kept])
+    x_aug = compute_features_batch(noisy, feature_config, progress=True)[..., None]
+    return np.concatenate([x_train, x_aug]), np.concatenate([y_train, np.tile(y, config.augment_copies)])

@@ -1,0 +1,82 @@
+"""Decoding and every bad input: corrupt, empty, NaN, stereo, wrong rate, missing."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tinyaudio.data import fix_length, fsdd, load_audio, load_clips
+from tinyaudio.errors import AudioError
+
+
+def test_real_fsdd_clip_resampled_to_16k(data_root):
+    path = data_root / "fsdd" / "recordings" / "0_george_0.wav"
+    x8 = load_audio(path, 8000)
+    x16 = load_audio(path, 16000)
+    assert x8.dtype == np.float32 and x8.ndim == 1
+    assert abs(len(x16) - 2 * len(x8)) <= 1
+    assert np.max(np.abs(x8)) <= 1.0
+
+
+def test_stereo_is_mixed_to_mono(tmp_path):
+    left = np.sin(np.linspace(0, 100, 1600)).astype(np.float32) * 0.5
+    sf.write(tmp_path / "st.wav", np.stack([left, np.zeros_like(left)], axis=1), 16000, subtype="FLOAT")
+    x = load_audio(tmp_path / "st.wav", 16000)
+    np.testing.assert_allclose(x, left / 2, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b"RIFF\x00\x00junk" * 10), "cannot decode audio"),
+        (lambda p: sf.write(p, np.zeros(0, np.float32), 16000), "no audio samples"),
+        (lambda p: sf.write(p, np.full(100, np.nan, np.float32), 16000, subtype="FLOAT"), "NaN"),
+    ],
+    ids=["corrupt", "empty", "nan"],
+)
+def test_bad_files_raise_audio_error_naming_the_file(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=message) as info:
+        load_audio(path, 16000)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_file_and_wrong_rate(tmp_path):
+    with pytest.raises(AudioError, match="file not found"):
+        load_audio(tmp_path / "nope.wav", 16000)
+    sf.write(tmp_path / "8k.wav", np.zeros(800, np.float32), 8000)
+    with pytest.raises(AudioError, match=r"8k.wav: sample rate is 8000 Hz but 16000 Hz is required"):
+        load_audio(tmp_path / "8k.wav", 16000, resample=False)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(min_size=0, max_size=400))
+def test_random_bytes_never_crash_differently(tmp_path, blob):
+    path = tmp_path / "fuzz.wav"
+    path.write_bytes(blob)
+    try:
+        x = load_audio(path, 16000)
+    except AudioError as exc:
+        assert str(path) in str(exc)
+    else:
+        assert x.dtype == np.float32 and x.size > 0 and np.all(np.isfinite(x))
+
+
+def test_fix_length_pads_and_crops():
+    x = np.arange(5, dtype=np.float32)
+    assert fix_length(x, 8).tolist() == [0, 1, 2, 3, 4, 0, 0, 0]
+    assert fix_length(x, 3).tolist() == [0, 1, 2]
+
+
+def test_load_clips_skips_bad_only_when_asked(data_root, tmp_path):
+    clips = fsdd().split("test")[:3]
+    bad_path = tmp_path / "0_bob_1.wav"
+    bad_path.write_bytes(b"not audio")
+    bad_clip = type(clips[0])(bad_path, "0", "bob", "test")
+    with pytest.raises(AudioError, match="0_bob_1.wav"):
+        load_clips([*clips, bad_clip], 8000, 8000)
+    x, kept, bad = load_clips([*clips, bad_clip], 8000, 8000, skip_bad=True)
+    assert x.shape == (3, 8000) and kept == clips
+    assert [c.path for c, _ in bad] == [bad_path] and "cannot decode" in bad[0][1]

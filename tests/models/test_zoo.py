@@ -1,0 +1,35 @@
+"""Model builders: parameter budgets, MAC counting, sigmoid heads."""
+
+import pytest
+
+from tinyaudio.features import PRESETS
+from tinyaudio.models import MODELS, build_model, count_macs
+
+
+def test_ds_cnn_fits_the_25k_budget():
+    m = build_model("ds_cnn", (*PRESETS["fsdd_mfcc"].shape, 1), 10)
+    assert 20_000 < m.count_params() <= 25_000
+
+
+def test_cnn_resize32_is_about_15k_params():
+    m = build_model("cnn_resize32", (*PRESETS["stft_124x129"].shape, 1), 12)
+    assert 14_000 <= m.count_params() <= 16_000
+
+
+def test_macs_of_cnn_mfcc_by_hand():
+    m = build_model("cnn_mfcc", (100, 13, 1), 10)
+    conv = 100 * 13 * 3 * 3 * 1 * 8  # same padding
+    dense1 = (50 * 6 * 8) * 16
+    dense2 = 16 * 10
+    assert count_macs(m) == conv + dense1 + dense2
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_builds_with_a_sigmoid_head(name):
+    m = build_model(name, (*PRESETS["mfcc_49x10"].shape, 1), 1)
+    assert m.output_shape == (None, 1) and m.layers[-1].activation.__name__ == "sigmoid"
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        build_model("resnet", (49, 10, 1), 2)
