@@ -2,8 +2,9 @@
 
 Prints, per kind, error percentiles in dB between ``q15_to_float(compute_features_q15(x))`` and
 ``compute_features(x)`` (``power=1.0``), over all frames and over "active" values: frames whose
-peak sample inside the window is at least -40 dBFS and, for log-mel / spectrogram, values within 20 dB of the
-frame's largest (the float value is 10 log10 of a magnitude, so 20 dB here is 40 dB of power). Also the q15 frontend's time per clip.
+peak sample inside the window is at least -40 dBFS and, for log-mel / spectrogram, values
+within 20 dB of the frame's largest (the float value is 10 log10 of a magnitude, so 20 dB here
+is 40 dB of power). Also the q15 frontend's time per clip.
 
 Usage: python benchmarks/q15_vs_float.py [N_CLIPS]   (data from $TINYAUDIO_DATA or ../shared/datasets)
 """
@@ -37,7 +38,8 @@ CONFIGS = {
 def clips(n: int) -> list[np.ndarray]:
     root = Path(os.environ.get("TINYAUDIO_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     words = ("stop", "go", "yes", "no", "left", "right")
-    paths = [p for w in words for p in sorted((root / "speech_commands_v0.02_test_dev" / w).glob("*.wav"))[: n // len(words) + 1]]
+    folder = root / "speech_commands_v0.02_test_dev"
+    paths = [p for w in words for p in sorted((folder / w).glob("*.wav"))[: n // len(words) + 1]]
     out = []
     for p in paths[:n]:
         x, _ = sf.read(p, dtype="int16")

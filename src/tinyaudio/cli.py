@@ -105,7 +105,7 @@ def predict(
         _fail(exc)
     if as_json:
         for p in predictions:
-            console.print_json(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4)}))
+            typer.echo(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4)}))
         return
     table = Table()
     for col in ("file", "label", "confidence"):
@@ -193,6 +193,22 @@ def data(
     for label in ds.labels:
         table.add_row(label, *(str(counts[s][label]) for s in counts))
     console.print(table)
+
+
+@app.command("check-mcu")
+def check_mcu(
+    run_dir: Path = typer.Argument(..., help="Run folder (or a .tflite file)."),
+    board: str = typer.Option("rp2040", help="Board whose RAM / flash to check against."),
+) -> None:
+    """Run the int8 model under the TFLite Micro interpreter: ops, arena_size, flash, fits or not."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.export.mcu.check import check_mcu as run_check
+
+    model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
+    try:
+        console.print(run_check(model, board=board).summary())
+    except TinyAudioError as exc:
+        _fail(exc)
 
 
 if __name__ == "__main__":

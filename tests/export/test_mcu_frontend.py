@@ -93,14 +93,15 @@ def test_header_holds_the_python_tables(name):
     text = frontend_header(config)
     t = q15_tables(config)
     np.testing.assert_array_equal(parse_c_array(text, "ta_window"), t.window)
-    assert f"#define TA_N_FFT              {config.n_fft}" in text.replace("\t", " ") or re.search(
-        rf"#define TA_N_FFT\s+{config.n_fft}\n", text
-    )
+    assert re.search(rf"#define TA_N_FFT\s+{config.n_fft}\n", text)
     assert re.search(rf"#define TA_N_FEATURES\s+{t.n_features}\n", text)
     assert re.search(rf"#define TA_N_FRAMES\s+{config.n_frames}\n", text)
     assert config.digest() in text
     if t.kind == "spectrogram":
         assert "ta_filter_coefs" not in text
         return
-    for array in ("filter_pos", "filter_len", "filter_coefs", "dct", "bias"):
-        np.testing.assert_array_equal(parse_c_array(text, f"ta_{array}" if array != "dct" else "ta_dct_coefs"), getattr(t, array).ravel())
+    for c_name, table in [
+        ("ta_filter_pos", t.filter_pos), ("ta_filter_len", t.filter_len), ("ta_filter_coefs", t.filter_coefs),
+        ("ta_dct_coefs", t.dct), ("ta_bias", t.bias),
+    ]:
+        np.testing.assert_array_equal(parse_c_array(text, c_name), table.ravel())

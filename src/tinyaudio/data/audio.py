@@ -39,6 +39,8 @@ def load_audio(
     import soundfile as sf
 
     path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: file not found; check the path or re-download the dataset")
     try:
         with sf.SoundFile(str(path)) as f:
             file_rate = f.samplerate
@@ -47,8 +49,6 @@ def load_audio(
                 f.seek(min(start, f.frames))
             frames = -1 if duration is None else int(round(duration * file_rate))
             data = f.read(frames=frames, dtype="float32", always_2d=True)
-    except FileNotFoundError:
-        raise AudioError(f"{path}: file not found; check the path or re-download the dataset") from None
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AudioError(f"{path}: cannot decode audio ({msg}); the file is corrupt or not audio, re-download or delete it") from None

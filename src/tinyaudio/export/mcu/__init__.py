@@ -3,24 +3,31 @@
 `write_frontend` writes ``ta_frontend_config.h`` (every constant, generated from a
 `FeatureConfig`), ``ta_frontend.h`` and ``ta_frontend.c``; `build_host_frontend` compiles them
 with the host gcc against CMSIS-DSP sources fetched from PyPI, for tests that compare the C
-output with `tinyaudio.features.q15.compute_features_q15` bit for bit.
+output with `tinyaudio.features.q15.compute_features_q15` bit for bit; `build_qemu_frontend`
+cross-compiles the same files for a Cortex-M3 that `run_qemu_frontend` runs under QEMU.
 """
 
 from tinyaudio.export.mcu.frontend import frontend_header, write_frontend
 from tinyaudio.export.mcu.toolchain import (
     BuildError,
+    QemuRun,
     build_host_frontend,
+    build_qemu_frontend,
     cmsis_dsp_objects,
     cmsis_dsp_root,
     run_host_frontend,
+    run_qemu_frontend,
 )
 
 __all__ = [
     "BuildError",
+    "QemuRun",
     "build_host_frontend",
+    "build_qemu_frontend",
     "cmsis_dsp_objects",
     "cmsis_dsp_root",
     "frontend_header",
     "run_host_frontend",
+    "run_qemu_frontend",
     "write_frontend",
 ]

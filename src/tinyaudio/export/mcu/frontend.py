@@ -93,13 +93,13 @@ def frontend_header(config: FeatureConfig) -> str:
     ]
     lines += [f"#define {name:<{width}}{value}" for name, value in defines.items()]
     lines += ["", "#ifdef TA_FRONTEND_TABLES /* defined by ta_frontend.c only */", ""]
-    body = c_array("q15_t", "ta_window", t.window)
+    body = c_array("int16_t", "ta_window", t.window)
     if kind != "spectrogram":
         body += "\n" + c_array("uint32_t", "ta_filter_pos", t.filter_pos)
         body += "\n" + c_array("uint32_t", "ta_filter_len", t.filter_len)
-        body += "\n" + c_array("q15_t", "ta_filter_coefs", t.filter_coefs)
-        body += "\n" + c_array("q15_t", "ta_dct_coefs", t.dct)
-        body += "\n" + c_array("q15_t", "ta_bias", t.bias)
+        body += "\n" + c_array("int16_t", "ta_filter_coefs", t.filter_coefs)
+        body += "\n" + c_array("int16_t", "ta_dct_coefs", t.dct)
+        body += "\n" + c_array("int16_t", "ta_bias", t.bias)
     return "\n".join(lines) + "\n" + body + "\n#endif /* TA_FRONTEND_TABLES */\n#endif /* TA_FRONTEND_CONFIG_H */\n"
 
 

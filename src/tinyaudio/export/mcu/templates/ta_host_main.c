@@ -6,6 +6,10 @@
  * IN.raw holds any number of clips of N_SAMPLES little-endian int16 samples back to back;
  * OUT.raw receives ta_frontend_n_frames(N_SAMPLES) * TA_N_FEATURES int16 values per clip.
  * Exit status 0 on success; a message on stderr otherwise.
+ *
+ * Built with -DTA_QEMU_SYSTICK (Cortex-M under QEMU with -icount), it also prints
+ * "calibration_ticks T N" (SysTick ticks for N nop instructions) and "clip_ticks T" per clip,
+ * from which the caller derives instructions per frame.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,30 @@
 #include "ta_frontend.h"
 
 static ta_frontend_t fe;
+
+#ifdef TA_QEMU_SYSTICK
+#define TA_SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define TA_SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define TA_SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define TA_CALIBRATION_NOPS 10000
+
+/* Exactly TA_CALIBRATION_NOPS instructions (plus call and return), in a function of its own so
+ * no literal pool lands out of range. */
+__attribute__((noinline)) static void ta_calibration_nops(void)
+{
+    __asm volatile(".rept 10000\n\tnop\n\t.endr");
+}
+
+static void ta_ticks_start(void)
+{
+    TA_SYST_RVR = 0xFFFFFFu;
+    TA_SYST_CVR = 0u;
+    TA_SYST_CSR = 5u; /* enable, processor clock, no interrupt */
+}
+
+/* SysTick counts down from 0xFFFFFF; elapsed ticks modulo 2^24. */
+static uint32_t ta_ticks_since(uint32_t start) { return (start - TA_SYST_CVR) & 0xFFFFFFu; }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -27,19 +55,31 @@ int main(int argc, char **argv)
     FILE *in = fopen(argv[1], "rb");
     FILE *out = fopen(argv[2], "wb");
     if (!clip || !features || !in || !out) {
-        fprintf(stderr, "cannot open %s / %s or allocate %zu samples\n", argv[1], argv[2], n_samples);
+        fprintf(stderr, "cannot open %s / %s or allocate %lu samples\n", argv[1], argv[2], (unsigned long)n_samples);
         return 1;
     }
     if (ta_frontend_init(&fe) != ARM_MATH_SUCCESS) {
         fprintf(stderr, "ta_frontend_init failed\n");
         return 1;
     }
-    size_t n_clips = 0;
+#ifdef TA_QEMU_SYSTICK
+    ta_ticks_start();
+    uint32_t t0 = TA_SYST_CVR;
+    ta_calibration_nops();
+    printf("calibration_ticks %lu %d\n", (unsigned long)ta_ticks_since(t0), TA_CALIBRATION_NOPS);
+#endif
+    unsigned long n_clips = 0;
     while (fread(clip, sizeof(int16_t), n_samples, in) == n_samples) {
+#ifdef TA_QEMU_SYSTICK
+        uint32_t start = TA_SYST_CVR;
+#endif
         if (ta_frontend_clip(&fe, clip, n_samples, features) != ARM_MATH_SUCCESS) {
-            fprintf(stderr, "ta_frontend_clip failed on clip %zu\n", n_clips);
+            fprintf(stderr, "ta_frontend_clip failed on clip %lu\n", n_clips);
             return 1;
         }
+#ifdef TA_QEMU_SYSTICK
+        printf("clip_ticks %lu\n", (unsigned long)ta_ticks_since(start));
+#endif
         if (fwrite(features, sizeof(int16_t), n_out, out) != n_out) {
             fprintf(stderr, "short write to %s\n", argv[2]);
             return 1;
@@ -48,6 +88,6 @@ int main(int argc, char **argv)
     }
     fclose(in);
     fclose(out);
-    printf("%zu clips\n", n_clips);
+    printf("clips %lu\n", n_clips);
     return 0;
 }

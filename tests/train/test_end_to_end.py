@@ -1,0 +1,100 @@
+"""FSDD end to end: train -> int8 .tflite -> predict / evaluate, plus the refusals."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinyaudio.errors import AudioError, ConfigMismatchError, TinyAudioError
+from tinyaudio.features import PRESETS
+from tinyaudio.runtime import Classifier
+from tinyaudio.train import TrainConfig, evaluate_run, train
+
+QUICK = TrainConfig(dataset="fsdd", model="ds_cnn", features="fsdd_mfcc", epochs=6, patience=6,
+                    max_clips_per_split=1200, representative_size=100)
+
+
+@pytest.fixture(scope="module")
+def run_dir(data_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "fsdd"
+    train(QUICK, out, verbose=0, log=lambda *_: None)
+    return out
+
+
+def test_run_folder_has_every_artifact(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    expected = {"config.json", "feature_config.json", "labels.txt", "model.keras", "model_float.tflite",
+                "model_int8.tflite", "model_dynamic.tflite", "model_int8.h", "metrics.json",
+                "history.png", "confusion_int8.png"}
+    assert expected <= names
+    assert not [n for n in names if "tmp" in n]
+    assert (run_dir / "model_int8.h").read_text().count("0x") == (run_dir / "model_int8.tflite").stat().st_size
+
+
+def test_int8_accuracy_well_above_chance_and_close_to_float(run_dir):
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["counts"]["test"] == 300  # max_clips_per_split=1200 leaves test whole
+    assert m["int8_accuracy"] >= 0.85, m["int8_accuracy"]  # chance is 0.10
+    assert abs(m["int8_accuracy"] - m["float_accuracy"]) <= 0.03
+    assert m["params"] <= 25_000
+    assert set(m["test"]["int8"]["per_speaker_accuracy"]) == {"george", "jackson", "lucas", "nicolas", "theo", "yweweler"}
+
+
+def test_evaluate_recomputes_the_same_accuracy(run_dir):
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert evaluate_run(run_dir)["accuracy"] == pytest.approx(m["int8_accuracy"])
+
+
+def test_int8_input_is_quantized_int8(run_dir):
+    c = Classifier(run_dir)
+    assert c.model.input_dtype == np.int8 and c.model.output_dtype == np.int8
+    scale, zero_point = c.model.input_quantization
+    assert scale > 0 and -128 <= zero_point <= 127
+
+
+PREDICT_WITHOUT_TF = """
+import sys
+from typer.testing import CliRunner
+from tinyaudio.cli import app
+result = CliRunner().invoke(app, ["predict", sys.argv[1], "--json", *sys.argv[2:]])
+print(result.output)
+assert result.exit_code == 0, result.output
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "librosa"))
+assert not bad, bad
+"""
+
+
+def test_predict_cli_does_not_import_tensorflow(run_dir, data_root):
+    files = [data_root / "fsdd" / "recordings" / f"{d}_jackson_0.wav" for d in (3, 7)]
+    out = subprocess.run([sys.executable, "-c", PREDICT_WITHOUT_TF, str(run_dir), *map(str, files)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    labels = [json.loads(line)["label"] for line in out.stdout.splitlines() if line.startswith("{")]
+    assert labels == ["3", "7"]
+
+
+def test_mismatched_feature_config_is_refused(run_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    PRESETS["mfcc_49x10"].save(broken / "feature_config.json")  # 10 MFCC at 16 kHz vs 13 at 8 kHz
+    with pytest.raises(ConfigMismatchError, match="n_mfcc gives 10 features per frame but the model expects 13"):
+        Classifier(broken)
+
+
+def test_predict_bad_wav_names_the_file(run_dir, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt nonsense")
+    with pytest.raises(AudioError, match="broken.wav: cannot decode audio"):
+        Classifier(run_dir).predict_files([bad])
+    with pytest.raises(TinyAudioError, match="feature_config.json: missing"):
+        Classifier(tmp_path)
+
+
+def test_existing_run_folder_is_not_overwritten(run_dir):
+    before = (run_dir / "metrics.json").read_bytes()
+    with pytest.raises(FileExistsError, match="run folder exists"):
+        train(QUICK, run_dir, verbose=0, log=lambda *_: None)
+    assert (run_dir / "metrics.json").read_bytes() == before
