@@ -36,6 +36,7 @@ def train(
     dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | path to label/*.wav folders."),
     model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
     features: str = typer.Option("fsdd_mfcc", help="Feature preset name or FeatureConfig JSON file."),
+    task: str = typer.Option("words", help="words | speaker (labels are speakers)."),
     keyword: Optional[str] = typer.Option(None, help="Train a one-vs-rest detector for this label."),
     holdout_speaker: Optional[str] = typer.Option(None, help="FSDD: test on this speaker only."),
     validation_percent: Optional[float] = typer.Option(None, help="Speaker-hash split: validation share."),
@@ -58,7 +59,7 @@ def train(
     from tinyaudio.train import train as run_training
 
     config = TrainConfig(
-        dataset=dataset, model=model, features=features, keyword=keyword, holdout_speaker=holdout_speaker,
+        dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment,
         max_clips_per_split=max_clips_per_split, skip_bad=skip_bad,

@@ -28,6 +28,8 @@ class TrainConfig:
         dataset: ``fsdd``, ``speech_commands``, ``esc50`` or a ``label/*.wav`` folder.
         model: zoo name (``ds_cnn``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
         features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
+        task: ``"words"`` (labels are what is said) or ``"speaker"`` (labels are who speaks;
+            the loader's ``label_by="speaker"``).
         keyword: if set, a one-vs-rest detector for this label with a sigmoid output.
         holdout_speaker: FSDD only: test on this speaker, train on the others.
         validation_percent, test_percent: hash-split percentages for speech_commands / folders
@@ -48,6 +50,7 @@ class TrainConfig:
     dataset: str = "fsdd"
     model: str = "ds_cnn"
     features: str = "fsdd_mfcc"
+    task: str = "words"
     keyword: str | None = None
     holdout_speaker: str | None = None
     validation_percent: float | None = None
@@ -79,6 +82,8 @@ class TrainConfig:
 def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
     """The dataset a `TrainConfig` names, made binary when ``keyword`` is set."""
     kwargs: dict[str, Any] = {}
+    if config.task != "words":
+        kwargs["label_by"] = config.task
     if config.holdout_speaker is not None:
         kwargs["holdout_speaker"] = config.holdout_speaker
     for name in ("validation_percent", "test_percent"):
