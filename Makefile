@@ -11,7 +11,7 @@ export TINYAUDIO_DATA ?= $(if $(wildcard $(SHARED)),$(SHARED),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test test-all benchmarks clean
+.PHONY: demo test test-all benchmarks results clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --out $(DEMO_OUT) --overwrite
+	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out $(DEMO_OUT) --overwrite
 	$(BIN)/tinyaudio predict $(DEMO_OUT) $$($(BIN)/python -c "from tinyaudio.data import fsdd; print(' '.join(str(c.path) for c in fsdd().split('test')[::60]))")
 	@echo "artifacts in $(DEMO_OUT): model_int8.tflite, model_int8.h, metrics.json, *.png"
 
@@ -33,6 +33,16 @@ test-all: $(STAMP)
 
 benchmarks: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+# The README's result tables: every number there comes from these commands (~1 h on 2 cores).
+results: $(STAMP)
+	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
+	for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
+	done
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
+	$(BIN)/python benchmarks/summarize_runs.py runs
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
