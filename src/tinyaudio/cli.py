@@ -196,6 +196,100 @@ def data(
     console.print(table)
 
 
+@app.command("speaker-eval")
+def speaker_eval(
+    run_dir: Path = typer.Argument(..., help="Run folder of a `--task speaker` training."),
+    dataset: str = typer.Option("fsdd", help="Speakers to test on (ideally not the run's own): fsdd | librispeech | folder."),
+    n_enrol: int = typer.Option(10, help="Enrolment clips per speaker (from the validation split)."),
+    model: str = typer.Option("int8", help="Embedding model: int8 | float"),
+    export: bool = typer.Option(False, "--export", help="Re-export the embedding model first (needs TensorFlow)."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Verification EER / minDCF with the run's embedding model; writes trials, DET PNG, threshold."""
+    _quiet_tensorflow()
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.train.speaker import export_embedding, speaker_eval as run_eval
+
+    try:
+        if export:
+            export_embedding(run_dir, data_dir=data_dir, log=console.print)
+        m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, log=console.print)
+    except (TinyAudioError, ValueError) as exc:
+        _fail(exc)
+    seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
+    console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} non-target trials")
+    console.print(f"EER {100 * m['eer']:.2f} % at cosine {m['eer_threshold']:.3f}; minDCF "
+                  + ", ".join(f"{v:.3f} (p_target {p})" for p, v in m["min_dcf"].items()))
+    console.print(f"trials: {m['trials_file']}  DET: {m.get('det_png', '-')}")
+
+
+@app.command()
+def enroll(
+    run_dir: Path = typer.Argument(..., help="Run folder with an embedding model (see speaker-eval)."),
+    files: List[Path] = typer.Argument(..., help="Recordings of the speaker."),
+    name: str = typer.Option(..., "--name", help="Profile name."),
+) -> None:
+    """Average a speaker's embeddings into a profile in RUN_DIR/speakers.json (no TensorFlow)."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.runtime.speaker import enroll as run_enroll, profiles_path
+
+    try:
+        profile = run_enroll(run_dir, name, files)
+    except TinyAudioError as exc:
+        _fail(exc)
+    console.print(f"enrolled {name!r}: {len(files)} files, {profile['n_windows']} windows -> {profiles_path(run_dir)}")
+
+
+@app.command()
+def verify(
+    run_dir: Path = typer.Argument(..., help="Run folder with enrolled speakers."),
+    files: List[Path] = typer.Argument(..., help="Recordings to check."),
+    name: Optional[str] = typer.Option(None, "--name", help="Claimed speaker; omit to identify among the enrolled."),
+    threshold: Optional[float] = typer.Option(None, help="Cosine threshold (default: speaker_eval.json, else 0.5)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+) -> None:
+    """Accept or reject recordings as an enrolled speaker (cosine score vs threshold)."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.runtime.speaker import SpeakerEmbedder, identify, verify as run_verify
+
+    try:
+        embedder = SpeakerEmbedder(run_dir)
+        if name is not None:
+            results = run_verify(run_dir, name, files, threshold=threshold, embedder=embedder)
+        else:
+            results = [identify(run_dir, f, threshold=threshold, embedder=embedder) for f in files]
+    except TinyAudioError as exc:
+        _fail(exc)
+    for r in results:
+        if as_json:
+            typer.echo(json.dumps({"path": r.path, "speaker": r.name, "score": round(r.score, 4),
+                                   "threshold": round(r.threshold, 4), "accepted": r.accepted}))
+        else:
+            verdict = f"[green]accepted as {r.name}[/green]" if r.accepted else (
+                f"[red]rejected[/red] (not {r.name})" if name else f"[red]unknown[/red] (closest {r.name})")
+            console.print(f"{r.path}: {verdict}  score {r.score:.3f} / threshold {r.threshold:.3f}")
+
+
+@app.command()
+def serve(
+    root: Path = typer.Option(..., "--root", help="Recording folder: clips go to ROOT/<label>/NNNN.wav."),
+    runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of run folders for the live view."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind; only loopback unless you say otherwise."),
+    port: int = typer.Option(8000),
+    sample_rate: Optional[int] = typer.Option(None, help="Clip rate in Hz (default: that of ROOT's clips, else 16000)."),
+    max_clip_seconds: float = typer.Option(2.0, help="Longest upload accepted."),
+) -> None:
+    """Local page to record labelled clips and watch a run classify the microphone live (web extra)."""
+    try:
+        from tinyaudio.web.app import serve as run_server
+    except ImportError as exc:
+        _fail(ImportError(f"{exc.name or exc} not installed; pip install 'tinyaudio[web,runtime]'"))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach it can upload clips", highlight=False)
+    console.print(f"tinyaudio serve: http://{'[' + host + ']' if ':' in host else host}:{port}/  (root {root}, runs {runs})")
+    run_server(root, runs, host=host, port=port, sample_rate=sample_rate, max_clip_seconds=max_clip_seconds)
+
+
 @app.command("check-mcu")
 def check_mcu(
     run_dir: Path = typer.Argument(..., help="Run folder (or a .tflite file)."),

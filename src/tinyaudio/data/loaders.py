@@ -43,6 +43,7 @@ def fsdd(
     root: str | os.PathLike | None = None,
     *,
     holdout_speaker: str | None = None,
+    label_by: str = "digit",
     download: bool = True,
 ) -> Dataset:
     """Free Spoken Digit Dataset: digits 0-9, ``recordings/{digit}_{speaker}_{take}.wav`` at 8 kHz.
@@ -53,10 +54,13 @@ def fsdd(
         holdout_speaker: None for the official split (takes 0-4 test, 5-9 validation,
             10-49 train). A speaker name (e.g. ``"theo"``) puts all that speaker's clips in
             test and the other speakers' takes 0-4 in validation: a speaker-independent test.
+        label_by: ``"digit"`` (labels ``"0"``-``"9"``) or ``"speaker"`` (labels are the sorted
+            speaker names: closed-set speaker ID; the split stays by take, so every speaker is
+            in every split). ``holdout_speaker`` cannot be combined with ``"speaker"``.
         download: fetch the official archive if no local copy exists.
 
     Raises:
-        DatasetError: no recordings found, or an unknown ``holdout_speaker``.
+        DatasetError: no recordings found, an unknown ``holdout_speaker`` or ``label_by``.
 
     Source: github.com/Jakobovski/free-spoken-digit-dataset (README: "test set: recordings 0-4").
     """
@@ -73,13 +77,17 @@ def fsdd(
     speakers = sorted({e[2] for e in entries})
     if holdout_speaker is not None and holdout_speaker not in speakers:
         raise DatasetError(f"unknown FSDD speaker {holdout_speaker!r}; choose one of {speakers}")
+    if label_by not in ("digit", "speaker") or (label_by == "speaker" and holdout_speaker is not None):
+        raise DatasetError(f"FSDD label_by={label_by!r}: use 'digit', or 'speaker' without holdout_speaker")
     clips = []
     for path, digit, speaker, take in entries:
         if holdout_speaker is None:
             split = "test" if take < 5 else "validation" if take < 10 else "train"
         else:
             split = "test" if speaker == holdout_speaker else "validation" if take < 5 else "train"
-        clips.append(Clip(path, digit, speaker, split))
+        clips.append(Clip(path, speaker if label_by == "speaker" else digit, speaker, split))
+    if label_by == "speaker":
+        return Dataset("fsdd:speaker", tuple(speakers), tuple(clips))
     return Dataset("fsdd", tuple(str(d) for d in range(10)), tuple(clips))
 
 
@@ -283,7 +291,9 @@ def folder(
     return Dataset(root.name, labels, tuple(clips))
 
 
-LOADERS = {"fsdd": fsdd, "speech_commands": speech_commands, "esc50": esc50}
+from tinyaudio.data.librispeech import librispeech  # noqa: E402  (needs nothing from this module)
+
+LOADERS = {"fsdd": fsdd, "speech_commands": speech_commands, "esc50": esc50, "librispeech": librispeech}
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from tinyaudio.errors import TinyAudioError
 
 
@@ -154,3 +156,205 @@ def check_mcu(model: str | os.PathLike | bytes, *, board: str = "rp2040", max_ar
     arena = int(total.group(1))
     fits = arena <= target.sram_bytes and len(data) <= target.flash_bytes
     return McuReport(ops=ops, arena_bytes=arena, flash_bytes=len(data), board=target, fits=fits)
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorQuantization:
+    """Shape, dtype and per-tensor ``(scale, zero_point)`` of a model's input or output tensor."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float
+    zero_point: int
+
+
+def model_io(model: bytes) -> tuple[TensorQuantization, TensorQuantization]:
+    """Input 0 and output 0 of a ``.tflite`` model, as TFLite Micro reads them.
+
+    Raises:
+        McuCheckError: the model does not load in TFLM (see `check_mcu` for the op message).
+    """
+    from tflite_micro import runtime
+
+    with _capture_fd2() as log:
+        try:
+            interpreter = runtime.Interpreter.from_bytes(bytes(model), arena_size=4 * 1024 * 1024)
+            details = [interpreter.get_input_details(0), interpreter.get_output_details(0)]
+        except Exception as exc:
+            error = exc
+        else:
+            error = None
+    if error is not None:
+        raise McuCheckError(f"model does not load in TFLite Micro: {error}\n{''.join(log).strip()[-1500:]}") from None
+    out = []
+    for d in details:
+        q = d.get("quantization_parameters") or {}
+        scales, zeros = list(q.get("scales", [])), list(q.get("zero_points", []))
+        out.append(TensorQuantization(
+            shape=tuple(int(s) for s in d["shape"]),
+            dtype=str(d["dtype"].__name__ if isinstance(d["dtype"], type) else d["dtype"]),
+            scale=float(scales[0]) if scales else 0.0,
+            zero_point=int(zeros[0]) if zeros else 0,
+        ))
+    return out[0], out[1]
+
+
+def quantize_features(features: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Float features -> int8 model input: ``round(x / scale) + zero_point``, saturated.
+
+    The formula (and float32 arithmetic, round half to even) of
+    `tinyaudio.runtime.litert.TFLiteModel.quantize_input`, which the tests check it equals.
+
+    Returns:
+        int8 array of the same shape.
+    """
+    x = np.asarray(features, dtype=np.float32)
+    q = np.round(x / np.float32(scale)) + zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputComparison:
+    """int8 outputs of TFLite Micro against ai-edge-litert on the same int8 inputs.
+
+    Attributes:
+        n_inputs: examples compared.
+        n_values: output values compared (n_inputs x outputs per example).
+        max_diff_lsb: max |TFLM - LiteRT reference kernels| in int8 steps (0 = bit-exact).
+        n_differing: output values that differ from the reference kernels.
+        argmax_agreement: share of examples whose arg-max agrees with the reference kernels.
+        xnnpack_max_diff_lsb, xnnpack_n_differing: the same against LiteRT's default
+            (XNNPACK / optimized) kernels; None when not measured.
+    """
+
+    n_inputs: int
+    n_values: int
+    max_diff_lsb: int
+    n_differing: int
+    argmax_agreement: float
+    xnnpack_max_diff_lsb: int | None = None
+    xnnpack_n_differing: int | None = None
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.max_diff_lsb == 0
+
+    def summary(self) -> str:
+        lines = [
+            f"TFLM vs LiteRT reference kernels on {self.n_inputs} real clips: "
+            + ("bit-exact" if self.bit_exact else "DIFFERENT")
+            + f" (max |diff| {self.max_diff_lsb} LSB, {self.n_differing} of {self.n_values} outputs differ, "
+            f"arg-max agrees on {100 * self.argmax_agreement:.1f} %)"
+        ]
+        if self.xnnpack_max_diff_lsb is not None:
+            lines.append(
+                f"TFLM vs LiteRT default (XNNPACK) kernels: max |diff| {self.xnnpack_max_diff_lsb} LSB, "
+                f"{self.xnnpack_n_differing} of {self.n_values} outputs differ (expected: up to 1 LSB)"
+            )
+        return "\n".join(lines)
+
+
+def tflm_outputs(model: bytes, inputs: np.ndarray, *, arena_size: int = 4 * 1024 * 1024) -> np.ndarray:
+    """Raw outputs of TFLite Micro (reference kernels) for int8 inputs.
+
+    Args:
+        inputs: shape (n, *input_shape[1:]) in the model's input dtype.
+
+    Returns:
+        shape (n, n_outputs), the model's output dtype.
+    """
+    from tflite_micro import runtime
+
+    with _capture_fd2():
+        interpreter = runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
+        shape = tuple(int(s) for s in interpreter.get_input_details(0)["shape"])
+        out = []
+        for x in inputs:
+            interpreter.set_input(np.ascontiguousarray(x).reshape(shape), 0)
+            interpreter.invoke()
+            out.append(np.array(interpreter.get_output(0)).reshape(-1))
+    return np.stack(out) if out else np.zeros((0, 0))
+
+
+def litert_outputs(model: bytes, inputs: np.ndarray, *, reference_kernels: bool = True) -> np.ndarray:
+    """Raw outputs of ai-edge-litert for the same inputs as `tflm_outputs`.
+
+    ``reference_kernels`` selects ``OpResolverType.BUILTIN_REF`` (TFLite's reference kernels, what
+    TFLM implements); False uses the default resolver (XNNPACK / optimized kernels).
+    """
+    from ai_edge_litert import interpreter as litert
+
+    resolver = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
+    interp = litert.Interpreter(model_content=bytes(model), experimental_op_resolver_type=resolver)
+    interp.allocate_tensors()
+    inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
+    out = []
+    for x in inputs:
+        interp.set_tensor(inp["index"], np.ascontiguousarray(x).reshape(inp["shape"]))
+        interp.invoke()
+        out.append(interp.get_tensor(outp["index"]).reshape(-1).copy())
+    return np.stack(out) if out else np.zeros((0, 0))
+
+
+def compare_outputs(model: str | os.PathLike | bytes, inputs: np.ndarray, *, xnnpack: bool = True) -> OutputComparison:
+    """Run TFLite Micro and ai-edge-litert on the same int8 inputs and count differing outputs.
+
+    Args:
+        model: ``.tflite`` path or bytes.
+        inputs: int8, shape (n, *input_shape[1:]) (e.g. from `real_model_inputs`).
+        xnnpack: also compare against LiteRT's default kernels (reported separately).
+
+    Returns:
+        `OutputComparison`; ``max_diff_lsb == 0`` is the bit-exactness the device relies on.
+    """
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    micro = tflm_outputs(data, inputs).astype(np.int32)
+    ref = litert_outputs(data, inputs, reference_kernels=True).astype(np.int32)
+    diff = np.abs(micro - ref)
+    kwargs: dict = {}
+    if xnnpack:
+        fast = np.abs(micro - litert_outputs(data, inputs, reference_kernels=False).astype(np.int32))
+        kwargs = {"xnnpack_max_diff_lsb": int(fast.max(initial=0)), "xnnpack_n_differing": int(np.count_nonzero(fast))}
+    agree = float(np.mean(micro.argmax(axis=1) == ref.argmax(axis=1))) if len(micro) else 1.0
+    return OutputComparison(
+        n_inputs=len(inputs), n_values=int(diff.size), max_diff_lsb=int(diff.max(initial=0)),
+        n_differing=int(np.count_nonzero(diff)), argmax_agreement=agree, **kwargs,
+    )
+
+
+def real_model_inputs(
+    run_dir: str | os.PathLike, n_clips: int, *, data_dir: str | os.PathLike | None = None, split: str = "test"
+) -> np.ndarray:
+    """int8 model inputs of ``n_clips`` real clips of a run's own dataset split.
+
+    Reads ``config.json`` (dataset), ``feature_config.json`` and ``model_int8.tflite`` of the run
+    folder, takes clips evenly spread over the split, computes the run's features (the float
+    frontend, as `tinyaudio predict` does) and quantizes them with the model's input scale.
+
+    Returns:
+        int8, shape (n, n_frames, n_features, 1); n <= n_clips when the split is smaller.
+
+    Raises:
+        McuCheckError: the run folder lacks a file or names no dataset.
+        DatasetError / DownloadError: the dataset is not available.
+    """
+    import json
+
+    from tinyaudio.data import load_dataset
+    from tinyaudio.features.cache import dataset_features
+    from tinyaudio.features.config import FeatureConfig
+
+    run_dir = Path(run_dir)
+    for name in ("config.json", "feature_config.json", "model_int8.tflite"):
+        if not (run_dir / name).exists():
+            raise McuCheckError(f"{run_dir / name}: missing; comparing outputs needs a run folder written by `tinyaudio train`")
+    dataset_name = json.loads((run_dir / "config.json").read_text()).get("dataset")
+    if not dataset_name:
+        raise McuCheckError(f"{run_dir / 'config.json'}: names no dataset; pass --clips 0 to skip the comparison")
+    config = FeatureConfig.load(run_dir / "feature_config.json")
+    clips = load_dataset(dataset_name, data_dir).split(split)
+    if n_clips < len(clips):
+        clips = [clips[i] for i in np.linspace(0, len(clips) - 1, n_clips).round().astype(int)]
+    features, _, _ = dataset_features(clips, config, progress=False)
+    inp, _ = model_io((run_dir / "model_int8.tflite").read_bytes())
+    return quantize_features(features, inp.scale, inp.zero_point)[..., None]

@@ -1,0 +1,131 @@
+/* tinyaudio streaming pipeline; see ta_pipeline.h. */
+#include <string.h>
+
+#define TA_FEATURE_TABLES /* instantiate ta_input_thresholds here, once */
+#include "ta_pipeline.h"
+
+void ta_ring_init(ta_ring_t *ring) { memset(ring, 0, sizeof(*ring)); }
+
+size_t ta_ring_available(const ta_ring_t *ring) { return (size_t)(ring->head - ring->tail); }
+
+size_t ta_ring_push(ta_ring_t *ring, const int16_t *samples, size_t n)
+{
+    uint32_t head = ring->head;
+    size_t space = TA_RING_SAMPLES - (size_t)(head - ring->tail);
+    size_t k = n < space ? n : space;
+    for (size_t i = 0; i < k; i++) {
+        ring->data[(head + i) & (TA_RING_SAMPLES - 1u)] = samples[i];
+    }
+    ring->head = head + (uint32_t)k; /* publish after the data is written */
+    ring->dropped += (uint32_t)(n - k);
+    return k;
+}
+
+size_t ta_ring_pop(ta_ring_t *ring, int16_t *dst, size_t n)
+{
+    uint32_t tail = ring->tail;
+    size_t avail = (size_t)(ring->head - tail);
+    size_t k = n < avail ? n : avail;
+    for (size_t i = 0; i < k; i++) {
+        dst[i] = ring->data[(tail + i) & (TA_RING_SAMPLES - 1u)];
+    }
+    ring->tail = tail + (uint32_t)k;
+    return k;
+}
+
+int8_t ta_quantize_feature(int16_t value)
+{
+    /* Number of thresholds <= value (binary search): the int8 level of `value`. */
+    size_t lo = 0, hi = TA_INPUT_N_THRESHOLDS;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ta_input_thresholds[mid] <= value) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (int8_t)(TA_INPUT_Q_LOW + (int)lo);
+}
+
+static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
+{
+    if (ta_frontend_frame(&p->fe, p->frame, p->features) != ARM_MATH_SUCCESS) {
+        return -1;
+    }
+    memmove(input, input + TA_N_FEATURES, (size_t)(TA_N_FRAMES - 1) * TA_N_FEATURES);
+    int8_t *row = input + (size_t)(TA_N_FRAMES - 1) * TA_N_FEATURES;
+    for (int i = 0; i < TA_N_FEATURES; i++) {
+        row[i] = ta_quantize_feature(p->features[i]);
+    }
+    /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
+    memmove(p->frame, p->frame + TA_HOP_LENGTH, (size_t)(TA_N_FFT - TA_HOP_LENGTH) * sizeof(int16_t));
+    p->fill = TA_N_FFT - TA_HOP_LENGTH;
+    return 0;
+}
+
+int ta_pipeline_init(ta_pipeline_t *p, int8_t *input)
+{
+    memset(p, 0, sizeof(*p));
+    if (ta_frontend_init(&p->fe) != ARM_MATH_SUCCESS) {
+        return -1;
+    }
+    /* features of a silent frame in every row: what a silent past would have produced */
+    if (ta_frontend_frame(&p->fe, p->frame, p->features) != ARM_MATH_SUCCESS) {
+        return -1;
+    }
+    for (int f = 0; f < TA_N_FRAMES; f++) {
+        for (int i = 0; i < TA_N_FEATURES; i++) {
+            input[f * TA_N_FEATURES + i] = ta_quantize_feature(p->features[i]);
+        }
+    }
+    /* centred framing (librosa center=True) starts with TA_N_FFT / 2 zeros of padding */
+    p->fill = TA_CENTER ? TA_N_FFT / 2 : 0;
+    return 0;
+}
+
+int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t *input)
+{
+    int frames = 0;
+    while (n > 0) {
+        size_t k = TA_N_FFT - p->fill;
+        if (k > n) {
+            k = n;
+        }
+        memcpy(p->frame + p->fill, samples, k * sizeof(int16_t));
+        p->fill += k;
+        samples += k;
+        n -= k;
+        if (p->fill == TA_N_FFT) {
+            if (ta_new_frame(p, input) != 0) {
+                return -1;
+            }
+            frames++;
+        }
+    }
+    return frames;
+}
+
+ta_result_t ta_result_of(const int8_t *output)
+{
+    ta_result_t r;
+#if TA_N_OUTPUTS == 1
+    /* one sigmoid output: keyword probability */
+    r.q_score = output[0];
+    r.score = ((float)output[0] - (float)TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE;
+    r.index = r.score >= 0.5f ? 1 : 0;
+    r.detected = r.score >= TA_DETECTION_THRESHOLD;
+#else
+    int best = 0;
+    for (int i = 1; i < TA_N_OUTPUTS; i++) {
+        if (output[i] > output[best]) {
+            best = i;
+        }
+    }
+    r.index = best;
+    r.q_score = output[best];
+    r.score = ((float)output[best] - (float)TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE;
+    r.detected = r.score >= TA_DETECTION_THRESHOLD && best != TA_BACKGROUND_INDEX;
+#endif
+    return r;
+}

@@ -1,0 +1,86 @@
+/*
+ * tinyaudio streaming pipeline: audio ring buffer -> q15 frontend -> int8 model input -> result.
+ * Plain C99, no allocation, no TFLite Micro: the part of the loop that is the same on every board.
+ *
+ *   audio ISR / DMA callback        main loop
+ *   ta_ring_push(&ring, s, n)  -->  ta_ring_pop(&ring, buf, TA_STEP_SAMPLES)
+ *                                   ta_pipeline_push(&pipe, buf, TA_STEP_SAMPLES, input)  (TA_STEP_FRAMES new frames)
+ *                                   invoke the model on input
+ *                                   ta_result_of(output) -> label index, score
+ *
+ * The model input is the last TA_N_FRAMES frames, frame-major (shape (1, TA_N_FRAMES, TA_N_FEATURES, 1)).
+ * Each new frame shifts it by one row and writes the newest row last, so after a whole clip has
+ * been pushed (from ta_pipeline_init) the input equals, bit for bit, what tinyaudio computes in
+ * Python for that clip (tinyaudio.export.mcu.project.model_input_q15; tested on the host).
+ */
+#ifndef TA_PIPELINE_H
+#define TA_PIPELINE_H
+
+/* CMSIS-DSP's portable C code path: the one verified bit for bit against Python (host gcc and a
+ * Cortex-M3 under QEMU). Define TA_CMSIS_CORE to build CMSIS-DSP with CMSIS-Core instead (DSP
+ * extension intrinsics on Cortex-M4/M33: faster, NOT verified by tinyaudio). */
+#ifndef TA_CMSIS_CORE
+#ifndef __GNUC_PYTHON__
+#define __GNUC_PYTHON__
+#endif
+#ifndef ARM_MATH_LOOPUNROLL
+#define ARM_MATH_LOOPUNROLL
+#endif
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feature_config.h"
+#include "model_settings.h"
+#include "ta_frontend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Single-producer (interrupt) / single-consumer (main loop) ring of int16 samples. */
+#define TA_RING_SAMPLES 4096u /* power of two, > 2 * TA_STEP_SAMPLES */
+typedef struct {
+    int16_t data[TA_RING_SAMPLES];
+    volatile uint32_t head; /* written by the producer only */
+    volatile uint32_t tail; /* written by the consumer only */
+    volatile uint32_t dropped; /* samples lost because the ring was full (main loop too slow) */
+} ta_ring_t;
+
+void ta_ring_init(ta_ring_t *ring);
+/* Producer side (e.g. PDM / ADC interrupt). Returns samples stored; the rest are dropped. */
+size_t ta_ring_push(ta_ring_t *ring, const int16_t *samples, size_t n);
+size_t ta_ring_available(const ta_ring_t *ring);
+/* Consumer side: copies min(n, available) samples into dst and returns how many. */
+size_t ta_ring_pop(ta_ring_t *ring, int16_t *dst, size_t n);
+
+typedef struct {
+    ta_frontend_t fe;
+    int16_t frame[TA_N_FFT]; /* the frame being filled */
+    size_t fill;             /* samples in frame[] */
+    int16_t features[TA_N_FEATURES];
+} ta_pipeline_t;
+
+/* Initialise the frontend, and fill `input` with the features of silence (all frames). */
+int ta_pipeline_init(ta_pipeline_t *p, int8_t *input);
+/* Push n new samples; every completed frame shifts `input` by one row. Returns frames computed, <0 on error. */
+int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t *input);
+/* int16 frontend value -> int8 model input (bit-exact with Python, see feature_config.h). */
+int8_t ta_quantize_feature(int16_t value);
+
+typedef struct {
+    int index;      /* arg-max class (for a one-output detector: 1 = keyword, 0 = other) */
+    int8_t q_score; /* raw int8 output of that class */
+    float score;    /* dequantized: (q - TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE, in [0, 1] */
+    int detected;   /* score >= TA_DETECTION_THRESHOLD and the class is not TA_BACKGROUND_INDEX */
+} ta_result_t;
+
+/* Arg-max and threshold of the model's int8 output (TA_N_OUTPUTS values). */
+ta_result_t ta_result_of(const int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TA_PIPELINE_H */

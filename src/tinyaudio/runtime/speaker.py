@@ -1,0 +1,237 @@
+"""Speaker enrolment and verification with an int8 embedding ``.tflite`` (no TensorFlow).
+
+A run folder with ``model_embedding_int8.tflite`` and ``embedding.json`` (written by
+`tinyaudio.train.speaker.export_embedding`) turns audio into a fixed-size embedding. Enrolment
+averages the embeddings of a few recordings into a profile kept in ``speakers.json`` in the run
+folder; verification is the cosine score of a recording against a profile, accepted at or above
+a threshold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tinyaudio._io import write_text_atomic
+from tinyaudio.data.audio import load_audio
+from tinyaudio.errors import TinyAudioError
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.extract import compute_features
+from tinyaudio.runtime.litert import TFLiteModel
+
+EMBEDDING_FILES = {"int8": "model_embedding_int8.tflite", "float": "model_embedding_float.tflite"}
+PROFILES_FILE = "speakers.json"
+EVAL_FILE = "speaker_eval.json"
+#: Used when neither ``--threshold`` nor a ``speaker_eval.json`` threshold is available.
+DEFAULT_THRESHOLD = 0.5
+
+
+def windows(samples: np.ndarray, n_samples: int) -> np.ndarray:
+    """Cut one recording into model-sized windows.
+
+    Args:
+        samples: float32 mono audio, shape (n,).
+        n_samples: window length (the FeatureConfig's ``n_samples``).
+
+    Returns:
+        float32, shape (k, n_samples): non-overlapping windows from the start; a trailing piece
+        of at least half a window is kept as a last window aligned to the end; a recording
+        shorter than one window is repeated (tiled) to fill it rather than zero-padded, so short
+        digits are not scored on silence.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if len(samples) == 0:
+        raise TinyAudioError("cannot embed an empty recording")
+    if len(samples) < n_samples:
+        reps = -(-n_samples // len(samples))
+        return np.tile(samples, reps)[None, :n_samples]
+    starts = list(range(0, len(samples) - n_samples + 1, n_samples))
+    if len(samples) - (starts[-1] + n_samples) >= n_samples // 2:
+        starts.append(len(samples) - n_samples)
+    return np.stack([samples[s : s + n_samples] for s in starts])
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors, in [-1, 1] (0 if either is all zeros)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(np.dot(a, b) / (na * nb)) if na > 0 and nb > 0 else 0.0
+
+
+class SpeakerEmbedder:
+    """The embedding model of a run folder.
+
+    Args:
+        run_dir: folder with ``feature_config.json``, ``embedding.json`` and
+            ``model_embedding_{int8,float}.tflite``.
+        model: ``"int8"`` (default) or ``"float"``, or a path to an embedding ``.tflite``.
+
+    Attributes:
+        dim: embedding size.
+        mean: training-set mean embedding, subtracted before scoring (centring), shape (dim,).
+
+    Raises:
+        TinyAudioError: the run folder has no embedding model (the message says how to export one).
+        ConfigMismatchError: the feature config does not fit the model input.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, *, model: str = "int8"):
+        self.run_dir = Path(run_dir)
+        meta = self.run_dir / "embedding.json"
+        path = Path(model) if model not in EMBEDDING_FILES else self.run_dir / EMBEDDING_FILES[model]
+        if not meta.exists() or not path.exists():
+            raise TinyAudioError(
+                f"{self.run_dir}: no embedding model ({path.name}, embedding.json); "
+                f"run `tinyaudio speaker-eval {self.run_dir}` (or tinyaudio.train.speaker.export_embedding) first"
+            )
+        self.feature_config = FeatureConfig.load(self.run_dir / "feature_config.json")
+        info = json.loads(meta.read_text())
+        self.mean = np.asarray(info["mean"], dtype=np.float32)
+        self.dim = int(info["dim"])
+        self.model = TFLiteModel(path)
+        self.feature_config.check_input_shape(self.model.input_shape, source=str(path))
+
+    def window_embeddings(self, samples: np.ndarray) -> np.ndarray:
+        """Centred, L2-normalised embeddings of each window of one recording, float32 (k, dim)."""
+        cfg = self.feature_config
+        feats = np.stack([compute_features(w, cfg) for w in windows(samples, cfg.n_samples)])
+        emb = self.model.predict(feats).reshape(len(feats), -1) - self.mean
+        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """One recording (float32 at ``feature_config.sample_rate``) -> unit-norm embedding (dim,).
+
+        The window embeddings are averaged and re-normalised.
+        """
+        mean = self.window_embeddings(samples).mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+    def embed_file(self, path: str | os.PathLike, *, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
+        """Embedding of an audio file (any rate, resampled), or of ``duration`` s from ``offset``."""
+        return self.embed(load_audio(path, self.feature_config.sample_rate, offset=offset, duration=duration))
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """Result of scoring one recording against one profile."""
+
+    path: str
+    name: str
+    score: float
+    threshold: float
+    accepted: bool
+
+
+def profiles_path(run_dir: str | os.PathLike) -> Path:
+    return Path(run_dir) / PROFILES_FILE
+
+
+def load_profiles(path: str | os.PathLike) -> dict[str, dict]:
+    """``{name: {"embedding": [...], "files": [...], "n_windows": k}}`` from a profiles JSON; {} if absent."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())["speakers"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise TinyAudioError(f"{path}: not a speaker profile file ({exc}); delete it and enrol again") from None
+
+
+def default_threshold(run_dir: str | os.PathLike) -> float:
+    """The EER threshold saved by ``speaker-eval`` in ``speaker_eval.json``, else `DEFAULT_THRESHOLD`."""
+    path = Path(run_dir) / EVAL_FILE
+    if path.exists():
+        return float(json.loads(path.read_text())["threshold"])
+    return DEFAULT_THRESHOLD
+
+
+def enroll(
+    run_dir: str | os.PathLike,
+    name: str,
+    paths: Sequence[str | os.PathLike],
+    *,
+    embedder: SpeakerEmbedder | None = None,
+    profiles: str | os.PathLike | None = None,
+) -> dict:
+    """Average the embeddings of ``paths`` into the profile ``name`` and save it.
+
+    Every window of every recording counts once; the mean is re-normalised to unit length.
+    An existing profile of the same name is replaced.
+
+    Args:
+        profiles: JSON file to update; default ``run_dir/speakers.json``.
+
+    Returns:
+        the saved profile: ``{"embedding": [...], "files": [...], "n_windows": k}``.
+
+    Raises:
+        TinyAudioError / AudioError: no files, a missing embedding model, or an unreadable file.
+    """
+    if not paths:
+        raise TinyAudioError(f"enrol {name!r}: give at least one recording")
+    embedder = embedder or SpeakerEmbedder(run_dir)
+    sr = embedder.feature_config.sample_rate
+    per_window = np.concatenate([embedder.window_embeddings(load_audio(p, sr)) for p in paths])
+    mean = per_window.mean(axis=0)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    profile = {"embedding": [round(float(v), 6) for v in mean], "files": [str(p) for p in paths],
+               "n_windows": int(len(per_window))}
+    path = Path(profiles) if profiles else profiles_path(run_dir)
+    speakers = load_profiles(path)
+    speakers[name] = profile
+    write_text_atomic(path, json.dumps({"embedding_model": EMBEDDING_FILES["int8"], "speakers": speakers}, indent=1) + "\n")
+    return profile
+
+
+def verify(
+    run_dir: str | os.PathLike,
+    name: str,
+    paths: Sequence[str | os.PathLike],
+    *,
+    threshold: float | None = None,
+    embedder: SpeakerEmbedder | None = None,
+    profiles: str | os.PathLike | None = None,
+) -> list[Verification]:
+    """Score each recording against the profile ``name``; accepted when score >= threshold.
+
+    Args:
+        threshold: cosine threshold; default `default_threshold` of the run.
+
+    Raises:
+        TinyAudioError: ``name`` is not enrolled (the message lists who is).
+    """
+    speakers = load_profiles(Path(profiles) if profiles else profiles_path(run_dir))
+    if name not in speakers:
+        raise TinyAudioError(f"{name!r} is not enrolled; enrolled: {sorted(speakers) or 'nobody'} (use `tinyaudio enroll`)")
+    threshold = default_threshold(run_dir) if threshold is None else float(threshold)
+    embedder = embedder or SpeakerEmbedder(run_dir)
+    ref = np.asarray(speakers[name]["embedding"], dtype=np.float32)
+    out = []
+    for p in paths:
+        score = cosine(embedder.embed_file(p), ref)
+        out.append(Verification(str(p), name, score, threshold, score >= threshold))
+    return out
+
+
+def identify(
+    run_dir: str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    threshold: float | None = None,
+    embedder: SpeakerEmbedder | None = None,
+    profiles: str | os.PathLike | None = None,
+) -> Verification:
+    """Best-scoring enrolled speaker for one recording; ``accepted`` False means an unknown voice."""
+    speakers = load_profiles(Path(profiles) if profiles else profiles_path(run_dir))
+    if not speakers:
+        raise TinyAudioError(f"{run_dir}: nobody is enrolled; use `tinyaudio enroll` first")
+    threshold = default_threshold(run_dir) if threshold is None else float(threshold)
+    embedder = embedder or SpeakerEmbedder(run_dir)
+    emb = embedder.embed_file(path)
+    scores = {n: cosine(emb, np.asarray(p["embedding"], dtype=np.float32)) for n, p in speakers.items()}
+    best = max(scores, key=scores.get)
+    return Verification(str(path), best, scores[best], threshold, scores[best] >= threshold)

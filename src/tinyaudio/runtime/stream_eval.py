@@ -1,0 +1,377 @@
+"""Streaming evaluation: long noisy test streams with a ground-truth track, FRR, false accepts / hour, DET.
+
+A model that is 98 % accurate on 1 s clips can still fire many times an hour, so it is measured
+as it runs: held-out test clips are dropped into background noise at stated SNRs, the
+`StreamingEngine` listens to the whole stream once, and its smoothed score track is replayed
+through the `Detector` at every threshold of a sweep.
+
+Runtime extra only (no TensorFlow); matplotlib, when installed, draws the DET curve PNG.
+
+Source: the stream layout follows TensorFlow's
+``tensorflow/examples/speech_commands/generate_streaming_test_wav.py`` (clips at a regular
+stride with jitter over looped background noise, a label track of (label, time)) and the
+scoring ``test_streaming_accuracy.py`` / ``accuracy_utils.py`` (a detection matches a word
+within a time tolerance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from tinyaudio._io import write_text_atomic
+from tinyaudio.data.audio import fix_length, load_audio
+from tinyaudio.data.dataset import Clip
+from tinyaudio.errors import DatasetError, TinyAudioError
+from tinyaudio.runtime.stream import Detector, StreamingEngine, detections_from_track
+
+RESULTS_FILE = "stream_eval.json"
+DET_FILE = "stream_det.png"
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamEvent:
+    """One clip placed in a stream: its label, where it starts / ends (s) and its SNR (dB)."""
+
+    label: str
+    start_s: float
+    end_s: float
+    snr_db: float
+    path: str
+
+
+def active_power(samples: np.ndarray, sample_rate: int, *, frame_s: float = 0.02, range_db: float = 30.0) -> float:
+    """Mean power of the frames within ``range_db`` of the loudest frame (the spoken part of a clip).
+
+    Args:
+        samples: float32 audio, shape (n,).
+
+    Returns:
+        mean of ``x**2`` over 20 ms frames whose power is at least ``max_power * 10**(-range_db/10)``;
+        0.0 for digital silence.
+    """
+    n = max(1, int(frame_s * sample_rate))
+    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
+    power = (frames**2).mean(axis=1)
+    if not len(power) or power.max() <= 0:
+        return 0.0
+    return float(power[power >= power.max() * 10 ** (-range_db / 10)].mean())
+
+
+def background_track(noise_files: Sequence[str | os.PathLike], n_samples: int, sample_rate: int, rng: np.random.Generator,
+                     *, noise_rms: float = 0.02, segment_s: tuple[float, float] = (8.0, 30.0), fade_s: float = 0.02) -> np.ndarray:
+    """Loop random segments of the noise files to ``n_samples``, each scaled to RMS ``noise_rms``.
+
+    Segments of ``segment_s`` seconds start at random offsets, fade in / out over ``fade_s``
+    (no clicks for the model to fire on) and follow each other without gaps.
+
+    Returns:
+        float32, shape (n_samples,).
+    """
+    noises = [load_audio(p, sample_rate) for p in noise_files]
+    if not noises:
+        raise DatasetError("no background-noise files given; pass the speech_commands_background_noise folder")
+    out = np.zeros(n_samples, dtype=np.float32)
+    fade = np.linspace(0.0, 1.0, max(1, int(fade_s * sample_rate)), dtype=np.float32)
+    pos = 0
+    while pos < n_samples:
+        noise = noises[int(rng.integers(len(noises)))]
+        length = min(int(rng.uniform(*segment_s) * sample_rate), len(noise), n_samples - pos)
+        start = int(rng.integers(0, len(noise) - length + 1))
+        seg = noise[start : start + length].copy()
+        rms = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2)))
+        seg *= np.float32(noise_rms / rms) if rms > 0 else np.float32(0)
+        k = min(len(fade), len(seg) // 2)
+        if k:
+            seg[:k] *= fade[:k]
+            seg[-k:] *= fade[:k][::-1]
+        out[pos : pos + length] = seg
+        pos += length
+    return out
+
+
+def generate_stream(clips: Sequence[Clip], noise_files: Sequence[str | os.PathLike], *, duration_s: float, sample_rate: int,
+                    snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0), stride_s: tuple[float, float] = (2.5, 3.5),
+                    keywords: Sequence[str] | None = None, keyword_share: float | None = None, noise_rms: float = 0.02,
+                    seed: int = 0) -> tuple[np.ndarray, list[StreamEvent]]:
+    """A long stream of clips over background noise with its ground-truth event track.
+
+    Args:
+        clips: the held-out clips to place (each used as often as needed; ``_silence_`` excluded).
+        noise_files: background recordings, looped in random segments (`background_track`).
+        duration_s: stream length, seconds.
+        sample_rate: Hz.
+        snrs_db: each clip gets one of these SNRs (dB, clip active power / noise power), in turn.
+        stride_s: start-to-start spacing of clips, uniform in this range (seconds); the lower end
+            must exceed 2 s so one detection can match only one clip.
+        keywords, keyword_share: if both set, this share of the clips has a label in ``keywords``
+            (e.g. 0.5 for a one-keyword detector); otherwise clips are drawn uniformly.
+        noise_rms: background RMS (0.02 = -34 dBFS).
+        seed: seeds the whole stream.
+
+    Returns:
+        (samples float32 (n,), events in time order). Samples are clipped to [-1, 1].
+    """
+    rng = np.random.default_rng(seed)
+    pool = [c for c in clips if c.label != "_silence_"]
+    if not pool:
+        raise DatasetError("no test clips to build a stream from")
+    n = int(round(duration_s * sample_rate))
+    samples = background_track(noise_files, n, sample_rate, rng, noise_rms=noise_rms)
+    kw_pool = [c for c in pool if keywords is not None and c.label in keywords]
+    other_pool = [c for c in pool if keywords is None or c.label not in keywords]
+    events: list[StreamEvent] = []
+    start = rng.uniform(1.0, 2.0)  # the engine needs one clip of audio before its first result
+    i = 0
+    cache: dict[tuple[str, float], np.ndarray] = {}
+    while start + 1.0 < duration_s:
+        if keyword_share is not None and kw_pool and other_pool:
+            source = kw_pool if rng.random() < keyword_share else other_pool
+        else:
+            source = pool
+        clip = source[int(rng.integers(len(source)))]
+        key = (str(clip.path), clip.offset)
+        if key not in cache:
+            cache[key] = fix_length(load_audio(clip.path, sample_rate, offset=clip.offset), sample_rate)
+        audio = cache[key]
+        snr = float(snrs_db[i % len(snrs_db)])
+        a = int(start * sample_rate)
+        seg = samples[a : a + len(audio)]
+        speech_power = active_power(audio, sample_rate)
+        noise_power = float(np.mean(seg.astype(np.float64) ** 2)) or noise_rms**2
+        gain = np.sqrt(noise_power * 10 ** (snr / 10) / speech_power) if speech_power > 0 else 0.0
+        seg += (audio[: len(seg)] * gain).astype(np.float32)
+        events.append(StreamEvent(clip.label, round(start, 4), round(start + len(audio) / sample_rate, 4), snr, str(clip.path)))
+        start += rng.uniform(*stride_s)
+        i += 1
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return samples, events
+
+
+@dataclasses.dataclass
+class ScoreTrack:
+    """What the engine said at every hop: times (s), smoothed scores (n_hops, n_labels), window counts."""
+
+    times: np.ndarray
+    smoothed: np.ndarray
+    counts: np.ndarray
+
+
+def listen_to(engine: StreamingEngine, samples: np.ndarray, *, block_size: int = 512,
+              progress: Callable[[float], None] | None = None) -> ScoreTrack:
+    """Run ``engine`` over a whole stream as fast as possible; record the smoothed score track."""
+    times, smoothed, counts = [], [], []
+    step = max(block_size, len(samples) // 100)
+    for start in range(0, len(samples), step):
+        for r in engine.run(samples[start : start + step], block_size=block_size):
+            times.append(r.time_s)
+            smoothed.append(r.smoothed)
+            counts.append(r.count)
+        if progress:
+            progress(min(1.0, (start + step) / len(samples)))
+    return ScoreTrack(np.asarray(times), np.asarray(smoothed, dtype=np.float64).reshape(len(times), -1), np.asarray(counts))
+
+
+def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequence[str], duration_s: float,
+                     *, tolerance_s: float = 1.0) -> dict[str, Any]:
+    """Match detections to the ground-truth track.
+
+    A detection at time ``t`` (the last sample the engine had heard) belongs to the clip with
+    ``start_s <= t <= end_s + tolerance_s``. It is a true accept if that clip has the same label
+    and was not already matched; anything else (noise, a non-keyword, a second hit, the wrong
+    keyword) is a false accept. Keyword clips never matched are false rejects.
+
+    Returns:
+        dict: keyword_events, true_accepts, false_rejects, false_accepts, misclassified (false
+        accepts on a clip of another keyword), frr_percent, false_accepts_per_hour, and
+        frr_percent_by_snr.
+    """
+    keywords = set(keywords)
+    starts = np.array([e.start_s for e in events])
+    matched = np.zeros(len(events), dtype=bool)
+    false_accepts = misclassified = 0
+    for d in detections:
+        i = int(np.searchsorted(starts, d.time_s, side="right")) - 1
+        if i >= 0 and d.time_s <= events[i].end_s + tolerance_s:
+            e = events[i]
+            if e.label == d.label and not matched[i]:
+                matched[i] = True
+                continue
+            misclassified += e.label in keywords and e.label != d.label
+        false_accepts += 1
+    is_kw = np.array([e.label in keywords for e in events], dtype=bool)
+    n_kw = int(is_kw.sum())
+    fr = int((is_kw & ~matched).sum())
+    by_snr = {}
+    for snr in sorted({e.snr_db for e in events}):
+        sel = is_kw & np.array([e.snr_db == snr for e in events])
+        if sel.any():
+            by_snr[f"{snr:g}"] = round(100.0 * float((sel & ~matched).sum()) / int(sel.sum()), 2)
+    return {
+        "keyword_events": n_kw,
+        "true_accepts": n_kw - fr,
+        "false_rejects": fr,
+        "false_accepts": false_accepts,
+        "misclassified": int(misclassified),
+        "frr_percent": round(100.0 * fr / n_kw, 2) if n_kw else None,
+        "false_accepts_per_hour": round(false_accepts / (duration_s / 3600.0), 3),
+        "frr_percent_by_snr": by_snr,
+    }
+
+
+def det_curve(track: ScoreTrack, detector: Detector, events: Sequence[StreamEvent], keywords: Sequence[str],
+              duration_s: float, thresholds: Sequence[float], *, tolerance_s: float = 1.0) -> list[dict[str, Any]]:
+    """FRR and false accepts / hour at each threshold (the detector replayed over the track)."""
+    out = []
+    saved = detector.threshold
+    for th in thresholds:
+        detector.threshold = float(th)
+        dets = detections_from_track(track.times, track.smoothed, track.counts, detector)
+        s = score_detections(dets, events, keywords, duration_s, tolerance_s=tolerance_s)
+        out.append({"threshold": round(float(th), 4), **s})
+    detector.threshold = saved
+    return out
+
+
+def pick_threshold(curve: Sequence[dict[str, Any]], max_fa_per_hour: float = 1.0) -> dict[str, Any] | None:
+    """The sweep point with the lowest FRR among those with ``false_accepts_per_hour <= max_fa_per_hour``."""
+    ok = [p for p in curve if p["false_accepts_per_hour"] <= max_fa_per_hour]
+    return min(ok, key=lambda p: (p["frr_percent"], p["threshold"])) if ok else None
+
+
+def plot_det(curve: Sequence[dict[str, Any]], path: Path, title: str, chosen: dict[str, Any] | None = None) -> bool:
+    """DET curve PNG: FRR (%) against false accepts per hour; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fa = np.array([p["false_accepts_per_hour"] for p in curve])
+    frr = np.array([p["frr_percent"] for p in curve])
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.plot(np.maximum(fa, 0.1), frr, marker=".", lw=1)
+    if chosen is not None:
+        ax.plot([max(chosen["false_accepts_per_hour"], 0.1)], [chosen["frr_percent"]], "ro",
+                label=f"threshold {chosen['threshold']:.3f}: FRR {chosen['frr_percent']:.1f} %, "
+                      f"{chosen['false_accepts_per_hour']:.1f} FA/h")
+        ax.legend(fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("false accepts per hour (0 drawn at 0.1)")
+    ax.set_ylabel("false reject rate (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def held_out_clips(run_dir: Path, data_dir: str | os.PathLike | None = None) -> list[Clip]:
+    """The held-out test split of the dataset a run was trained on (its ``config.json``), original labels."""
+    from tinyaudio.data.loaders import load_dataset
+
+    path = run_dir / "config.json"
+    if not path.exists():
+        raise TinyAudioError(f"{path}: missing; stream-eval needs the run's config.json to find its test split")
+    cfg = json.loads(path.read_text())
+    kwargs: dict[str, Any] = {}
+    if cfg.get("task", "words") != "words":
+        kwargs["label_by"] = cfg["task"]
+    for name in ("holdout_speaker", "validation_percent", "test_percent"):
+        if cfg.get(name) is not None:
+            kwargs[name] = cfg[name]
+    return load_dataset(cfg["dataset"], data_dir, **kwargs).split("test")
+
+
+def default_noise_dir(data_dir: str | os.PathLike | None) -> Path:
+    root = Path(data_dir or os.environ.get("TINYAUDIO_DATA") or "")
+    for cand in (root / "speech_commands_background_noise", root / "speech_commands_v0.02" / "_background_noise_"):
+        if cand.is_dir():
+            return cand
+    raise DatasetError(f"no background noise under {root}; pass --noise-dir (the speech_commands _background_noise_ folder)")
+
+
+def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
+                keyword_share: float | None = None, data_dir: str | os.PathLike | None = None,
+                noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
+                smoothing_s: float = 0.5, min_count: int = 3, suppression_s: float = 1.0, tolerance_s: float = 1.0,
+                max_fa_per_hour: float = 1.0, model: str = "int8", save_stream: str | os.PathLike | None = None,
+                write: bool = True, log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
+    """Generate a test stream for a run, listen to it with the engine, and score it.
+
+    Args:
+        run_dir: run folder; its ``config.json`` names the dataset whose test split is used.
+        duration_s: stream length (the issue asks for >= 1800 s per model).
+        snrs_db: SNRs the clips are mixed at, in turn.
+        keyword_share: share of clips that are keywords (default: uniform over the test clips for
+            a multi-class model, 0.5 for a one-keyword detector).
+        data_dir, noise_dir: dataset root and background-noise folder.
+        hop_s, smoothing_s, min_count, suppression_s: engine / detector settings (see
+            `StreamingEngine`).
+        tolerance_s: a detection may come this long after its clip ends.
+        max_fa_per_hour: target for the chosen threshold.
+        save_stream: folder to write ``stream.wav`` and ``stream_labels.txt`` (label, start ms).
+        write: write ``stream_eval.json`` (and ``stream_det.png``) into the run folder.
+
+    Returns:
+        the results dict written to ``stream_eval.json``.
+    """
+    from tinyaudio.runtime.run import Classifier
+
+    run_dir = Path(run_dir)
+    classifier = Classifier(run_dir, model=model)
+    sr = classifier.feature_config.sample_rate
+    keywords = [lab for lab in classifier.labels if not lab.startswith("_")]
+    if keyword_share is None and classifier.binary:
+        keyword_share = 0.5
+    clips = held_out_clips(run_dir, data_dir)
+    noise_files = sorted(Path(noise_dir or default_noise_dir(data_dir)).glob("*.wav"))
+    log(f"generating {duration_s / 60:.0f} min stream from {len(clips)} test clips over {len(noise_files)} noise files")
+    samples, events = generate_stream(clips, noise_files, duration_s=duration_s, sample_rate=sr, snrs_db=snrs_db,
+                                      keywords=keywords, keyword_share=keyword_share, seed=seed)
+    if save_stream is not None:
+        import soundfile as sf
+
+        out = Path(save_stream)
+        out.mkdir(parents=True, exist_ok=True)
+        sf.write(out / "stream.wav", samples, sr, subtype="PCM_16")
+        (out / "stream_labels.txt").write_text("".join(f"{e.label}, {e.start_s * 1000:.0f}\n" for e in events))
+    engine = StreamingEngine(classifier, hop_s=hop_s, smoothing_s=smoothing_s, min_count=min_count,
+                             suppression_s=suppression_s)
+    log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {smoothing_s} s, {len(events)} clips")
+    track = listen_to(engine, samples)
+    thresholds = np.unique(np.round(np.concatenate([np.arange(0.30, 0.90, 0.025), np.arange(0.90, 0.995, 0.005)]), 4))
+    curve = det_curve(track, engine.detector, events, keywords, duration_s, thresholds, tolerance_s=tolerance_s)
+    chosen = pick_threshold(curve, max_fa_per_hour)
+    default_point = next(p for p in curve if abs(p["threshold"] - 0.7) < 1e-9)
+    label_counts: dict[str, int] = {}
+    for e in events:
+        label_counts[e.label] = label_counts.get(e.label, 0) + 1
+    results = {
+        "run": str(run_dir),
+        "model": model,
+        "keywords": keywords,
+        "stream": {"duration_s": duration_s, "clips": len(events), "keyword_clips": sum(e.label in keywords for e in events),
+                   "clips_per_label": label_counts, "snrs_db": list(snrs_db), "test_clips_available": len(clips),
+                   "noise": [p.name for p in noise_files], "seed": seed, "keyword_share": keyword_share},
+        "engine": {"hop_s": engine.hop_s, "smoothing_s": smoothing_s, "min_count": min_count,
+                   "suppression_s": suppression_s, "tolerance_s": tolerance_s, "hops": len(track.times)},
+        "at_threshold_0.7": default_point,
+        "target_false_accepts_per_hour": max_fa_per_hour,
+        "chosen": chosen,
+        "det": curve,
+        "timing_ms": engine.timer.summary(),
+        "overruns": engine.overruns,
+    }
+    if write:
+        title = f"{run_dir.name}: {duration_s / 60:.0f} min stream, SNR {', '.join(f'{s:g}' for s in snrs_db)} dB"
+        results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, chosen) else None
+        write_text_atomic(run_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
+    return results

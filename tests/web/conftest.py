@@ -1,0 +1,48 @@
+"""Fixtures for the web page tests: a real keyword clip and a small trained run."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ARTIFACTS = Path(os.environ.get("TINYAUDIO_ARTIFACTS") or Path(__file__).parent / "artifacts")
+
+
+def wav_bytes(samples: np.ndarray, rate: int, *, fmt: str = "WAV", subtype: str = "PCM_16") -> bytes:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def tone():
+    """0.5 s of a 440 Hz sine at 16 kHz, float32 (a valid clip)."""
+    t = np.arange(8000) / 16000
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def fsdd_run(data_root, tmp_path_factory) -> Path:
+    """A small FSDD digit model (int8) in a runs folder: ``runs_dir/fsdd``.
+
+    Trained once per session into a fresh folder (about a minute on two busy cores). Set
+    ``TINYAUDIO_WEB_RUN`` to an existing FSDD run folder to skip training.
+    """
+    runs = tmp_path_factory.mktemp("web_runs")
+    given = os.environ.get("TINYAUDIO_WEB_RUN")
+    if given:
+        shutil.copytree(given, runs / "fsdd")
+        return runs / "fsdd"
+    from tinyaudio.train import TrainConfig, train
+
+    config = TrainConfig(dataset="fsdd", model="ds_cnn", features="fsdd_mfcc", epochs=8, patience=8,
+                         max_clips_per_split=500, representative_size=50)
+    train(config, runs / "fsdd", verbose=0, log=lambda *_: None)
+    return runs / "fsdd"
