@@ -290,18 +290,117 @@ def serve(
     run_server(root, runs, host=host, port=port, sample_rate=sample_rate, max_clip_seconds=max_clip_seconds)
 
 
+@app.command()
+def listen(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
+    wav: Optional[Path] = typer.Option(None, "--wav", help="Listen to this file instead of the microphone."),
+    fast: bool = typer.Option(False, "--fast", help="With --wav: as fast as possible, not real time."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines: one per detection, then a summary."),
+    threshold: float = typer.Option(0.7, help="Smoothed score a keyword must exceed."),
+    smoothing: float = typer.Option(0.5, help="Posterior averaging window, seconds."),
+    min_count: int = typer.Option(3, help="Hops in the window before anything fires."),
+    suppression: float = typer.Option(1.0, help="Refractory time after a detection, seconds."),
+    hop_ms: Optional[float] = typer.Option(None, help="Ms between inferences (default: whole feature hops >= 20 ms)."),
+    duration: Optional[float] = typer.Option(None, help="Stop after this many seconds."),
+    block_size: int = typer.Option(512, help="Samples per audio block."),
+    device: Optional[str] = typer.Option(None, help="Input device name or index (sounddevice)."),
+    model: str = typer.Option("int8", help="int8 | float | dynamic"),
+) -> None:
+    """Always listen to the microphone or a wav file and log keyword detections (runtime extra only)."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.runtime import Classifier
+    from tinyaudio.runtime.listen import MicSource, WavSource, listen_console
+    from tinyaudio.runtime.stream import StreamingEngine
+
+    try:
+        clf = Classifier(run_dir, model=model)
+        engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, smoothing_s=smoothing,
+                                 threshold=threshold, min_count=min_count, suppression_s=suppression)
+        sr = clf.feature_config.sample_rate
+        dev = int(device) if device is not None and device.isdigit() else device
+        source = (WavSource(wav, sr, block_size=block_size, realtime=not fast, pad_end_s=clf.feature_config.clip_duration)
+                  if wav is not None
+                  else MicSource(sr, block_size=block_size, device=dev))
+        listen_console(engine, source, as_json=as_json, duration_s=duration, console=console)
+    except TinyAudioError as exc:
+        _fail(exc)
+
+
+@app.command("stream-eval")
+def stream_eval_command(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
+    minutes: float = typer.Option(30.0, help="Length of the generated stream."),
+    snr: List[float] = typer.Option([0.0, 5.0, 10.0, 20.0], "--snr", help="SNR in dB (repeat for several)."),
+    keyword_share: Optional[float] = typer.Option(None, help="Share of keyword clips (default: uniform; 0.5 for a detector)."),
+    target_fa: float = typer.Option(1.0, help="False accepts per hour allowed at the chosen threshold."),
+    smoothing: float = typer.Option(0.5, help="Posterior averaging window, seconds."),
+    min_count: int = typer.Option(3),
+    suppression: float = typer.Option(1.0, help="Refractory time, seconds."),
+    hop_ms: Optional[float] = typer.Option(None, help="Ms between inferences."),
+    seed: int = typer.Option(0),
+    noise_dir: Optional[Path] = typer.Option(None, help="Background noise folder (default $TINYAUDIO_DATA/speech_commands_background_noise)."),
+    save_stream: Optional[Path] = typer.Option(None, help="Also write stream.wav and stream_labels.txt here."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Generate a long noisy test stream, run the streaming engine, report FRR, false accepts / hour, DET."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.runtime.stream_eval import stream_eval, summary_table
+
+    try:
+        results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
+                              noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
+                              smoothing_s=smoothing, min_count=min_count, suppression_s=suppression,
+                              max_fa_per_hour=target_fa, save_stream=save_stream, log=console.print)
+    except TinyAudioError as exc:
+        _fail(exc)
+    console.print(summary_table(results))
+
+
+@app.command("export")
+def export(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
+    target: str = typer.Option("c", help="pico (Pico SDK, CMake) | arduino (sketch + library) | c (sources only)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Project folder to write (default RUN_DIR/mcu_TARGET)."),
+    board: Optional[str] = typer.Option(None, help="Board to check RAM / flash against (default per target)."),
+    step_ms: float = typer.Option(32.0, help="Audio per loop step in ms (rounded to whole hops)."),
+    threshold: float = typer.Option(0.6, help="Score the top class needs to light the LED and print."),
+    overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
+) -> None:
+    """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.export.mcu.project import export_project
+
+    try:
+        result = export_project(run_dir, out or run_dir / f"mcu_{target}", target=target, board=board,
+                                step_ms=step_ms, threshold=threshold, overwrite=overwrite)
+    except (TinyAudioError, FileExistsError) as exc:
+        _fail(exc)
+    console.print(result.report.summary())
+    console.print(f"TA_ARENA_BYTES {result.arena_bytes}, {result.step_samples} samples per step; "
+                  f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
+
+
 @app.command("check-mcu")
 def check_mcu(
     run_dir: Path = typer.Argument(..., help="Run folder (or a .tflite file)."),
     board: str = typer.Option("rp2040", help="Board whose RAM / flash to check against."),
+    clips: int = typer.Option(50, help="Real test clips on which to compare TFLM with LiteRT outputs (0: skip)."),
+    data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Run the int8 model under the TFLite Micro interpreter: ops, arena_size, flash, fits or not."""
+    """Run the int8 model under the TFLite Micro interpreter: ops, arena_size, flash, fits or not,
+    and its int8 outputs against LiteRT's reference (and XNNPACK) kernels on real clips."""
     from tinyaudio.errors import TinyAudioError
     from tinyaudio.export.mcu.check import check_mcu as run_check
+    from tinyaudio.export.mcu.check import compare_outputs, real_model_inputs
 
     model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
     try:
         console.print(run_check(model, board=board).summary())
+        if clips > 0 and run_dir.is_dir():
+            comparison = compare_outputs(model, real_model_inputs(run_dir, clips, data_dir=data_dir))
+            console.print(comparison.summary())
+            if not comparison.bit_exact:
+                raise typer.Exit(1)
     except TinyAudioError as exc:
         _fail(exc)
 

@@ -22,6 +22,12 @@ def wav_bytes(samples: np.ndarray, rate: int, *, fmt: str = "WAV", subtype: str 
 
 
 @pytest.fixture
+def make_wav():
+    """``make_wav(samples, rate, fmt=, subtype=)`` -> the bytes of an audio file."""
+    return wav_bytes
+
+
+@pytest.fixture
 def tone():
     """0.5 s of a 440 Hz sine at 16 kHz, float32 (a valid clip)."""
     t = np.arange(8000) / 16000
@@ -46,3 +52,10 @@ def fsdd_run(data_root, tmp_path_factory) -> Path:
                          max_clips_per_split=500, representative_size=50)
     train(config, runs / "fsdd", verbose=0, log=lambda *_: None)
     return runs / "fsdd"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where the browser tests leave their screenshots (kept after the run; gitignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -11,8 +11,6 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from tinyaudio.web.app import DEFAULT_HOST, create_app, list_runs  # noqa: E402
 
-from .conftest import wav_bytes  # noqa: E402
-
 BASE = "http://127.0.0.1:8000"
 
 
@@ -29,8 +27,8 @@ def test_page_and_static_files_are_served(client):
         assert client.get(f"/static/{name}").status_code == 200
 
 
-def test_upload_list_and_delete(client, tmp_path, tone):
-    r = client.post("/api/clips?label=yes", content=wav_bytes(tone, 16000), headers={"Content-Type": "audio/wav"})
+def test_upload_list_and_delete(client, tmp_path, tone, make_wav):
+    r = client.post("/api/clips?label=yes", content=make_wav(tone, 16000), headers={"Content-Type": "audio/wav"})
     assert r.status_code == 201, r.text
     assert r.json()["path"] == "yes/0001.wav" and r.json()["duration_s"] == 0.5
     assert (tmp_path / "data" / "yes" / "0001.wav").is_file()
@@ -50,9 +48,9 @@ def test_upload_list_and_delete(client, tmp_path, tone):
     ("yes", "ok", "text/plain", 415, "audio/wav"),
     ("yes", b"x" * 400_000, "audio/wav", 413, "larger than"),
 ])
-def test_bad_uploads_are_refused_and_write_nothing(client, tmp_path, tone, label, body, content_type, status, message):
-    bodies = {"ok": wav_bytes(tone, 16000), "long": wav_bytes(np.tile(tone, 6), 16000),
-              "flac": wav_bytes(tone, 16000, fmt="FLAC")}
+def test_bad_uploads_are_refused_and_write_nothing(client, tmp_path, tone, label, body, content_type, status, message, make_wav):
+    bodies = {"ok": make_wav(tone, 16000), "long": make_wav(np.tile(tone, 6), 16000),
+              "flac": make_wav(tone, 16000, fmt="FLAC")}
     r = client.post(f"/api/clips?label={label}", content=bodies.get(body, body), headers={"Content-Type": content_type})
     assert r.status_code == status, r.text
     assert message in r.json()["error"] and "\n" not in r.json()["error"]
@@ -77,7 +75,7 @@ def test_runs_listing_needs_feature_config(tmp_path):
 
 
 def test_websocket_refuses_unknown_run(client):
-    with client.websocket_connect("/ws/live?run=../x&sample_rate=16000") as ws:
+    with client.websocket_connect("ws://127.0.0.1:8000/ws/live?run=../x&sample_rate=16000") as ws:
         msg = ws.receive_json()
     assert msg["type"] == "error" and "not found" in msg["error"]
 

@@ -35,6 +35,17 @@ def _local_or_download(folder_names: tuple[str, ...], root, name: str, download:
     return fetch_dataset(name)
 
 
+def _split_salt(speakers: set[str], validation_percent: float, test_percent: float) -> str:
+    """``""`` (TensorFlow's assignment) unless it leaves a split empty, else ``"tinyaudio:"``.
+
+    The official Speech Commands test set alone (e.g. the shared 12-class subset) hashes entirely
+    into TensorFlow's 10-20 % band by construction; such a set is re-split with a salted hash,
+    still by speaker.
+    """
+    splits = {stable_split(s, validation_percent, test_percent) for s in speakers}
+    return "" if len(speakers) < 3 or splits == {"train", "validation", "test"} else "tinyaudio:"
+
+
 def _audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
 
@@ -139,14 +150,10 @@ def speech_commands(
         if (base / fname).exists():
             lists.update({line.strip(): split for line in (base / fname).read_text().splitlines() if line.strip()})
 
-    # The official test set alone (e.g. the shared 12-class subset) hashes entirely to "test"
-    # under TensorFlow's rule, by construction; such a folder is re-split with a salted hash.
     salt = ""
     if not lists:
         speakers = {_sc_speaker(d.name, p) for d in word_dirs for p in d.glob("*_nohash_*")}
-        n_test = sum(stable_split(s, validation_percent, test_percent) == "test" for s in speakers)
-        if speakers and n_test > 0.5 * len(speakers):
-            salt = "tinyaudio:"
+        salt = _split_salt(speakers, validation_percent, test_percent)
 
     def split_of(rel: str, speaker: str) -> str:
         if lists:
@@ -271,7 +278,8 @@ def folder(
     """Any ``root/<label>/*.{wav,flac,ogg}`` tree; labels are the sub-folder names, sorted.
 
     The speaker of a file is the part of its name before ``_nohash_`` (Speech Commands style)
-    or before the first ``_`` (``alice_001.wav``); files are split by a hash of the speaker.
+    or before the first ``_`` (``alice_001.wav``); files are split by a hash of the speaker
+    (TensorFlow's rule, salted if that rule would leave a split empty).
 
     Raises:
         DatasetError: root missing or no labelled audio found.
@@ -279,14 +287,15 @@ def folder(
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder; expected {root}/<label>/*.wav")
-    clips = []
+    files = []
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in _audio_files(label_dir):
             stem = path.stem
-            speaker = stem.split("_nohash_")[0] if "_nohash_" in stem else stem.split("_")[0]
-            clips.append(Clip(path, label_dir.name, speaker, stable_split(speaker, validation_percent, test_percent)))
-    if not clips:
+            files.append((path, label_dir.name, stem.split("_nohash_")[0] if "_nohash_" in stem else stem.split("_")[0]))
+    if not files:
         raise DatasetError(f"{root}: no audio files found in {root}/<label>/")
+    salt = _split_salt({f[2] for f in files}, validation_percent, test_percent)
+    clips = [Clip(p, label, spk, stable_split(spk, validation_percent, test_percent, salt=salt)) for p, label, spk in files]
     labels = tuple(sorted({c.label for c in clips}))
     return Dataset(root.name, labels, tuple(clips))
 

@@ -375,3 +375,26 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, chosen) else None
         write_text_atomic(run_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
     return results
+
+
+def summary_table(results: dict[str, Any]):
+    """A rich Table of one `stream_eval` result: FRR and FA/h at 0.7 and at the chosen threshold."""
+    from rich.table import Table
+
+    s, e = results["stream"], results["engine"]
+    table = Table(title=f"{results['run']}: {s['duration_s'] / 60:.0f} min stream, {s['keyword_clips']} keyword clips "
+                        f"of {s['clips']}, SNR {', '.join(f'{x:g}' for x in s['snrs_db'])} dB")
+    for col in ("threshold", "FRR %", "FA / hour", "FRR % by SNR (dB)", "false accepts"):
+        table.add_column(col, justify="right" if col != "FRR % by SNR (dB)" else "left")
+    rows = [("0.7 (default)", results["at_threshold_0.7"])]
+    chosen = results["chosen"]
+    if chosen is not None:
+        rows.append((f"{chosen['threshold']:.3f} (<= {results['target_false_accepts_per_hour']:g} FA/h)", chosen))
+    for name, p in rows:
+        by_snr = "  ".join(f"{k}: {v:.1f}" for k, v in p["frr_percent_by_snr"].items())
+        table.add_row(name, f"{p['frr_percent']:.1f}", f"{p['false_accepts_per_hour']:.2f}", by_snr, str(p["false_accepts"]))
+    t = results["timing_ms"]["total_ms"]
+    table.caption = (f"hop {e['hop_s'] * 1000:.0f} ms, {e['hops']} hops; per hop p50 {t.get('p50', 0):.2f} ms, "
+                     f"p99 {t.get('p99', 0):.2f} ms; DET: {results.get('det_png') or 'no PNG (matplotlib not installed)'}"
+                     + ("" if chosen else f"; no threshold reaches {results['target_false_accepts_per_hour']:g} FA/h"))
+    return table

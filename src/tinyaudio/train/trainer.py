@@ -45,6 +45,14 @@ class TrainConfig:
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
+        base: run folder to transfer from (`tinyaudio.train.transfer`): its model minus the
+            head, its feature config (``features`` is then ignored); stage 1 trains the new
+            head for up to ``freeze_backbone_epochs`` at ``learning_rate`` (decaying), stage 2
+            everything for up to ``fine_tune_epochs`` at ``fine_tune_lr``.
+        qat: after training, fine-tune with fake quantization for up to ``qat_epochs`` at
+            ``qat_lr`` (`tinyaudio.quantize.qat`) and also write ``model_int8_qat.tflite``.
+        target_max_fpr, target_min_recall: binary detectors: the threshold target, met on
+            validation (`tinyaudio.train.threshold`); neither means 0.5.
     """
 
     dataset: str = "fsdd"
@@ -66,6 +74,15 @@ class TrainConfig:
     max_clips_per_split: int | None = None
     skip_bad: bool = False
     representative_size: int = 300
+    base: str | None = None
+    freeze_backbone_epochs: int = 20
+    fine_tune_epochs: int = 20
+    fine_tune_lr: float = 1e-4
+    qat: bool = False
+    qat_epochs: int = 10
+    qat_lr: float = 1e-4
+    target_max_fpr: float | None = None
+    target_min_recall: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,7 +106,12 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None) 
     for name in ("validation_percent", "test_percent"):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
-    dataset = load_dataset(config.dataset, data_dir, **kwargs)
+    from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
+
+    if config.dataset in SOUNDBITE_LOADERS:
+        dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, **kwargs)
+    else:
+        dataset = load_dataset(config.dataset, data_dir, **kwargs)
     return dataset.binary(config.keyword) if config.keyword else dataset
 
 
@@ -149,7 +171,7 @@ def train(
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise FileExistsError(f"{out_dir}: run folder exists; choose another --out or pass --overwrite")
     started = time.time()
-    feature_config = FeatureConfig.load(config.features)
+    feature_config = FeatureConfig.load(Path(config.base) / "feature_config.json" if config.base else config.features)
     dataset = load_training_data(config, data_dir)
     labels = list(dataset.labels)
     binary = config.keyword is not None
@@ -177,24 +199,46 @@ def train(
     from tinyaudio.models import build_model, count_macs
 
     n_outputs = 1 if binary else len(labels)
-    extra = {"mean": float(x_train.mean()), "variance": float(x_train.var())} if config.model == "cnn_resize32" else {}
-    model = build_model(config.model, x_train.shape[1:], n_outputs, **extra)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    x_val, y_val, _ = arrays["validation"]
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
-    ]
-    weights = _class_weights(y_train, len(labels), config.class_weights)
-    fit = model.fit(
-        x_train, y_train, validation_data=(x_val, y_val), epochs=config.epochs, batch_size=config.batch_size,
-        class_weight=weights, callbacks=callbacks, shuffle=True, verbose=verbose,
-    )
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    transfer_info = None
+    if config.base:
+        from tinyaudio.train.transfer import fit_transfer
+
+        x_val, y_val, _ = arrays["validation"]
+        weights = _class_weights(y_train, len(labels), config.class_weights)
+        model, history, transfer_info = fit_transfer(
+            config.base, x_train, y_train, (x_val, y_val), n_outputs=n_outputs, learning_rate=config.learning_rate,
+            freeze_backbone_epochs=config.freeze_backbone_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            fine_tune_lr=config.fine_tune_lr, batch_size=config.batch_size, patience=config.patience,
+            class_weight=weights, verbose=verbose,
+        )
+    else:
+        extra = {"mean": float(x_train.mean()), "variance": float(x_train.var())} if config.model == "cnn_resize32" else {}
+        model = build_model(config.model, x_train.shape[1:], n_outputs, **extra)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        x_val, y_val, _ = arrays["validation"]
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
+        ]
+        weights = _class_weights(y_train, len(labels), config.class_weights)
+        fit = model.fit(
+            x_train, y_train, validation_data=(x_val, y_val), epochs=config.epochs, batch_size=config.batch_size,
+            class_weight=weights, callbacks=callbacks, shuffle=True, verbose=verbose,
+        )
+        history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    qat_model, qat_history = None, None
+    if config.qat:
+        from tinyaudio.quantize.qat import fine_tune_qat
+
+        qat_model, qat_history = fine_tune_qat(
+            model, x_train, y_train, (x_val, y_val), loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+            epochs=config.qat_epochs, learning_rate=config.qat_lr, batch_size=config.batch_size,
+            patience=max(2, config.patience // 2), class_weight=weights, verbose=verbose,
+        )
 
     from tinyaudio.export import to_c_array
     from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
@@ -204,6 +248,8 @@ def train(
         "dynamic": quantize_dynamic(model),
         "int8": quantize_int8(model, representative_set(x_train, config.representative_size, config.seed)),
     }
+    if qat_model is not None:
+        flatbuffers["int8_qat"] = quantize_int8(qat_model, representative_set(x_train, config.representative_size, config.seed))
 
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -217,6 +263,8 @@ def train(
         for kind, data in flatbuffers.items():
             write_bytes_atomic(tmp / f"model_{kind}.tflite", data)
         write_text_atomic(tmp / "model_int8.h", to_c_array(flatbuffers["int8"], "model_int8_tflite"))
+        if "int8_qat" in flatbuffers:
+            write_text_atomic(tmp / "model_int8_qat.h", to_c_array(flatbuffers["int8_qat"], "model_int8_qat_tflite"))
 
         metrics = _evaluate_run(tmp, arrays, labels, binary)
         metrics.update(
@@ -233,6 +281,7 @@ def train(
             history=history,
             train_seconds=round(time.time() - started, 1),
         )
+        _transfer_qat_threshold(tmp, config, arrays, metrics, transfer_info, qat_history, binary)
         write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         _plots(tmp, history, metrics, labels, binary)
         if out_dir.exists():
@@ -249,7 +298,7 @@ def _evaluate_run(run_dir: Path, arrays, labels: list[str], binary: bool) -> dic
 
     x_test, y_test, test_clips = arrays["test"]
     metrics: dict[str, Any] = {"test": {}}
-    for kind in ("float", "dynamic", "int8"):
+    for kind in [k for k in ("float", "dynamic", "int8", "int8_qat") if (run_dir / f"model_{k}.tflite").exists()]:
         model = TFLiteModel(run_dir / f"model_{kind}.tflite")
         scores = model.predict(x_test)
         if binary:
@@ -298,3 +347,21 @@ def _augmented_training_set(config, dataset, clips, feature_config, x_train, y_t
     y = np.array([dataset.labels.index(c.label) for c in kept])
     x_aug = compute_features_batch(noisy, feature_config, progress=True)[..., None]
     return np.concatenate([x_train, x_aug]), np.concatenate([y_train, np.tile(y, config.augment_copies)])
+
+
+def _transfer_qat_threshold(run_dir, config, arrays, metrics, transfer_info, qat_history, binary) -> None:
+    """Add the transfer stages, QAT history and (binary) operating threshold to a run's metrics."""
+    if transfer_info is not None:
+        from tinyaudio.train.transfer import plot_stages
+
+        metrics["transfer"] = transfer_info
+        plot_stages(transfer_info, run_dir)
+    if qat_history is not None:
+        metrics["qat"] = {"epochs_run": len(qat_history.get("loss", [])), "history": qat_history}
+    if binary:
+        from tinyaudio.train.threshold import operating_point
+
+        metrics["operating_point"] = operating_point(
+            run_dir, arrays["validation"][:2], arrays["test"][:2],
+            max_fpr=config.target_max_fpr, min_recall=config.target_min_recall,
+        )

@@ -59,7 +59,7 @@ def list_runs(runs_dir: str | os.PathLike) -> list[dict]:
     if not runs_dir.is_dir():
         return []
     out = []
-    for d in sorted(p for p in runs_dir.iterdir() if p.is_dir() and RUN_NAME_RE.match(p.name)):
+    for d in sorted(p for p in runs_dir.iterdir() if p.is_dir() and RUN_NAME_RE.fullmatch(p.name)):
         if not ((d / "feature_config.json").is_file() and (d / "labels.txt").is_file() and (d / "model_int8.tflite").is_file()):
             continue
         try:

@@ -35,7 +35,7 @@ def check_label(label: str) -> str:
     A label is 1-64 characters from ``A-Z a-z 0-9 _ -`` and does not start with ``-``; so no
     ``/``, ``\\``, ``.`` or ``..`` can reach the file system.
     """
-    if not isinstance(label, str) or not LABEL_RE.match(label):
+    if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
         raise UploadError(
             f"label {label!r} refused: use 1-64 letters, digits, '_' or '-' (no '/', '.', spaces)"
         )
@@ -72,7 +72,7 @@ def list_labels(root: str | os.PathLike) -> list[dict]:
     if not root.is_dir():
         return []
     out = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and LABEL_RE.match(p.name)):
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and LABEL_RE.fullmatch(p.name)):
         out.append({"name": d.name, "clips": sum(1 for _ in d.glob("*.wav"))})
     return out
 
@@ -120,7 +120,7 @@ def read_wav(data: bytes, *, sample_rate: int, max_seconds: float) -> np.ndarray
 
 def next_clip_path(label_dir: Path) -> Path:
     """``label_dir/NNNN.wav`` numbered one above the highest ``NNNN.wav`` already there."""
-    numbers = [int(m.group(1)) for p in label_dir.glob("*.wav") if (m := NUMBERED_RE.match(p.name))] if label_dir.is_dir() else []
+    numbers = [int(m.group(1)) for p in label_dir.glob("*.wav") if (m := NUMBERED_RE.fullmatch(p.name))] if label_dir.is_dir() else []
     return label_dir / f"{max(numbers, default=0) + 1:04d}.wav"
 
 
@@ -167,7 +167,7 @@ def delete_clip(root: str | os.PathLike, label: str, name: str) -> Path:
         UploadError: bad label or file name, or no such clip.
     """
     check_label(label)
-    if not CLIP_NAME_RE.match(name):
+    if not CLIP_NAME_RE.fullmatch(name):
         raise UploadError(f"clip name {name!r} refused: expected a name like 0001.wav")
     path = _inside(Path(root), label, name)
     if not path.is_file():

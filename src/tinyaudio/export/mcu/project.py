@@ -1,0 +1,472 @@
+"""A microcontroller project folder from a run folder (``tinyaudio export --target pico|arduino|c``).
+
+`export_project` writes the model as an aligned C array (``model_data.{h,cc}``), ``labels.h``,
+``feature_config.h`` (the generated ``ta_frontend_config.h`` plus the model-input quantization),
+``model_settings.h`` (arena, op list, output scale), the q15 frontend and the CMSIS-DSP sources it
+needs, the streaming loop (``ta_pipeline.c``, ``ta_app.c``), the TFLite Micro glue
+(``ta_model_tflm.cc``) and a main for the Pico SDK (CMake) or Arduino (sketch + library), with a
+README. TFLite Micro itself, the Pico SDK and the Arduino core are not shipped: the generated build
+fetches them on the user's machine.
+
+The int16 frontend output becomes the int8 model input through a table of thresholds
+(`input_quantizer`): the mapping is computed here by running the Python path
+(`tinyaudio.features.q15.q15_to_float`, then `quantize_features`) on all 65 536 int16 values,
+so the C pipeline's input tensor equals `model_input_q15` bit for bit, with integer code only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from tinyaudio._io import write_bytes_atomic, write_text_atomic
+from tinyaudio.errors import TinyAudioError
+from tinyaudio.export.c_array import c_identifier, to_c_array
+from tinyaudio.export.mcu.check import McuReport, check_mcu, model_io, quantize_features
+from tinyaudio.export.mcu.frontend import TEMPLATE_DIR, c_array, write_frontend
+from tinyaudio.export.mcu.toolchain import CMSIS_DSP_SOURCES, CMSISDSP_VERSION, cmsis_dsp_root
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.q15 import check_q15_config, compute_features_q15, q15_to_float
+
+TARGETS = ("pico", "arduino", "c")
+#: Board whose memory the export checks against, per target.
+DEFAULT_BOARD = {"pico": "rp2040", "arduino": "nano33ble", "c": "rp2040"}
+PROJECT_TEMPLATES = TEMPLATE_DIR / "project"
+#: Loop sources shared by every target (from templates/project).
+COMMON_SOURCES = ("ta_pipeline.h", "ta_pipeline.c", "ta_app.h", "ta_app.c", "ta_board.h", "ta_model.h", "ta_model_tflm.cc")
+#: Labels treated as "nothing detected" by the loop (LED off, nothing printed).
+BACKGROUND_LABELS = ("_other_", "_silence_", "_unknown_", "_background_noise_", "silence", "unknown", "background")
+#: MicroMutableOpResolver method of each builtin op (tensorflow/lite/micro/micro_mutable_op_resolver.h).
+TFLM_ADD_METHODS = {
+    "ADD": "AddAdd", "AVERAGE_POOL_2D": "AddAveragePool2D", "BATCH_MATMUL": "AddBatchMatMul",
+    "CONCATENATION": "AddConcatenation", "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+    "DEQUANTIZE": "AddDequantize", "EXPAND_DIMS": "AddExpandDims", "FULLY_CONNECTED": "AddFullyConnected",
+    "HARD_SWISH": "AddHardSwish", "LOGISTIC": "AddLogistic", "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean",
+    "MUL": "AddMul", "PAD": "AddPad", "QUANTIZE": "AddQuantize", "RELU": "AddRelu", "RELU6": "AddRelu6",
+    "RESHAPE": "AddReshape", "RESIZE_NEAREST_NEIGHBOR": "AddResizeNearestNeighbor", "SHAPE": "AddShape",
+    "SOFTMAX": "AddSoftmax", "SQUEEZE": "AddSqueeze", "STRIDED_SLICE": "AddStridedSlice", "SUB": "AddSub",
+    "TANH": "AddTanh", "TRANSPOSE": "AddTranspose", "PACK": "AddPack", "UNPACK": "AddUnpack", "SUM": "AddSum",
+}
+PICO_TFLM_TAG = "main"
+
+
+class ExportError(TinyAudioError):
+    """The run folder cannot be exported for a microcontroller (missing file, unsupported frontend)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """What `export_project` wrote.
+
+    Attributes:
+        out_dir: the project folder.
+        target: ``"pico"``, ``"arduino"`` or ``"c"``.
+        files: paths relative to ``out_dir``, sorted.
+        report: the TFLite Micro check (ops, arena, flash, fits) of the model.
+        arena_bytes: ``TA_ARENA_BYTES`` written to ``model_settings.h``.
+        step_samples: new samples per loop step (``TA_STEP_SAMPLES``).
+    """
+
+    out_dir: Path
+    target: str
+    files: tuple[str, ...]
+    report: McuReport
+    arena_bytes: int
+    step_samples: int
+
+    @property
+    def source_dir(self) -> Path:
+        """Folder holding the generated C sources (model_data.cc, labels.h, ta_*.c ...)."""
+        return self.out_dir / {"c": ".", "pico": "src", "arduino": "libraries/TinyAudioModel/src"}[self.target]
+
+
+# -- the int16 feature -> int8 input mapping --------------------------------------------------------
+
+
+def input_quantizer(config: FeatureConfig, scale: float, zero_point: int) -> tuple[int, np.ndarray]:
+    """The int16 -> int8 input mapping of the device, as a low level and sorted thresholds.
+
+    ``q(v) = quantize_features(q15_to_float(v, config), scale, zero_point)`` is monotone in the
+    int16 frontend value v, so it is ``low + #{thresholds <= v}``. A threshold repeats when q
+    jumps by more than one level between neighbouring int16 values.
+
+    Returns:
+        ``(low, thresholds)``: q(-32768), and int16 thresholds, ascending, at most 255.
+
+    Raises:
+        ExportError: the mapping is not monotone (a negative input scale).
+    """
+    values = np.arange(-32768, 32768, dtype=np.int16)
+    q = quantize_features(q15_to_float(values, config), scale, zero_point).astype(np.int32)
+    steps = np.diff(q)
+    if np.any(steps < 0):
+        raise ExportError(f"model input scale {scale} makes the feature -> int8 mapping decrease; re-quantize the model")
+    return int(q[0]), np.repeat(values[1:], steps).astype(np.int16)
+
+
+def model_input_q15(clips: np.ndarray, config: FeatureConfig, scale: float, zero_point: int) -> np.ndarray:
+    """The int8 model input the exported firmware computes for int16 clips (Python reference).
+
+    Args:
+        clips: int16, shape (n, n_samples) or (n_samples,).
+
+    Returns:
+        int8, shape (..., n_frames, n_features): q15 features in the float frontend's units,
+        quantized with the model's input scale and zero point.
+    """
+    return quantize_features(q15_to_float(compute_features_q15(clips, config), config), scale, zero_point)
+
+
+# -- generated headers -------------------------------------------------------------------------------
+
+
+def _c_string(text: str) -> str:
+    out = []
+    for b in text.encode("utf-8"):
+        ch = chr(b)
+        out.append(ch if 32 <= b < 127 and ch not in '"\\?' else f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def labels_header(labels: list[str]) -> str:
+    """Text of ``labels.h``: ``TA_N_LABELS`` and ``ta_labels[]`` in model-output order (UTF-8, escaped)."""
+    rows = "\n".join(f"    {_c_string(label)}," for label in labels)
+    return (
+        "/* Generated by tinyaudio export from labels.txt: class names in model-output order. */\n"
+        "#ifndef TA_LABELS_H\n#define TA_LABELS_H\n\n"
+        f"#define TA_N_LABELS {len(labels)}\n\n"
+        f"static const char *const ta_labels[TA_N_LABELS] = {{\n{rows}\n}};\n\n"
+        "#endif /* TA_LABELS_H */\n"
+    )
+
+
+def _float_literal(x: float) -> str:
+    return f"{float(np.float32(x))!r}f"
+
+
+def feature_config_header(config: FeatureConfig, scale: float, zero_point: int, step_frames: int) -> str:
+    """Text of ``feature_config.h``: the frontend constants (``ta_frontend_config.h``) and the
+    model-input side: loop step, input scale / zero point, and the threshold table."""
+    low, thresholds = input_quantizer(config, scale, zero_point)
+    step_samples = step_frames * config.hop_length
+    trained_q15 = str(config.kind).endswith("_q15")
+    return "\n".join([
+        "/*",
+        " * Generated by tinyaudio export from feature_config.json and the model's input tensor.",
+        " * The frontend constants are in ta_frontend_config.h (same generator as the tests use).",
+        " * int16 frontend value v -> int8 model input: TA_INPUT_Q_LOW + number of thresholds <= v,",
+        " * equal to round(q15_to_float(v) / TA_INPUT_SCALE) + TA_INPUT_ZERO_POINT (saturated) for all v.",
+        " */",
+        "#ifndef TA_FEATURE_CONFIG_H",
+        "#define TA_FEATURE_CONFIG_H",
+        "",
+        "#include <stdint.h>",
+        "",
+        '#include "ta_frontend_config.h"',
+        "",
+        f"#define TA_TRAINED_ON_Q15 {int(trained_q15)} /* 0: trained on float features, the device computes their q15 approximation */",
+        f"#define TA_STEP_FRAMES {step_frames} /* new frames per loop step */",
+        "#define TA_STEP_SAMPLES (TA_STEP_FRAMES * TA_HOP_LENGTH)",
+        f"#define TA_STEP_MS {int(math.ceil(1000 * step_samples / config.sample_rate))} /* audio per step; the step must finish within it */",
+        f"#define TA_INPUT_SCALE {_float_literal(scale)}",
+        f"#define TA_INPUT_ZERO_POINT {zero_point}",
+        f"#define TA_INPUT_Q_LOW {low}",
+        f"#define TA_INPUT_N_THRESHOLDS {len(thresholds)}",
+        "",
+        "#ifdef TA_FEATURE_TABLES /* defined by ta_pipeline.c only */",
+        c_array("int16_t", "ta_input_thresholds", thresholds).rstrip(),
+        "#endif",
+        "",
+        "#endif /* TA_FEATURE_CONFIG_H */",
+        "",
+    ])
+
+
+def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, output_scale: float,
+                          output_zero_point: int, threshold: float, background_index: int) -> str:
+    """Text of ``model_settings.h``: arena, op registration macro, output quantization, threshold."""
+    adds = []
+    for op in report.ops:
+        if op.startswith("CUSTOM:"):
+            raise ExportError(f"model uses custom op {op[7:]}; register it by hand in ta_model_tflm.cc")
+        method = TFLM_ADD_METHODS.get(op) or "Add" + "".join(part.capitalize() for part in op.split("_"))
+        adds.append(f"(r).{method}();")
+    return "\n".join([
+        "/* Generated by tinyaudio export from model_int8.tflite and `tinyaudio check-mcu`. */",
+        "#ifndef TA_MODEL_SETTINGS_H",
+        "#define TA_MODEL_SETTINGS_H",
+        "",
+        f"/* TFLM arena: {report.arena_bytes} bytes measured by the tflite-micro interpreter on the host",
+        " * (64-bit pointers: a 32-bit MCU needs a little less), plus 1 KB, rounded up to 1 KB. */",
+        f"#define TA_ARENA_BYTES {arena_bytes}",
+        f"#define TA_MODEL_FLASH_BYTES {report.flash_bytes}",
+        f"/* ops: {', '.join(report.ops)} */",
+        f"#define TA_MODEL_N_OPS {len(report.ops)}",
+        f"#define TA_MODEL_ADD_OPS(r) do {{ {' '.join(adds)} }} while (0)",
+        f"#define TA_N_OUTPUTS {n_outputs}",
+        f"#define TA_OUTPUT_SCALE {_float_literal(output_scale)}",
+        f"#define TA_OUTPUT_ZERO_POINT {output_zero_point}",
+        f"#define TA_DETECTION_THRESHOLD {float(threshold)!r}f /* score needed to light the LED and print */",
+        f"#define TA_BACKGROUND_INDEX {background_index} /* class that never counts as a detection, -1: none */",
+        "",
+        "#endif /* TA_MODEL_SETTINGS_H */",
+        "",
+    ])
+
+
+def model_data_files(model: bytes) -> dict[str, str]:
+    """``model_data.h`` (declarations) and ``model_data.cc`` (the 16-byte aligned array, ``xxd -i`` layout)."""
+    header = (
+        "/* Generated by tinyaudio export: the int8 .tflite flatbuffer (model_data.cc). */\n"
+        "#ifndef TA_MODEL_DATA_DECL_H\n#define TA_MODEL_DATA_DECL_H\n\n"
+        "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+        "extern const unsigned char ta_model_data[];\nextern const unsigned int ta_model_data_len;\n\n"
+        "#ifdef __cplusplus\n}\n#endif\n\n#endif /* TA_MODEL_DATA_DECL_H */\n"
+    )
+    body = '#include "model_data.h" /* gives the definitions below external linkage in C++ too */\n\n'
+    return {"model_data.h": header, "model_data.cc": body + to_c_array(model, "ta_model_data")}
+
+
+# -- the folder ------------------------------------------------------------------------------------
+
+
+def _readme(target: str, run_dir: Path, config: FeatureConfig, report: McuReport, arena_bytes: int,
+            step_frames: int, labels: list[str], project: str) -> str:
+    step_samples = step_frames * config.hop_length
+    trained_q15 = str(config.kind).endswith("_q15")
+    build = {
+        "pico": f"""## Build (Raspberry Pi Pico, Pico SDK)
+
+```
+git clone --recurse-submodules https://github.com/raspberrypi/pico-sdk   # once
+export PICO_SDK_PATH=$PWD/pico-sdk
+cmake -S . -B build && cmake --build build -j      # fetches pico-tflmicro (TFLite Micro for RP2040)
+# copy build/{project}.uf2 to the Pico in BOOTSEL mode; serial: 115200 baud (USB or UART)
+```
+Microphone: an analog electret breakout (e.g. MAX9814) on GPIO 26 (ADC0), read by the ADC in
+free-running mode at {config.sample_rate} Hz (`src/pico_main.cc`); the on-board LED shows the score.""",
+        "arduino": f"""## Build (Arduino, e.g. Nano 33 BLE Sense)
+
+1. Copy `libraries/TinyAudioModel` into your Arduino `libraries/` folder.
+2. Install TensorFlow Lite Micro for Arduino (not in the Library Manager any more):
+   `git clone https://github.com/tensorflow/tflite-micro-arduino-examples Arduino_TensorFlowLite`
+   inside the same `libraries/` folder.
+3. Open `{project}/{project}.ino`, select the board (Arduino Mbed OS Nano Boards core), upload,
+   open the serial monitor at 115200 baud.
+The sketch reads the on-board PDM microphone (`PDM.h`) at {config.sample_rate} Hz; the built-in LED shows the score.""",
+        "c": """## Build (any board)
+
+Add every `.c` / `.cc` file here and `third_party/CMSIS-DSP/Source/*/*.c` to your firmware, with
+include paths `.`, `third_party/CMSIS-DSP/Include`, `third_party/CMSIS-DSP/PrivateInclude` and
+TensorFlow Lite Micro's (https://github.com/tensorflow/tflite-micro), and the defines
+`__GNUC_PYTHON__ ARM_MATH_LOOPUNROLL`. Implement the three functions of `ta_board.h`, call
+`ta_app_audio()` from your microphone interrupt, `ta_app_setup()` once and `ta_app_loop()` forever.
+The frontend and loop alone build with any C99 compiler, e.g. on a PC:
+```
+gcc -std=c11 -D__GNUC_PYTHON__ -DARM_MATH_LOOPUNROLL -I. -Ithird_party/CMSIS-DSP/Include \\
+    -Ithird_party/CMSIS-DSP/PrivateInclude -c ta_frontend.c ta_pipeline.c ta_app.c
+```""",
+    }[target]
+    feature_note = (
+        "The model was trained on these q15 features: the board computes its training inputs bit for bit."
+        if trained_q15 else
+        "The model was trained on tinyaudio's float frontend; the board computes the q15 CMSIS-DSP "
+        "approximation of the same features (distance in tinyaudio's docs/mcu.md: a median of about "
+        "0.2 dB for MFCC). Train on q15 features to remove that difference."
+    )
+    return f"""# {project}: tinyaudio model for {target}
+
+Generated by `tinyaudio export {run_dir} --target {target}` (tinyaudio does not build or flash it).
+
+* labels ({len(labels)}): {', '.join(labels)}
+* input {config.n_frames} frames x {config.n_features} ({config.kind}, {config.sample_rate} Hz, n_fft {config.n_fft}, hop {config.hop_length}); one loop step = {step_frames} new frames = {step_samples} samples = {1000 * step_samples / config.sample_rate:.0f} ms of audio
+* ops: {', '.join(report.ops)}
+* flash: {report.flash_bytes} bytes of model; RAM: TFLM arena {report.arena_bytes} bytes measured (`TA_ARENA_BYTES` = {arena_bytes}) + frontend and buffers; {report.board.name}: {'fits' if report.fits else 'DOES NOT FIT'}
+
+## What runs on the board
+
+`ta_app_loop()` (ta_app.c): wait for {step_samples} new samples in the ring buffer the microphone
+interrupt fills, compute {step_frames} new feature frames with the q15 CMSIS-DSP frontend
+(`ta_frontend.c`, constants in `ta_frontend_config.h`), shift the model's int8 input window by as
+many rows (`ta_pipeline.c`; int16 feature -> int8 via the threshold table of `feature_config.h`),
+invoke the model (`ta_model_tflm.cc`, TensorFlow Lite Micro), take the arg-max, and if its score is
+at least `TA_DETECTION_THRESHOLD` (`model_settings.h`) set the LED brightness to the score and
+print the label over serial.
+
+{feature_note}
+
+## Verified, and not
+
+* Verified by tinyaudio's tests on the host (gcc): the C array in `model_data.cc` holds the exact
+  `.tflite` bytes; `labels.h` matches `labels.txt`; the frontend + pipeline C code, fed real clips,
+  produces the model input tensor that tinyaudio computes in Python, bit for bit; the q15 frontend
+  equals the Python one bit for bit on the host and on a Cortex-M3 under QEMU.
+* Verified in Python: TFLite Micro's outputs equal LiteRT's reference kernels on real clips
+  (`tinyaudio check-mcu`).
+* NOT verified: `ta_model_tflm.cc`, the board mains and the build files were not compiled by
+  tinyaudio (TensorFlow Lite Micro, the Pico SDK and the Arduino core are not available to it).
+  They follow TFLM's current API (`MicroInterpreter(model, resolver, arena, size)`); with an older
+  TFLM add a `MicroErrorReporter`. pico-tflmicro and Arduino_TensorFlowLite carry their own copy of
+  CMSIS-DSP headers; this folder's CMSIS-DSP {CMSISDSP_VERSION} include paths must come first.
+
+## Third-party code
+
+* `third_party/CMSIS-DSP` (or the `arm_*` files of the library): the CMSIS-DSP {CMSISDSP_VERSION} files the
+  frontend needs, from the `cmsisdsp` source distribution on PyPI; Apache-2.0 (Arm Limited).
+  Built with `__GNUC_PYTHON__` (CMSIS-DSP's portable C path, the one tinyaudio verified; no
+  CMSIS-Core needed; no DSP-extension SIMD, so slower on a Cortex-M4 than it could be).
+* TensorFlow Lite Micro (Apache-2.0), the Pico SDK (BSD-3-Clause) and the Arduino core are fetched
+  by your build, not included.
+"""
+
+
+def _copy_cmsis(dest: Path, *, flat_headers: bool, cache_dir: str | os.PathLike | None) -> None:
+    """Copy the CMSIS-DSP headers and the `CMSIS_DSP_SOURCES` files under ``dest``.
+
+    flat_headers (Arduino): headers go to ``dest`` itself and sources to ``dest/cmsis_dsp`` with
+    the portable-path defines prepended (Arduino libraries have no per-library compile flags).
+    """
+    root = cmsis_dsp_root(cache_dir)
+    if flat_headers:
+        for folder in ("Include", "PrivateInclude"):
+            shutil.copytree(root / folder, dest, dirs_exist_ok=True)
+        (dest / "cmsis_dsp").mkdir(parents=True, exist_ok=True)
+        for src in CMSIS_DSP_SOURCES:
+            text = (root / "Source" / src).read_text(encoding="utf-8", errors="surrogateescape")
+            (dest / "cmsis_dsp" / Path(src).name).write_text(
+                _PORTABLE_PREFIX + text, encoding="utf-8", errors="surrogateescape")
+        return
+    base = dest / "third_party" / "CMSIS-DSP"
+    for folder in ("Include", "PrivateInclude"):
+        shutil.copytree(root / folder, base / folder, dirs_exist_ok=True)
+    for src in CMSIS_DSP_SOURCES:
+        (base / "Source" / src).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / "Source" / src, base / "Source" / src)
+
+
+_PORTABLE_PREFIX = (
+    "/* tinyaudio: CMSIS-DSP's portable C path (the code verified bit for bit); see ta_pipeline.h. */\n"
+    "#ifndef TA_CMSIS_CORE\n#ifndef __GNUC_PYTHON__\n#define __GNUC_PYTHON__\n#endif\n"
+    "#ifndef ARM_MATH_LOOPUNROLL\n#define ARM_MATH_LOOPUNROLL\n#endif\n#endif\n"
+)
+
+
+def export_project(
+    run_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    target: str = "c",
+    board: str | None = None,
+    step_ms: float = 32.0,
+    threshold: float = 0.6,
+    overwrite: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> ExportResult:
+    """Write a microcontroller project for a trained run folder.
+
+    Args:
+        run_dir: folder written by ``tinyaudio train`` (feature_config.json, labels.txt,
+            model_int8.tflite).
+        out_dir: project folder to create; built under a temporary name beside it and renamed
+            at the end.
+        target: ``"pico"`` (Pico SDK, CMake), ``"arduino"`` (sketch + library) or ``"c"``
+            (sources only).
+        board: memory budget to check (`tinyaudio.export.mcu.check.BOARDS`); default per target.
+        step_ms: audio per loop step; rounded to whole hops (the seed: 32 ms = 512 samples at 16 kHz
+            = 4 hops of 128).
+        threshold: score in [0, 1] the top class needs to count as a detection.
+        overwrite: replace an existing ``out_dir``.
+        cache_dir: tinyaudio cache holding (or receiving) the CMSIS-DSP sources.
+
+    Returns:
+        `ExportResult`.
+
+    Raises:
+        ExportError: a run file is missing, the feature config has no q15 frontend (the message
+            names each setting and the fix), labels and model outputs disagree, or a custom op.
+        McuCheckError: the model does not load in TFLite Micro.
+        BuildError: the CMSIS-DSP sources cannot be fetched (first use needs PyPI).
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is False.
+    """
+    if target not in TARGETS:
+        raise ExportError(f"unknown target {target!r}; use one of {TARGETS}")
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    for name in ("feature_config.json", "labels.txt", "model_int8.tflite"):
+        if not (run_dir / name).exists():
+            raise ExportError(f"{run_dir / name}: missing; is {run_dir} a folder written by `tinyaudio train`?")
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out_dir}: exists; choose another --out or pass --overwrite")
+    config = FeatureConfig.load(run_dir / "feature_config.json")
+    try:
+        check_q15_config(config)
+    except ValueError as exc:
+        raise ExportError(f"{run_dir / 'feature_config.json'}: the device frontend cannot compute these features. {exc}") from None
+    if config.hop_length > config.n_fft:
+        raise ExportError(f"hop_length {config.hop_length} > n_fft {config.n_fft}: the streaming frontend needs overlapping or adjacent frames")
+    labels = [line for line in (run_dir / "labels.txt").read_text(encoding="utf-8").splitlines() if line]
+    model = (run_dir / "model_int8.tflite").read_bytes()
+    report = check_mcu(model, board=board or DEFAULT_BOARD[target])
+    inp, outp = model_io(model)
+    if inp.dtype != "int8" or outp.dtype != "int8":
+        raise ExportError(f"model_int8.tflite has {inp.dtype} input / {outp.dtype} output; the firmware needs int8 I/O")
+    config.check_input_shape(inp.shape, source=str(run_dir / "model_int8.tflite"))
+    n_outputs = int(np.prod(outp.shape[1:]))
+    binary = n_outputs == 1 and len(labels) == 2
+    if n_outputs != len(labels) and not binary:
+        raise ExportError(f"model has {n_outputs} outputs but labels.txt has {len(labels)} labels; re-train or fix labels.txt")
+    background = -1 if binary else next((labels.index(b) for b in BACKGROUND_LABELS if b in labels), -1)
+    step_frames = max(1, min(config.n_frames, round(step_ms / 1000 * config.sample_rate / config.hop_length)))
+    arena_bytes = int(math.ceil((report.arena_bytes + 1024) / 1024) * 1024)
+    project = c_identifier(f"tinyaudio_{run_dir.resolve().name}")
+
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        src = tmp / {"c": ".", "pico": "src", "arduino": "libraries/TinyAudioModel/src"}[target]
+        src.mkdir(parents=True, exist_ok=True)
+        write_frontend(config, src)
+        for name in COMMON_SOURCES:
+            shutil.copyfile(PROJECT_TEMPLATES / name, src / name)
+        generated = {
+            "labels.h": labels_header(labels),
+            "feature_config.h": feature_config_header(config, inp.scale, inp.zero_point, step_frames),
+            "model_settings.h": model_settings_header(report, arena_bytes, n_outputs, outp.scale, outp.zero_point, threshold, background),
+            **model_data_files(model),
+        }
+        for name, text in generated.items():
+            write_text_atomic(src / name, text)
+        if target == "pico":
+            cmake = (PROJECT_TEMPLATES / "pico_CMakeLists.txt").read_text()
+            write_text_atomic(tmp / "CMakeLists.txt", cmake.replace("@PROJECT@", project).replace("@TFLM_TAG@", PICO_TFLM_TAG))
+            shutil.copyfile(PROJECT_TEMPLATES / "pico_main.cc", src / "pico_main.cc")
+            _copy_cmsis(tmp, flat_headers=False, cache_dir=cache_dir)
+        elif target == "arduino":
+            lib = tmp / "libraries" / "TinyAudioModel"
+            shutil.copyfile(PROJECT_TEMPLATES / "arduino_library.properties", lib / "library.properties")
+            shutil.copyfile(PROJECT_TEMPLATES / "arduino_TinyAudioModel.h", src / "TinyAudioModel.h")
+            # Arduino compiles every .c of the library: the defines go into the files themselves.
+            frontend_c = src / "ta_frontend.c"
+            frontend_c.write_text(_PORTABLE_PREFIX + frontend_c.read_text())
+            sketch = tmp / project
+            sketch.mkdir()
+            shutil.copyfile(PROJECT_TEMPLATES / "arduino_sketch.ino", sketch / f"{project}.ino")
+            _copy_cmsis(src, flat_headers=True, cache_dir=cache_dir)
+        else:
+            _copy_cmsis(tmp, flat_headers=False, cache_dir=cache_dir)
+        write_text_atomic(tmp / "README.md", _readme(target, run_dir, config, report, arena_bytes, step_frames, labels, project))
+        write_bytes_atomic(tmp / "model_int8.tflite", model)
+        files = tuple(sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ExportResult(out_dir=out_dir, target=target, files=files, report=report, arena_bytes=arena_bytes,
+                        step_samples=step_frames * config.hop_length)

@@ -1,0 +1,258 @@
+"""`tinyaudio export` (MCU project folders) and the TFLM-vs-LiteRT output check, on a small real model.
+
+The module fixture trains a tiny_conv model for two epochs on FSDD q15-compatible MFCCs (8 kHz,
+n_fft 256, power 1.0) and writes a minimal run folder; every test shares it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("cmsisdsp", reason="the q15 frontend needs cmsisdsp==1.10.3 (pip install 'tinyaudio[mcu]')")
+pytest.importorskip("tflite_micro", reason="export checks the model with tflite-micro (pip install tflite-micro)")
+
+from tinyaudio.export.mcu import BuildError  # noqa: E402
+from tinyaudio.export.mcu.check import compare_outputs, model_io, quantize_features, real_model_inputs  # noqa: E402
+from tinyaudio.export.mcu.project import (  # noqa: E402
+    ExportError,
+    export_project,
+    labels_header,
+    model_input_q15,
+)
+from tinyaudio.export.mcu.toolchain import HOST_CFLAGS, cmsis_dsp_objects, cmsis_dsp_root, find_compiler  # noqa: E402
+from tinyaudio.features import FeatureConfig  # noqa: E402
+
+CONFIG = FeatureConfig(
+    kind="mfcc", sample_rate=8000, n_fft=256, win_length=256, hop_length=160, n_mels=26, n_mfcc=13,
+    fmin=20.0, fmax=4000.0, power=1.0,
+)
+N_CLIPS = 60
+
+HARNESS = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "labels.h"
+#include "model_data.h"
+#include "ta_pipeline.h"
+
+static ta_pipeline_t pipe;
+static int8_t input[TA_N_FRAMES * TA_N_FEATURES];
+
+/* labels.out model.out quant.out clips.raw inputs.out n_samples */
+int main(int argc, char **argv)
+{
+    if (argc != 7 || ((uintptr_t)ta_model_data % 16u) != 0) return 2;
+    FILE *f = fopen(argv[1], "wb");
+    for (int i = 0; i < TA_N_LABELS; i++) fprintf(f, "%s\n", ta_labels[i]);
+    fclose(f);
+    f = fopen(argv[2], "wb");
+    fwrite(ta_model_data, 1, ta_model_data_len, f);
+    fclose(f);
+    f = fopen(argv[3], "wb");
+    for (int32_t v = -32768; v <= 32767; v++) { int8_t q = ta_quantize_feature((int16_t)v); fwrite(&q, 1, 1, f); }
+    fclose(f);
+    size_t n = (size_t)atol(argv[6]);
+    int16_t *clip = malloc(n * sizeof(int16_t));
+    static const int16_t zeros[TA_N_FFT] = {0};
+    FILE *in = fopen(argv[4], "rb"), *out = fopen(argv[5], "wb");
+    while (fread(clip, sizeof(int16_t), n, in) == n) {
+        if (ta_pipeline_init(&pipe, input) != 0) return 3;
+        for (size_t i = 0; i < n; i += TA_STEP_SAMPLES) {
+            size_t k = n - i < TA_STEP_SAMPLES ? n - i : TA_STEP_SAMPLES;
+            if (ta_pipeline_push(&pipe, clip + i, k, input) < 0) return 4;
+        }
+        if (TA_CENTER) ta_pipeline_push(&pipe, zeros, TA_N_FFT / 2, input);
+        fwrite(input, 1, sizeof(input), out);
+    }
+    fclose(in);
+    fclose(out);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, data_root) -> Path:
+    """A run folder (config.json, feature_config.json, labels.txt, model_int8.tflite) of a tiny trained model."""
+    keras = pytest.importorskip("keras")
+    from tinyaudio.data import load_dataset
+    from tinyaudio.features.cache import dataset_features
+    from tinyaudio.models import build_model
+    from tinyaudio.quantize import quantize_int8
+
+    keras.utils.set_random_seed(0)
+    ds = load_dataset("fsdd", data_root)
+    clips = ds.split("train")[::8][:240]
+    x, kept, _ = dataset_features(clips, CONFIG, progress=False)
+    y = np.array([ds.labels.index(c.label) for c in kept])
+    model = build_model("tiny_conv", (*CONFIG.shape, 1), len(ds.labels))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x[..., None], y, epochs=2, batch_size=32, verbose=0)
+    out = tmp_path_factory.mktemp("run")
+    CONFIG.save(out / "feature_config.json")
+    (out / "labels.txt").write_text("\n".join(ds.labels) + "\n")
+    (out / "config.json").write_text(json.dumps({"dataset": "fsdd", "model": "tiny_conv"}))
+    (out / "model_int8.tflite").write_bytes(quantize_int8(model, x[::4, ..., None]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    try:
+        return {t: export_project(run_dir, out / t, target=t) for t in ("c", "pico", "arduino")}
+    except BuildError as exc:
+        pytest.skip(f"CMSIS-DSP sources unavailable: {exc}")
+
+
+def test_folders_have_every_file(exported):
+    common = {"feature_config.h", "ta_frontend_config.h", "labels.h", "model_data.h", "model_data.cc",
+              "model_settings.h", "ta_frontend.c", "ta_frontend.h", "ta_pipeline.c", "ta_app.c", "ta_model_tflm.cc"}
+    for target, result in exported.items():
+        src = result.source_dir.relative_to(result.out_dir)
+        files = set(result.files)
+        prefix = "" if str(src) == "." else f"{src}/"
+        assert {prefix + f for f in common} <= files, target
+        assert "README.md" in files and (result.out_dir / "README.md").read_text().count("NOT verified") == 1
+        assert not list(result.out_dir.parent.glob(".*tmp-*")), "temporary folder left behind"
+    pico, arduino = exported["pico"], exported["arduino"]
+    assert {"CMakeLists.txt", "src/pico_main.cc", "third_party/CMSIS-DSP/Source/TransformFunctions/arm_mfcc_q15.c"} <= set(pico.files)
+    assert "pico-tflmicro" in (pico.out_dir / "CMakeLists.txt").read_text()
+    sketch = [f for f in arduino.files if f.endswith(".ino")]
+    assert len(sketch) == 1 and Path(sketch[0]).parent.name == Path(sketch[0]).stem  # Arduino's folder rule
+    assert {"libraries/TinyAudioModel/library.properties", "libraries/TinyAudioModel/src/arm_math.h",
+            "libraries/TinyAudioModel/src/cmsis_dsp/arm_rfft_q15.c"} <= set(arduino.files)
+    settings = (pico.source_dir / "model_settings.h").read_text()
+    assert f"TA_MODEL_N_OPS {len(pico.report.ops)}" in settings and "AddConv2D" in settings
+    assert pico.arena_bytes >= pico.report.arena_bytes
+
+
+def test_c_array_holds_the_exact_tflite_bytes(exported, run_dir):
+    text = (exported["c"].source_dir / "model_data.cc").read_text()
+    body = text[text.index("{") + 1 : text.index("};")]
+    parsed = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
+    model = (run_dir / "model_int8.tflite").read_bytes()
+    assert parsed == model
+    assert f"ta_model_data_len = {len(model)};" in text and "aligned(16)" in text
+
+
+def test_unsupported_frontend_and_existing_folder_are_refused(run_dir, tmp_path):
+    bad = tmp_path / "run"
+    bad.mkdir()
+    for name in ("labels.txt", "model_int8.tflite"):
+        (bad / name).write_bytes((run_dir / name).read_bytes())
+    FeatureConfig.load("fsdd_mfcc").save(bad / "feature_config.json")  # n_fft 320, power 2
+    with pytest.raises(ExportError, match="n_fft=320.*power=2.0"):
+        export_project(bad, tmp_path / "out")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("keep")
+    with pytest.raises(FileExistsError):
+        export_project(run_dir, tmp_path / "taken")
+    assert (tmp_path / "taken" / "x").read_text() == "keep"
+
+
+def _fsdd_clips(data_root: Path) -> np.ndarray:
+    paths = sorted((data_root / "fsdd" / "recordings").glob("*.wav"))[3::47][:N_CLIPS]
+    out = np.zeros((len(paths) + 1, CONFIG.n_samples), dtype=np.int16)  # last: digital silence
+    for i, p in enumerate(paths):
+        x, rate = sf.read(p, dtype="int16")
+        assert rate == CONFIG.sample_rate
+        out[i, : min(len(x), CONFIG.n_samples)] = x[: CONFIG.n_samples]
+    return out
+
+
+def test_exported_c_compiles_and_computes_the_python_model_input(exported, run_dir, data_root, tmp_path):
+    """Frontend + streaming pipeline + labels + model array, compiled with host gcc, fed real clips."""
+    try:
+        gcc = find_compiler("gcc")
+        objects = cmsis_dsp_objects("gcc", HOST_CFLAGS)
+    except BuildError as exc:
+        pytest.skip(str(exc))
+    src = exported["c"].source_dir
+    root = cmsis_dsp_root()
+    (tmp_path / "harness.c").write_text(HARNESS)
+    includes = ["-I", str(src), "-I", str(root / "Include"), "-I", str(root / "PrivateInclude")]
+    warn = ["-Wall", "-Wextra", "-Werror"]
+    exe = tmp_path / "harness"
+    subprocess.run(
+        [gcc, *HOST_CFLAGS, *warn, *includes, str(tmp_path / "harness.c"), str(src / "ta_pipeline.c"),
+         str(src / "ta_frontend.c"), "-x", "c", str(src / "model_data.cc"), "-x", "none", *map(str, objects),
+         "-lm", "-o", str(exe)],
+        check=True, capture_output=True, text=True,
+    )
+    # the shared loop (plain C; ta_model.h / ta_board.h are implemented per board)
+    subprocess.run([gcc, *HOST_CFLAGS, *warn, *includes, "-fsyntax-only", str(src / "ta_app.c")], check=True)
+
+    clips = _fsdd_clips(data_root)
+    clips.tofile(tmp_path / "clips.raw")
+    outs = [tmp_path / n for n in ("labels.out", "model.out", "quant.out", "clips.raw", "inputs.out")]
+    subprocess.run([str(exe), *map(str, outs), str(CONFIG.n_samples)], check=True, timeout=60)
+
+    assert (tmp_path / "labels.out").read_text().splitlines() == (run_dir / "labels.txt").read_text().splitlines()
+    assert (tmp_path / "model.out").read_bytes() == (run_dir / "model_int8.tflite").read_bytes()
+    inp, _ = model_io((run_dir / "model_int8.tflite").read_bytes())
+    from tinyaudio.features.q15 import q15_to_float
+    from tinyaudio.runtime.litert import TFLiteModel
+
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    python_q = TFLiteModel(run_dir / "model_int8.tflite").quantize_input(q15_to_float(every, CONFIG))
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "quant.out", dtype=np.int8), python_q)
+    got = np.fromfile(tmp_path / "inputs.out", dtype=np.int8).reshape(len(clips), *CONFIG.shape)
+    want = model_input_q15(clips, CONFIG, inp.scale, inp.zero_point)
+    np.testing.assert_array_equal(got, want)
+    assert len(np.unique(want)) > 20  # real clips use a good part of the int8 range
+
+
+def test_labels_header_escapes_and_round_trips(tmp_path):
+    labels = ['yes', 'say "hi"', 'back\\slash', 'caf\u00e9', '??=']
+    (tmp_path / "labels.h").write_text(labels_header(labels))
+    (tmp_path / "main.c").write_text(
+        '#include <stdio.h>\n#include "labels.h"\n'
+        'int main(void) { for (int i = 0; i < TA_N_LABELS; i++) printf("%s\\n", ta_labels[i]); return 0; }\n'
+    )
+    gcc = pytest.importorskip("shutil").which("gcc") or pytest.skip("no gcc")
+    subprocess.run([gcc, "-std=c99", "-Wall", "-Werror", "-I", str(tmp_path), str(tmp_path / "main.c"),
+                    "-o", str(tmp_path / "labels")], check=True)
+    out = subprocess.run([str(tmp_path / "labels")], capture_output=True, check=True).stdout.decode("utf-8")
+    assert out.splitlines() == labels
+
+
+def test_tflm_outputs_equal_litert_reference_kernels_on_200_real_clips(run_dir, data_root):
+    inputs = real_model_inputs(run_dir, 200, data_dir=data_root)
+    assert inputs.shape == (200, *CONFIG.shape, 1) and inputs.dtype == np.int8
+    result = compare_outputs(run_dir / "model_int8.tflite", inputs)
+    assert result.n_inputs == 200 and result.n_values == 2000
+    assert result.max_diff_lsb == 0 and result.n_differing == 0 and result.bit_exact
+    assert result.xnnpack_max_diff_lsb is not None
+    assert "bit-exact" in result.summary()
+
+
+def test_quantize_features_is_the_runtime_formula(run_dir):
+    from tinyaudio.runtime.litert import TFLiteModel
+
+    model = TFLiteModel(run_dir / "model_int8.tflite")
+    scale, zero_point = model.input_quantization
+    x = np.random.default_rng(0).normal(-20, 300, size=(4, *CONFIG.shape)).astype(np.float32)
+    np.testing.assert_array_equal(quantize_features(x, scale, zero_point), model.quantize_input(x))
+
+
+def test_cli_export_and_check_mcu(run_dir, tmp_path, data_root):
+    from typer.testing import CliRunner
+
+    from tinyaudio.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(run_dir), "--target", "pico", "--out", str(tmp_path / "pico")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pico" / "CMakeLists.txt").exists() and "arena" in result.output
+    result = runner.invoke(app, ["check-mcu", str(run_dir), "--clips", "20", "--data-dir", str(data_root)])
+    assert result.exit_code == 0, result.output
+    assert "bit-exact" in result.output and "fits" in result.output
