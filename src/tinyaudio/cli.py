@@ -50,6 +50,14 @@ def train(
     max_clips_per_split: Optional[int] = typer.Option(None, help="Subsample each split (quick runs)."),
     skip_bad: bool = typer.Option(False, help="Skip unreadable files and list them in metrics.json."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Transfer from this run folder (new head; its features)."),
+    freeze_backbone_epochs: int = typer.Option(20, help="Transfer stage 1: head only, backbone frozen."),
+    fine_tune_epochs: int = typer.Option(20, help="Transfer stage 2: everything trainable at --fine-tune-lr."),
+    fine_tune_lr: float = typer.Option(1e-4, help="Transfer stage 2 learning rate."),
+    qat: bool = typer.Option(False, "--qat", help="Also quantization-aware fine-tune and write model_int8_qat.tflite."),
+    qat_epochs: int = typer.Option(10, help="QAT epochs (early stopping)."),
+    target_max_fpr: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at most this validation FPR."),
+    target_min_recall: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at least this validation recall."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Train a model, quantize it to int8 and write a run folder."""
@@ -62,7 +70,9 @@ def train(
         dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment,
-        max_clips_per_split=max_clips_per_split, skip_bad=skip_bad,
+        max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
+        freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
+        qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
     )
     try:
         metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print)
@@ -75,7 +85,7 @@ def _print_summary(out: Path, metrics: dict) -> None:
     table = Table(title=f"{metrics['model']} on {metrics['dataset']} (test split, {metrics['counts']['test']} clips)")
     for col in ("model file", "size (bytes)", "accuracy"):
         table.add_column(col)
-    for kind in ("float", "dynamic", "int8"):
+    for kind in [k for k in ("float", "dynamic", "int8", "int8_qat") if k in metrics["test"]]:
         table.add_row(f"model_{kind}.tflite", str(metrics["sizes_bytes"][kind]), f"{metrics['test'][kind]['accuracy']:.2%}")
     console.print(table)
     int8 = metrics["test"]["int8"]
@@ -84,6 +94,10 @@ def _print_summary(out: Path, metrics: dict) -> None:
             f"keyword detector (int8): precision {int8['precision']:.3f}  recall {int8['recall']:.3f}  "
             f"F1 {int8['f1']:.3f}  ROC AUC {int8['roc_auc']:.3f}  all-negative baseline {int8['baseline_all_negative_accuracy']:.2%}"
         )
+    for kind, op in metrics.get("operating_point", {}).items():
+        if kind != "target":
+            console.print(f"{kind} at threshold {op['threshold']:.3f} (chosen on validation): test recall "
+                          f"{op['test']['recall']:.3f}, false-positive rate {op['test']['false_positive_rate']:.4f}")
     if int8.get("per_speaker_accuracy"):
         console.print("per speaker (int8): " + ", ".join(f"{s} {a:.1%}" for s, a in int8["per_speaker_accuracy"].items()))
     console.print(f"{metrics['params']} parameters, {metrics['macs']:,} MACs; run folder: [bold]{out}[/bold]")
@@ -380,6 +394,53 @@ def export(
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
 
 
+@app.command("recipe")
+def recipe(
+    name: str = typer.Argument(..., help="fire-alarm"),
+    out: Path = typer.Option(Path("runs/fire_alarm"), "--out", help="Folder for the runs and report."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Reuse this ESC-50 base run instead of training one."),
+    quick: bool = typer.Option(False, help="Minutes-long smoke run (numbers not meaningful)."),
+    overwrite: bool = typer.Option(False, help="Replace existing run folders."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Run a multi-step recipe and write its report (fire-alarm: ESC-50 base -> transfer -> QAT int8 -> report)."""
+    _quiet_tensorflow()
+    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.train.recipes import FireAlarmRecipe, fire_alarm_recipe
+
+    if name != "fire-alarm":
+        _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
+    try:
+        fire_alarm_recipe(out, recipe=FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), base=base,
+                          data_dir=data_dir, overwrite=overwrite, log=console.print)
+    except (TinyAudioError, FileExistsError, ValueError) as exc:
+        _fail(exc)
+    console.print((out / "report.md").read_text(), markup=False, highlight=False)
+
+
+@app.command("augment-preview")
+def augment_preview(
+    audio: Path = typer.Argument(..., help="Audio file to augment."),
+    out: Path = typer.Option(Path("augment_preview.png"), "--out", help="PNG to write."),
+    features: str = typer.Option("logmel_61x40", help="Feature preset or FeatureConfig JSON file."),
+    other: Optional[Path] = typer.Option(None, help="Second clip for the mixing row."),
+    noise_dir: Optional[Path] = typer.Option(None, help="Background-noise folder (default: Speech Commands noise if found)."),
+    irs: Optional[Path] = typer.Option(None, help="Impulse-response file or folder (default: a synthetic RIR)."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Write a PNG grid of spectrograms before / after each augmentation."""
+    from tinyaudio.augment.preview import augment_preview as run_preview
+    from tinyaudio.augment.recipes import background_noise_dir
+    from tinyaudio.errors import TinyAudioError
+
+    try:
+        path = run_preview(audio, out, features=features, other=other, noise_dir=noise_dir or background_noise_dir(),
+                           irs=irs, seed=seed)
+    except TinyAudioError as exc:
+        _fail(exc)
+    console.print(f"wrote {path}")
+
+
 @app.command("check-mcu")
 def check_mcu(
     run_dir: Path = typer.Argument(..., help="Run folder (or a .tflite file)."),
@@ -399,7 +460,7 @@ def check_mcu(
         if clips > 0 and run_dir.is_dir():
             comparison = compare_outputs(model, real_model_inputs(run_dir, clips, data_dir=data_dir))
             console.print(comparison.summary())
-            if not comparison.bit_exact:
+            if comparison.max_diff_lsb > 1:  # beyond a requantization rounding tie
                 raise typer.Exit(1)
     except TinyAudioError as exc:
         _fail(exc)

@@ -204,7 +204,7 @@ class PosteriorSmoother:
         scores = np.asarray(scores, dtype=np.float64)
         self._items.append((time_s, scores))
         self._sum = scores.copy() if self._sum is None else self._sum + scores
-        while time_s - self._items[0][0] >= self.window_s and len(self._items) > 1:
+        while time_s - self._items[0][0] >= self.window_s - 1e-9 and len(self._items) > 1:
             self._sum -= self._items.popleft()[1]
         return self._sum / len(self._items)
 

@@ -53,6 +53,9 @@ class TrainConfig:
             ``qat_lr`` (`tinyaudio.quantize.qat`) and also write ``model_int8_qat.tflite``.
         target_max_fpr, target_min_recall: binary detectors: the threshold target, met on
             validation (`tinyaudio.train.threshold`); neither means 0.5.
+        monitor: what early stopping and the learning-rate halving watch when training from
+            scratch: ``"val_loss"`` or ``"val_accuracy"`` (for many classes and few clips,
+            where validation loss rises from the first epoch while accuracy still improves).
     """
 
     dataset: str = "fsdd"
@@ -83,6 +86,7 @@ class TrainConfig:
     qat_lr: float = 1e-4
     target_max_fpr: float | None = None
     target_min_recall: float | None = None
+    monitor: str = "val_loss"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -221,8 +225,8 @@ def train(
         )
         x_val, y_val, _ = arrays["validation"]
         callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
+            keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
         ]
         weights = _class_weights(y_train, len(labels), config.class_weights)
         fit = model.fit(

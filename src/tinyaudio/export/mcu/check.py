@@ -244,7 +244,7 @@ class OutputComparison:
     def summary(self) -> str:
         lines = [
             f"TFLM vs LiteRT reference kernels on {self.n_inputs} real clips: "
-            + ("bit-exact" if self.bit_exact else "DIFFERENT")
+            + ("bit-exact" if self.bit_exact else "NOT bit-exact")
             + f" (max |diff| {self.max_diff_lsb} LSB, {self.n_differing} of {self.n_values} outputs differ, "
             f"arg-max agrees on {100 * self.argmax_agreement:.1f} %)"
         ]
