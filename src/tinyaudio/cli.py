@@ -58,6 +58,7 @@ def train(
     qat_epochs: int = typer.Option(10, help="QAT epochs (early stopping)."),
     target_max_fpr: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at most this validation FPR."),
     target_min_recall: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at least this validation recall."),
+    monitor: str = typer.Option("val_loss", help="Early stopping / LR halving watch: val_loss | val_accuracy."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Train a model, quantize it to int8 and write a run folder."""
@@ -73,6 +74,7 @@ def train(
         max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
+        monitor=monitor,
     )
     try:
         metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print)
@@ -95,7 +97,7 @@ def _print_summary(out: Path, metrics: dict) -> None:
             f"F1 {int8['f1']:.3f}  ROC AUC {int8['roc_auc']:.3f}  all-negative baseline {int8['baseline_all_negative_accuracy']:.2%}"
         )
     for kind, op in metrics.get("operating_point", {}).items():
-        if kind != "target":
+        if kind not in ("target", "skipped"):
             console.print(f"{kind} at threshold {op['threshold']:.3f} (chosen on validation): test recall "
                           f"{op['test']['recall']:.3f}, false-positive rate {op['test']['false_positive_rate']:.4f}")
     if int8.get("per_speaker_accuracy"):
@@ -300,7 +302,7 @@ def serve(
         _fail(ImportError(f"{exc.name or exc} not installed; pip install 'tinyaudio[web,runtime]'"))
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach it can upload clips", highlight=False)
-    console.print(f"tinyaudio serve: http://{'[' + host + ']' if ':' in host else host}:{port}/  (root {root}, runs {runs})")
+    console.print(soft_wrap=True, highlight=False, *[f"tinyaudio serve: http://{'[' + host + ']' if ':' in host else host}:{port}/  (root {root}, runs {runs})"])
     run_server(root, runs, host=host, port=port, sample_rate=sample_rate, max_clip_seconds=max_clip_seconds)
 
 

@@ -1,12 +1,15 @@
 """A tiny int8 run folder (random weights, Speech Commands labels) built once per session.
 
 The streaming tests check the engine, not accuracy, so an untrained model is enough: building it
-takes seconds instead of a training run.
+takes seconds instead of a training run. The .tflite files are cached under $TINYAUDIO_CACHE so
+later sessions do not import TensorFlow at all.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +19,13 @@ from tinyaudio.features import PRESETS
 LABELS = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 
 
+_VERSION = "v1"  # bump when _tiny_int8 changes
+
+
 def _tiny_int8(n_outputs: int, config, seed: int) -> bytes:
+    cache = Path(os.environ["TINYAUDIO_CACHE"]) / "test_stream_models" / f"{_VERSION}_{n_outputs}_{seed}_{config.digest()}.tflite"
+    if cache.exists():
+        return cache.read_bytes()
     import keras
 
     from tinyaudio.quantize import quantize_int8
@@ -28,7 +37,12 @@ def _tiny_int8(n_outputs: int, config, seed: int) -> bytes:
     out = keras.layers.Dense(n_outputs, activation="softmax" if n_outputs > 1 else "sigmoid")(x)
     model = keras.Model(inp, out)
     rep = np.random.default_rng(seed).normal(-20, 30, size=(32, *config.shape, 1)).astype(np.float32)
-    return quantize_int8(model, rep)
+    data = quantize_int8(model, rep)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(cache)
+    return data
 
 
 def _write_run(path, labels, n_outputs, keyword=None, seed=0):

@@ -9,6 +9,7 @@ import pytest
 
 from tinyaudio.errors import AudioError
 from tinyaudio.features import PRESETS, compute_features
+from tinyaudio.features import config as feature_config_module
 from tinyaudio.runtime import Classifier
 from tinyaudio.runtime.stream import (
     Detector,
@@ -52,7 +53,8 @@ def test_ring_buffer_counts_overruns_and_keeps_the_newest_audio():
 
 # -- incremental features -----------------------------------------------------------------
 
-CONFIGS = dict(PRESETS) | {
+Q15_PRESETS = getattr(feature_config_module, "Q15_PRESETS", {})  # device frontend layouts, where present
+CONFIGS = dict(PRESETS) | dict(Q15_PRESETS) | {
     "mfcc_top_db": dataclasses.replace(PRESETS["mfcc_49x10"], top_db=80.0),
     "logmel_clip_norm": dataclasses.replace(PRESETS["logmel_61x40"], normalization="clip"),
 }
@@ -62,6 +64,8 @@ CONFIGS = dict(PRESETS) | {
 def test_streaming_features_equal_offline_features(name, sc_stream):
     """Fed in random blocks, every window equals compute_features of the same samples."""
     config = CONFIGS[name]
+    if str(config.kind).endswith("_q15"):
+        pytest.importorskip("cmsisdsp")
     audio = sc_stream[0] if config.sample_rate == 16000 else sc_stream[0][::2].copy()
     audio = audio[: 6 * 16000]
     rng = np.random.default_rng(1)

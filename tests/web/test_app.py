@@ -93,3 +93,40 @@ def test_default_host_is_loopback(monkeypatch, tmp_path):
     assert DEFAULT_HOST == "127.0.0.1" and seen["host"] == "127.0.0.1" and seen["port"] == 8000
     result = CliRunner().invoke(app, ["serve", "--root", str(tmp_path), "--host", "0.0.0.0", "--port", "9000"])
     assert seen["host"] == "0.0.0.0" and seen["port"] == 9000 and "warning" in result.output
+
+
+def test_websocket_streams_scores_and_detections_of_a_real_clip(tmp_path, data_root, fsdd_run):
+    """int16 blocks at 16 kHz (resampled to the model's 8 kHz) of a looped FSDD '7' -> the engine says 7."""
+    from tinyaudio.data.audio import fix_length, load_audio
+
+    app = create_app(tmp_path / "data", fsdd_run.parent, sample_rate=8000)
+    clip = fix_length(load_audio(data_root / "fsdd" / "recordings" / "7_jackson_0.wav", 16000), 16000)
+    pcm = (np.tile(clip, 4) * 32767).astype("<i2")
+    replies = []
+    with TestClient(app, base_url=BASE) as client:
+        with client.websocket_connect(f"ws://127.0.0.1:8000/ws/live?run={fsdd_run.name}&sample_rate=16000&dtype=int16") as ws:
+            ready = ws.receive_json()
+            assert ready["type"] == "ready" and ready["labels"] == [str(d) for d in range(10)] and ready["sample_rate"] == 8000
+            ws.send_bytes(b"\x00")  # half a sample: refused, the stream goes on
+            assert "whole number" in ws.receive_json()["error"]
+            for start in range(0, len(pcm), 1600):
+                ws.send_bytes(pcm[start:start + 1600].tobytes())
+                replies.append(ws.receive_json())  # one reply per block
+    assert [r["type"] for r in replies[:9]] == ["waiting"] * 9  # the first second fills the window
+    replies = [r for r in replies if r["type"] == "scores"]
+    assert len(replies) >= 25
+    tops = [r["top"] for r in replies]
+    assert tops.count("7") >= 0.8 * len(tops), tops
+    assert all(len(r["scores"]) == 10 and abs(sum(r["raw"]) - 1) < 0.05 for r in replies)
+    assert {d["label"] for r in replies for d in r["detections"]} == {"7"}
+
+
+def test_server_and_live_view_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, tinyaudio.web.app, tinyaudio.web.live, tinyaudio.cli; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'librosa')); "
+            "assert not bad, bad")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

@@ -171,6 +171,8 @@ def test_live_view_shows_the_spoken_digit(tmp_path, data_root, fsdd_run, artifac
             driver.save_screenshot(str(shot))
             print(f"live view screenshot: {shot}")
             history = driver.execute_script("return window.liveHistory")
+            detections = [li.text.split()[0] for li in driver.find_elements(By.CSS_SELECTOR, "#detections li")]
+            assert detections and set(detections) == {digit}, detections
             bars = driver.find_elements(By.CSS_SELECTOR, "#bars .bar")
             assert [b.get_attribute("data-label") for b in bars] == classifier.labels
             driver.find_element(By.ID, "live-stop").click()

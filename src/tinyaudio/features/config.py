@@ -12,8 +12,8 @@ from typing import Any, Literal
 from tinyaudio._io import write_text_atomic
 from tinyaudio.errors import ConfigMismatchError
 
-FeatureKind = Literal["mfcc", "logmel", "spectrogram"]
-_KINDS = ("mfcc", "logmel", "spectrogram")
+FeatureKind = Literal["mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15"]
+_KINDS = ("mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15")
 _WINDOWS = ("hann", "hamming", "rectangular")
 _NORMALIZATIONS = ("none", "clip")
 
@@ -27,7 +27,13 @@ class FeatureConfig:
 
     Attributes:
         kind: ``"mfcc"`` (n_frames, n_mfcc), ``"logmel"`` (n_frames, n_mels) or
-            ``"spectrogram"`` (n_frames, n_fft // 2 + 1), log-magnitude STFT.
+            ``"spectrogram"`` (n_frames, n_fft // 2 + 1), log-magnitude STFT. The ``_q15``
+            kinds (``"mfcc_q15"``, ``"logmel_q15"``, ``"spectrogram_q15"``) have the same shapes
+            and units but are computed by the q15 CMSIS-DSP frontend of the device
+            (`tinyaudio.features.q15`), so a model trains on the numbers the board computes;
+            they need what that frontend needs (n_fft a power of two from 32 to 8192,
+            ``power=1.0`` for mfcc / logmel, ``top_db=None``, ``normalization="none"``) and
+            the ``cmsisdsp`` package (``tinyaudio[mcu]``) to compute features.
         sample_rate: Hz; audio is resampled to it on load.
         clip_duration: seconds; every clip is padded with zeros or cropped to
             ``round(clip_duration * sample_rate)`` samples.
@@ -87,14 +93,25 @@ class FeatureConfig:
         if self.n_samples < self.n_fft and not self.center:
             problems.append(f"clip of {self.n_samples} samples is shorter than n_fft={self.n_fft}")
         fmax = self.fmax if self.fmax is not None else self.sample_rate / 2
-        if self.kind != "spectrogram" and not 0 <= self.fmin < fmax <= self.sample_rate / 2:
+        if self.base_kind != "spectrogram" and not 0 <= self.fmin < fmax <= self.sample_rate / 2:
             problems.append(f"need 0 <= fmin < fmax <= sample_rate / 2, got {self.fmin}, {fmax}")
-        if self.kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
+        if self.base_kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
             problems.append(f"need 0 < n_mfcc ({self.n_mfcc}) <= n_mels ({self.n_mels})")
         if problems:
             raise ValueError("invalid FeatureConfig: " + "; ".join(problems))
+        if self.kind.endswith("_q15"):
+            # Imported here: q15 imports this module. It needs only NumPy (cmsisdsp is imported
+            # when features are computed), and raises ValueError naming each setting and its fix.
+            from tinyaudio.features.q15 import check_q15_config
+
+            check_q15_config(self)
 
     # -- derived sizes -------------------------------------------------------------------
+    @property
+    def base_kind(self) -> str:
+        """``kind`` without its ``_q15`` suffix: ``"mfcc"``, ``"logmel"`` or ``"spectrogram"``."""
+        return str(self.kind).removesuffix("_q15")
+
     @property
     def n_samples(self) -> int:
         """Samples per clip, ``round(clip_duration * sample_rate)``."""
@@ -109,7 +126,7 @@ class FeatureConfig:
     @property
     def n_features(self) -> int:
         """Values per frame: n_mfcc, n_mels or n_fft // 2 + 1."""
-        return {"mfcc": self.n_mfcc, "logmel": self.n_mels}.get(self.kind, self.n_fft // 2 + 1)
+        return {"mfcc": self.n_mfcc, "logmel": self.n_mels}.get(self.base_kind, self.n_fft // 2 + 1)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -138,15 +155,15 @@ class FeatureConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FeatureConfig:
-        """Read a JSON file written by `save`, or a preset name such as ``"mfcc_49x10"``."""
-        if str(path) in PRESETS:
-            return PRESETS[str(path)]
+        """Read a JSON file written by `save`, or a preset name (`PRESETS`, `Q15_PRESETS`)."""
+        if str(path) in PRESETS or str(path) in Q15_PRESETS:
+            return PRESETS.get(str(path)) or Q15_PRESETS[str(path)]
         path = Path(path)
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             raise FileNotFoundError(
-                f"{path}: no such feature config file; give a JSON path or one of {sorted(PRESETS)}"
+                f"{path}: no such feature config file; give a JSON path or one of {sorted(PRESETS | Q15_PRESETS)}"
             ) from None
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc}); rewrite it or use a preset") from None
@@ -184,7 +201,7 @@ class FeatureConfig:
             raise ConfigMismatchError(f"{source}: input shape {tuple(input_shape)} is not (batch, frames, features[, 1])")
         frames, feats = dims
         if feats != self.n_features:
-            field = {"mfcc": "n_mfcc", "logmel": "n_mels"}.get(self.kind, "n_fft")
+            field = {"mfcc": "n_mfcc", "logmel": "n_mels"}.get(self.base_kind, "n_fft")
             raise ConfigMismatchError(
                 f"{source}: feature config field {field} gives {self.n_features} features per frame "
                 f"but the model expects {feats}; use the feature_config.json saved with the model"
@@ -220,5 +237,21 @@ PRESETS: dict[str, FeatureConfig] = {
     "fsdd_mfcc": FeatureConfig(
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0,
+    ),
+}
+
+#: Named layouts of the device's q15 CMSIS-DSP frontend (``*_q15`` kinds; computing them needs
+#: ``cmsisdsp``). Kept apart from the float `PRESETS`, which all match librosa; `FeatureConfig.load`
+#: accepts both names.
+Q15_PRESETS: dict[str, FeatureConfig] = {
+    # Hello Edge layout with n_fft 512 (arm_rfft_q15 sizes are powers of two), magnitude mel -> (49, 10).
+    "mfcc_q15_49x10": FeatureConfig(
+        kind="mfcc_q15", sample_rate=16000, clip_duration=1.0, n_fft=512, win_length=512,
+        hop_length=320, center=False, n_mels=40, n_mfcc=10, fmin=20.0, fmax=4000.0, power=1.0,
+    ),
+    # FSDD at 8 kHz on the q15 frontend: 32 ms / 20 ms, 40 bands, 13 MFCC -> (49, 13) like fsdd_mfcc.
+    "fsdd_mfcc_q15": FeatureConfig(
+        kind="mfcc_q15", sample_rate=8000, clip_duration=1.0, n_fft=256, win_length=256,
+        hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, power=1.0,
     ),
 }

@@ -158,12 +158,23 @@ def compute_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     Returns:
         float32 array, shape (..., n_frames, n_features): dB-scaled power spectrogram
         (``"spectrogram"``), mel power in dB (``"logmel"``) or its DCT-II (``"mfcc"``).
+        The ``_q15`` kinds return the device's q15 CMSIS-DSP features in the same units:
+        ``q15_to_float(compute_features_q15(float_to_q15(samples), config), config)`` of
+        `tinyaudio.features.q15`, exactly what the board computes from 16-bit audio.
 
     Raises:
         AudioError: empty, NaN / inf, integer dtype, or shorter than one frame.
+        ImportError: a ``_q15`` kind without the ``cmsisdsp`` package (``tinyaudio[mcu]``).
 
-    Source: ``librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(...)))``.
+    Source: ``librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(...)))``;
+    ``_q15`` kinds: ``arm_mfcc_q15`` of CMSIS-DSP 1.10 (see `tinyaudio.features.q15`).
     """
+    if config.kind.endswith("_q15"):
+        # Lazy: the q15 frontend needs cmsisdsp (the mcu extra); this module imports only NumPy.
+        from tinyaudio.features.q15 import compute_features_q15, float_to_q15, q15_to_float
+
+        samples = check_samples(samples)
+        return q15_to_float(compute_features_q15(float_to_q15(samples), config), config)
     spec = power_spectrogram(samples, config)
     if config.kind != "spectrogram":
         bank = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)

@@ -13,9 +13,10 @@ No tensorflow-model-optimization: it needs legacy Keras (``tf_keras``) and would
 Both use ``tf.quantization.fake_quant_with_min_max_vars(_per_channel)``, whose gradient is the
 straight-through estimator. After fine-tuning, `strip` writes the fake-quantized weights (on
 the int8 grid) back into a plain copy of the model, which `tinyaudio.quantize.quantize_int8`
-converts with a representative set as for post-training quantization. BatchNorm is not folded
-during QAT (TFLite folds it at conversion), so for models with BatchNorm this is an
-approximation of the deployed arithmetic.
+converts with a representative set as for post-training quantization. A layer whose input is
+the model input keeps exactly the trained int8 weights (tested). BatchNorm, and a Normalization
+layer's scale, are not folded during QAT; the converter folds them into the next kernel and
+re-quantizes it, so for such layers QAT approximates the deployed arithmetic.
 
 Source: Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient
 Integer-Arithmetic-Only Inference" (CVPR), sections 3 and 5; the EMA range tracking of

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyaudio.errors import AudioError, ConfigMismatchError
 from tinyaudio.features.config import FeatureConfig
-from tinyaudio.features.extract import dct_matrix, mel_filterbank, power_spectrogram, power_to_db
+from tinyaudio.features.extract import compute_features, dct_matrix, mel_filterbank, power_spectrogram
 
 
 class RingBuffer:
@@ -93,7 +93,9 @@ class StreamingFeatures:
     ``n_fft // 2`` zeros, as librosa pads the start of a clip. `window` is the last
     ``config.n_frames`` frames, shifted in place, which equals
     ``compute_features(samples_of_that_window, config)`` for ``center=False`` configs (per-window
-    ``top_db`` and ``"clip"`` normalization are applied to the window as a whole).
+    ``top_db`` and ``"clip"`` normalization are applied to the window as a whole). The device's
+    ``*_q15`` kinds (frames independent, no per-clip steps) are computed frame by frame with
+    `compute_features` itself.
 
     Args:
         config: the run's `FeatureConfig`.
@@ -101,13 +103,15 @@ class StreamingFeatures:
 
     def __init__(self, config: FeatureConfig):
         self.config = config
+        kind = str(config.kind)
+        self._q15 = kind.endswith("_q15")
         self._finish_per_window = config.top_db is not None or config.normalization != "none"
-        n_stage = (config.n_fft // 2 + 1) if config.kind == "spectrogram" else config.n_mels
+        n_stage = (config.n_fft // 2 + 1) if kind == "spectrogram" else config.n_mels
         width = n_stage if self._finish_per_window else config.n_features
         self._frames = np.zeros((config.n_frames, width), dtype=np.float64 if self._finish_per_window else np.float32)
-        self._bank = None if config.kind == "spectrogram" else mel_filterbank(
+        self._bank = None if kind in ("spectrogram", "spectrogram_q15") else mel_filterbank(
             config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
-        self._dct = dct_matrix(config.n_mfcc, config.n_mels) if config.kind == "mfcc" else None
+        self._dct = dct_matrix(config.n_mfcc, config.n_mels) if kind == "mfcc" else None
         self._frame_config = dataclasses.replace(config, center=False)
         self.reset()
 
@@ -162,8 +166,12 @@ class StreamingFeatures:
         pending = np.concatenate([self._pending, samples.astype(np.float64)])
         n_new = 0 if len(pending) < c.n_fft else 1 + (len(pending) - c.n_fft) // c.hop_length
         if n_new:
-            stage = self._db(pending[: c.n_fft + (n_new - 1) * c.hop_length])
-            new = stage if self._finish_per_window else self._finish(stage)
+            segment = pending[: c.n_fft + (n_new - 1) * c.hop_length]
+            if self._q15:  # float32 as the offline path receives it (exact: the samples came in as floats)
+                new = compute_features(segment.astype(np.float32), self._frame_config)
+            else:
+                stage = self._db(segment)
+                new = stage if self._finish_per_window else self._finish(stage)
             k = min(n_new, len(self._frames))
             if k < len(self._frames):
                 self._frames[:-k] = self._frames[k:].copy()

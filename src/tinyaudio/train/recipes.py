@@ -27,7 +27,8 @@ class FireAlarmRecipe:
 
     Attributes:
         model, features: base model and feature preset (the detector inherits both).
-        base_epochs, base_lr: ESC-50 50-class training (early stopping, patience 10).
+        base_epochs, base_lr: ESC-50 50-class training with noise augmentation; early stopping
+            on validation accuracy (patience 12): its validation loss rises from epoch 1.
         freeze_backbone_epochs, fine_tune_epochs, fine_tune_lr, head_lr: transfer stages.
         scratch_epochs: the from-scratch control (same data, same augmentation).
         augment_copies: noise-augmented copies of every detector training window.
@@ -140,7 +141,7 @@ def fire_alarm_recipe(
         base = out_dir / "base"
         log(f"[1/3] base: {r.model} on ESC-50 soundbites (50 classes) -> {base}")
         train(TrainConfig(dataset="esc50_soundbites", model=r.model, features=r.features, epochs=r.base_epochs,
-                          patience=10, learning_rate=r.base_lr, seed=r.seed),
+                          patience=12, learning_rate=r.base_lr, seed=r.seed, augment="noise", monitor="val_accuracy"),
               base, data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
     base = Path(base)
     base_metrics = json.loads((base / "metrics.json").read_text())

@@ -149,6 +149,11 @@ def operating_point(
 
     run_dir = Path(run_dir)
     out: dict[str, Any] = {"target": {"max_fpr": max_fpr, "min_recall": min_recall}}
+    for name, (_, y) in (("validation", validation), ("test", test)):
+        if len(set(np.asarray(y).tolist())) < 2:  # e.g. a tiny subsample: nothing to choose or plot
+            out["skipped"] = f"the {name} split has a single class; no threshold chosen"
+            write_text_atomic(run_dir / "threshold.json", json.dumps(out, indent=2) + "\n")
+            return out
     for kind in kinds:
         path = run_dir / f"model_{kind}.tflite"
         if not path.exists():

@@ -9,7 +9,8 @@ Endpoints (JSON; errors are ``{"error": "one line"}`` with a 4xx status):
 - ``DELETE /api/clips/{label}/{name}``        delete a take
 - ``GET  /api/runs``                          run folders (with ``feature_config.json``) under the runs dir
 - ``WS   /ws/live?run=NAME&sample_rate=HZ&dtype=float32|int16``
-                                              binary audio blocks in, ``{"type": "scores", "top", ...}`` out
+                                              each binary audio block in, one JSON reply out:
+                                              stream-engine scores and detections
 
 The server binds to 127.0.0.1 unless told otherwise, only answers requests whose Host header is
 one it listens on (DNS rebinding), and refuses cross-origin WebSockets.
@@ -183,8 +184,8 @@ def create_app(
             await ws.send_json({"type": "error", "error": str(exc).splitlines()[0]})
             await ws.close(code=1008)
             return
-        await ws.send_json({"type": "ready", "run": name, "labels": classifier.labels,
-                            "sample_rate": scorer.rate, "window_s": classifier.feature_config.clip_duration})
+        await ws.send_json({"type": "ready", "run": name, "labels": scorer.labels, "sample_rate": scorer.rate,
+                            "window_s": classifier.feature_config.clip_duration, "hop_s": scorer.engine.hop_s})
         try:
             while True:
                 msg = await ws.receive()
@@ -193,12 +194,11 @@ def create_app(
                 if msg.get("bytes") is None:
                     continue  # text messages are ignored
                 try:
-                    block = decode_block(msg["bytes"], dtype)
-                    scores = await run_in_threadpool(scorer.push, block)
+                    reply = await run_in_threadpool(scorer.push, decode_block(msg["bytes"], dtype))
                 except TinyAudioError as exc:
                     await ws.send_json({"type": "error", "error": str(exc)})
                     continue
-                await ws.send_json(scorer.message(scores))
+                await ws.send_json(reply)
         except WebSocketDisconnect:
             pass
 

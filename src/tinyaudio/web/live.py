@@ -1,7 +1,7 @@
-"""Live scores for the WebSocket view: audio blocks in, the latest window's class scores out.
+"""Live scores for the WebSocket view: audio blocks in, the stream engine's scores and detections out.
 
-Kept small on purpose: the ring buffer and "classify the last clip each block" glue here is what
-`tinyaudio.runtime.stream` will replace once it lands (swap `LiveScorer` for the stream engine).
+A thin adapter over `tinyaudio.runtime.stream.StreamingEngine`: decode the page's blocks, resample
+them to the model's rate, push them through the engine and turn its last hop into JSON.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 
 from tinyaudio.errors import AudioError
 from tinyaudio.runtime import Classifier
+from tinyaudio.runtime.stream import HopResult, StreamingEngine
 
 DTYPES = {"float32": np.dtype("<f4"), "int16": np.dtype("<i2")}
 MAX_BLOCK_SECONDS = 5.0
@@ -35,54 +36,68 @@ def decode_block(data: bytes, dtype: str) -> np.ndarray:
 
 
 class LiveScorer:
-    """Scores of the most recent ``clip_duration`` seconds of a live stream.
+    """The stream engine fed by a browser microphone.
 
     Args:
         classifier: a loaded run folder.
         input_rate: sample rate (Hz) of the blocks pushed; resampled with soxr's streaming
             resampler to the model's rate when different.
+        hop_s: seconds of audio between inferences (10 a second is plenty for a display).
+        smoothing_s, threshold: `StreamingEngine` posterior smoothing and detection settings.
     """
 
-    def __init__(self, classifier: Classifier, input_rate: int):
+    def __init__(self, classifier: Classifier, input_rate: int, *, hop_s: float = 0.1, smoothing_s: float = 0.3,
+                 threshold: float = 0.7):
         import soxr
 
-        self.classifier = classifier
-        self.rate = classifier.feature_config.sample_rate
+        self.engine = StreamingEngine(classifier, hop_s=hop_s, smoothing_s=smoothing_s, threshold=threshold,
+                                      buffer_s=2 * MAX_BLOCK_SECONDS)
+        self.labels = self.engine.labels
+        self.rate = self.engine.config.sample_rate
         self.input_rate = int(input_rate)
-        self.window = np.zeros(classifier.feature_config.n_samples, dtype=np.float32)
-        self.seen = 0  # samples received, at the model rate
         self._resampler = None
         if self.input_rate != self.rate:
             self._resampler = soxr.ResampleStream(self.input_rate, self.rate, 1, dtype="float32", quality="HQ")
+        self._last = np.zeros(self.rate // 10, dtype=np.float32)  # for the level meter
+        self.seen = 0  # samples received, at the model rate
 
-    def push(self, block: np.ndarray) -> np.ndarray:
-        """Append a block of float32 samples at ``input_rate`` and return the window's scores.
+    def push(self, block: np.ndarray) -> dict:
+        """Append a block of float32 samples at ``input_rate``; the JSON reply for the page.
 
         Returns:
-            float32 array, shape (n_labels,): class probabilities of the latest window (the
-            window is zero-padded at the start until a full clip has arrived).
+            ``{"type": "waiting", "t"}`` until a whole clip has arrived or when the block completes
+            no hop, else ``{"type": "scores", "top", "score", "scores" (smoothed, label order),
+            "raw" (last hop), "detections": [{"label", "score", "time_s"}], "level_db", "t"}``;
+            ``t`` is the stream time in seconds.
+
+        Raises:
+            AudioError: a block longer than ``MAX_BLOCK_SECONDS``.
         """
         if len(block) > MAX_BLOCK_SECONDS * self.input_rate:
             raise AudioError(f"block of {len(block)} samples is longer than {MAX_BLOCK_SECONDS:g} s; send shorter blocks")
         if self._resampler is not None:
             block = self._resampler.resample_chunk(block)
-        n = min(len(block), len(self.window))
-        if n:
-            self.window = np.concatenate([self.window[n:], block[-n:]])
-            self.seen += len(block)
-        features = self.classifier.features_of(self.window)
-        return self.classifier.scores(features[None])[0]
+        self.seen += len(block)
+        if len(block):
+            self._last = np.concatenate([self._last, block])[-len(self._last):]
+        hops = self.engine.push(block)
+        if not hops:
+            return {"type": "waiting", "t": round(self.seen / self.rate, 3)}
+        return self.message(hops)
 
-    def message(self, scores: np.ndarray) -> dict:
-        """The JSON message sent to the page for one set of scores."""
-        labels = self.classifier.labels
-        best = int(np.argmax(scores))
-        rms = float(np.sqrt(np.mean(self.window[-self.rate // 10:] ** 2)))
+    def message(self, hops: list[HopResult]) -> dict:
+        """The JSON message for the hops one block completed (the last hop's scores, every detection)."""
+        last = hops[-1]
+        best = int(np.argmax(last.smoothed))
+        rms = float(np.sqrt(np.mean(self._last ** 2)))
         return {
             "type": "scores",
-            "top": labels[best],
-            "score": round(float(scores[best]), 4),
-            "scores": [round(float(s), 4) for s in scores],
+            "top": self.labels[best],
+            "score": round(float(last.smoothed[best]), 4),
+            "scores": [round(float(s), 4) for s in last.smoothed],
+            "raw": [round(float(s), 4) for s in last.scores],
+            "detections": [{"label": h.detection.label, "score": round(h.detection.score, 4), "time_s": round(h.detection.time_s, 3)}
+                           for h in hops if h.detection is not None],
             "level_db": round(20 * np.log10(max(rms, 1e-6)), 1),
-            "t": round(self.seen / self.rate, 3),
+            "t": round(last.time_s, 3),
         }

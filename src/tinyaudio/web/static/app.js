@@ -266,6 +266,12 @@ function showScores(msg, labels) {
   $('live-score').textContent = msg.score.toFixed(2);
   $('live-level').textContent = `${msg.level_db} dBFS`;
   window.liveHistory.push(msg.top);
+  for (const d of msg.detections || []) {
+    const li = document.createElement('li');
+    li.textContent = `${d.label}  ${d.score.toFixed(2)}  at ${d.time_s.toFixed(1)} s`;
+    $('detections').prepend(li);
+    while ($('detections').children.length > 8) $('detections').lastChild.remove();
+  }
   const rows = $('bars').children;
   msg.scores.forEach((s, i) => {
     const top = labels[i] === msg.top;
@@ -301,8 +307,10 @@ async function startLive() {
       const msg = JSON.parse(e.data);
       if (msg.type === 'ready') {
         live.labels = msg.labels; buildBars(msg.labels);
-        setStatus(`live: ${msg.run}, ${msg.labels.length} labels, ${msg.window_s} s window, mic at ${rate} Hz`);
+        $('detections').innerHTML = '';
+        setStatus(`live: ${msg.run}, ${msg.labels.length} labels, ${msg.window_s} s window every ${msg.hop_s} s, mic at ${rate} Hz`);
       } else if (msg.type === 'scores') showScores(msg, live.labels);
+      else if (msg.type === 'waiting' && $('live-top').textContent === '–') $('live-score').textContent = `filling the window… ${msg.t.toFixed(1)} s`;
       else if (msg.type === 'error') setStatus(msg.error, true);
     };
     ws.onclose = () => { if (state.live === live) stopLive(); };
@@ -322,9 +330,15 @@ function scrollSpectrogram(live, maxHz) {
   analyser.smoothingTimeConstant = 0;
   source.connect(analyser);
   const data = new Float32Array(analyser.frequencyBinCount);
-  const canvas = $('live-spectrogram'), g = canvas.getContext('2d'), h = canvas.height, step = 2;
+  const canvas = $('live-spectrogram'), g = canvas.getContext('2d'), h = canvas.height, pxPerS = 100;
   const bins = Math.max(1, Math.floor(maxHz / (ctx.sampleRate / analyser.fftSize)));
-  const draw = () => {
+  let last = performance.now(), carry = 0;
+  const draw = (now) => {  // scrolls by wall time, so the time axis holds when frames are dropped
+    carry += Math.max(0, now - last) * pxPerS / 1000;
+    last = now;
+    const step = Math.min(canvas.width, Math.floor(carry));
+    carry -= step;
+    if (!step) { live.raf = requestAnimationFrame(draw); return; }
     analyser.getFloatFrequencyData(data);
     g.drawImage(canvas, -step, 0);
     for (let y = 0; y < h; y++) {

@@ -1,0 +1,117 @@
+"""Streaming evaluation: generated streams, scoring against the label track, the DET sweep, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tinyaudio.cli import app
+from tinyaudio.data import Clip
+from tinyaudio.runtime.stream import Detection
+from tinyaudio.runtime.stream_eval import (
+    StreamEvent,
+    active_power,
+    generate_stream,
+    pick_threshold,
+    score_detections,
+    stream_eval,
+)
+
+
+def _clips(data_root, words=("yes", "stop", "_unknown_"), n=4):
+    base = data_root / "speech_commands_v0.02_test_dev"
+    return [Clip(p, w, p.stem.split("_nohash_")[0], "test") for w in words for p in sorted((base / w).glob("*.wav"))[:n]]
+
+
+def test_generated_stream_places_clips_at_the_stated_snr(data_root):
+    clips = _clips(data_root)
+    noise = sorted((data_root / "speech_commands_background_noise").glob("*.wav"))[:2]
+    samples, events = generate_stream(clips, noise, duration_s=60, sample_rate=16000, snrs_db=(0.0, 20.0), seed=1)
+    assert samples.shape == (60 * 16000,) and samples.dtype == np.float32
+    assert 14 <= len(events) <= 24
+    starts = np.array([e.start_s for e in events])
+    assert np.all(np.diff(starts) >= 2.5) and starts[0] >= 1.0 and events[-1].end_s <= 60
+    assert {e.snr_db for e in events} == {0.0, 20.0}
+    clean, _ = generate_stream(clips, noise, duration_s=60, sample_rate=16000, snrs_db=(0.0, 20.0), seed=1, noise_rms=0.02)
+    np.testing.assert_array_equal(samples, clean)  # seeded
+    # the 20 dB clips are ~100x louder than the noise around them (active-frame power)
+    e = next(e for e in events if e.snr_db == 20.0)
+    seg = samples[int(e.start_s * 16000) : int(e.end_s * 16000)]
+    assert 10 * np.log10(active_power(seg, 16000) / 0.02**2) > 15
+
+
+def test_keyword_share_sets_the_mix(data_root):
+    clips = _clips(data_root, n=6)
+    noise = sorted((data_root / "speech_commands_background_noise").glob("*.wav"))[:1]
+    _, events = generate_stream(clips, noise, duration_s=300, sample_rate=16000, keywords=["stop"], keyword_share=0.8, seed=0)
+    share = np.mean([e.label == "stop" for e in events])
+    assert 0.65 < share < 0.95
+
+
+def test_scoring_counts_true_false_accepts_and_rejects():
+    events = [StreamEvent("yes", 10.0, 11.0, 5.0, "a"), StreamEvent("no", 20.0, 21.0, 5.0, "b"),
+              StreamEvent("_unknown_", 30.0, 31.0, 0.0, "c"), StreamEvent("yes", 40.0, 41.0, 0.0, "d")]
+    dets = [Detection(10.8, "yes", 0.9),  # true accept
+            Detection(11.5, "yes", 0.9),  # second hit on the same clip: false accept
+            Detection(20.7, "yes", 0.9),  # wrong keyword: false accept, and "no" is rejected
+            Detection(30.5, "no", 0.9),  # on a non-keyword: false accept
+            Detection(50.0, "yes", 0.9)]  # on noise: false accept
+    s = score_detections(dets, events, ["yes", "no"], duration_s=3600.0, tolerance_s=1.0)
+    assert (s["keyword_events"], s["true_accepts"], s["false_rejects"], s["false_accepts"], s["misclassified"]) == (3, 1, 2, 4, 1)
+    assert s["frr_percent"] == pytest.approx(66.67) and s["false_accepts_per_hour"] == 4.0
+    assert s["frr_percent_by_snr"] == {"0": 100.0, "5": 50.0}
+
+
+def test_pick_threshold_takes_lowest_frr_within_the_false_accept_target():
+    curve = [{"threshold": t, "frr_percent": f, "false_accepts_per_hour": fa}
+             for t, f, fa in [(0.5, 5.0, 8.0), (0.7, 9.0, 1.0), (0.9, 20.0, 0.0)]]
+    assert pick_threshold(curve, 1.0)["threshold"] == 0.7
+    assert pick_threshold(curve, 0.5)["threshold"] == 0.9
+    assert pick_threshold(curve[:1], 1.0) is None
+
+
+def test_stream_eval_writes_results_and_det_to_the_run_folder(tiny_detector_run, data_root):
+    r = stream_eval(tiny_detector_run, duration_s=40, snrs_db=(10.0,), data_dir=data_root, seed=2)
+    saved = json.loads((tiny_detector_run / "stream_eval.json").read_text())
+    assert saved["keywords"] == ["stop"] and saved["stream"]["duration_s"] == 40
+    assert saved["stream"]["keyword_clips"] >= 3 and saved["engine"]["hops"] == (40 * 16000 - 16000) // 320 + 1
+    ths = [p["threshold"] for p in saved["det"]]
+    assert ths == sorted(ths) and 0.7 in ths
+    assert all(0 <= p["frr_percent"] <= 100 for p in saved["det"])
+    assert saved["timing_ms"]["total_ms"]["p50"] > 0 and saved["overruns"] == 0
+    if r["det_png"]:
+        assert (tiny_detector_run / "stream_det.png").stat().st_size > 1000
+
+
+def test_cli_listen_wav_json_lines(tiny_run, stop_wav):
+    res = CliRunner().invoke(app, ["listen", str(tiny_run), "--wav", str(stop_wav), "--fast", "--json", "--threshold", "0.0",
+                                   "--min-count", "1"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(line) for line in res.output.splitlines() if line.startswith("{")]
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["hops"] == (2 * 16000 - 16000) // 320 + 1  # 1 s clip + 1 s flush
+    assert summary["overruns"] == 0 and summary["peak_rss_mb"] > 0 and "p99" in summary["timing_ms"]["total_ms"]
+    assert all(d["type"] == "detection" and d["label"] in ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+               for d in lines[:-1])
+
+
+def test_cli_listen_without_a_microphone_says_so_in_one_line(tiny_run, monkeypatch):
+    import tinyaudio.runtime.listen as listen_mod
+
+    def no_portaudio():
+        raise listen_mod.MicrophoneError("PortAudio not found: `apt install libportaudio2` or use --wav FILE")
+
+    monkeypatch.setattr(listen_mod, "_sounddevice", no_portaudio)
+    res = CliRunner().invoke(app, ["listen", str(tiny_run)])
+    assert res.exit_code == 2
+    assert "PortAudio" in res.output and "--wav" in res.output and "Traceback" not in res.output
+
+
+def test_cli_stream_eval_prints_the_table(tiny_run, data_root):
+    res = CliRunner().invoke(app, ["stream-eval", str(tiny_run), "--minutes", "0.5", "--snr", "5", "--data-dir", str(data_root)])
+    assert res.exit_code == 0, res.output
+    assert "FRR %" in res.output and "FA / hour" in res.output
+    assert json.loads((tiny_run / "stream_eval.json").read_text())["stream"]["snrs_db"] == [5.0]
