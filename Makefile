@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip wheel >/dev/null
-	$(BIN)/pip install -e ".[train,runtime,dev,mcu]"
+	$(BIN)/pip install -e ".[train,runtime,dev,mcu,web]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -24,3 +24,25 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def stop_wav(data_root) -> Path:
     return sorted((data_root / "speech_commands_v0.02_test_dev" / "stop").glob("*.wav"))[0]
+
+
+# The small FSDD model several test modules share (end to end, web, export): trained once per
+# session, from scratch, so the end-to-end tests really exercise training.
+QUICK_FSDD = dict(dataset="fsdd", model="ds_cnn", features="fsdd_mfcc", epochs=6, patience=6,
+                  max_clips_per_split=1200, representative_size=100)
+
+
+@pytest.fixture(scope="session")
+def fsdd_run(data_root, tmp_path_factory) -> Path:
+    """Run folder of a ds_cnn trained 6 epochs on 1200 FSDD training clips (int8 about 0.95).
+
+    ``TINYAUDIO_TEST_RUN=<run folder>`` uses an existing run instead (for quick local iterations).
+    """
+    given = os.environ.get("TINYAUDIO_TEST_RUN")
+    if given:
+        return Path(given)
+    from tinyaudio.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("runs") / "fsdd"
+    train(TrainConfig(**QUICK_FSDD), out, verbose=0, log=lambda *_: None)
+    return out

@@ -302,7 +302,8 @@ def serve(
         _fail(ImportError(f"{exc.name or exc} not installed; pip install 'tinyaudio[web,runtime]'"))
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach it can upload clips", highlight=False)
-    console.print(soft_wrap=True, highlight=False, *[f"tinyaudio serve: http://{'[' + host + ']' if ':' in host else host}:{port}/  (root {root}, runs {runs})"])
+    url_host = f"[{host}]" if ":" in host else host
+    console.print(f"tinyaudio serve: http://{url_host}:{port}/  (root {root}, runs {runs})", soft_wrap=True, highlight=False, markup=False)
     run_server(root, runs, host=host, port=port, sample_rate=sample_rate, max_clip_seconds=max_clip_seconds)
 
 

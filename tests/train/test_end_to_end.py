@@ -13,15 +13,9 @@ from tinyaudio.features import PRESETS
 from tinyaudio.runtime import Classifier
 from tinyaudio.train import TrainConfig, evaluate_run, train
 
-QUICK = TrainConfig(dataset="fsdd", model="ds_cnn", features="fsdd_mfcc", epochs=6, patience=6,
-                    max_clips_per_split=1200, representative_size=100)
-
-
 @pytest.fixture(scope="module")
-def run_dir(data_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "fsdd"
-    train(QUICK, out, verbose=0, log=lambda *_: None)
-    return out
+def run_dir(fsdd_run):
+    return fsdd_run
 
 
 def test_run_folder_has_every_artifact(run_dir):
@@ -96,5 +90,6 @@ def test_predict_bad_wav_names_the_file(run_dir, tmp_path):
 def test_existing_run_folder_is_not_overwritten(run_dir):
     before = (run_dir / "metrics.json").read_bytes()
     with pytest.raises(FileExistsError, match="run folder exists"):
-        train(QUICK, run_dir, verbose=0, log=lambda *_: None)
+        config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        train(config, run_dir, verbose=0, log=lambda *_: None)
     assert (run_dir / "metrics.json").read_bytes() == before

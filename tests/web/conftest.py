@@ -34,31 +34,6 @@ def tone():
 
 
 @pytest.fixture(scope="session")
-def fsdd_run(data_root) -> Path:
-    """A small FSDD digit model (int8, test accuracy about 0.95): ``<runs>/fsdd_web``.
-
-    Trained once and kept under $TINYAUDIO_CACHE/test_runs/ keyed by its config, so only the
-    first session pays for training (about a minute on two idle cores). Set
-    ``TINYAUDIO_WEB_RUN`` to any FSDD run folder to use it instead.
-    """
-    import hashlib
-    import json
-
-    given = os.environ.get("TINYAUDIO_WEB_RUN")
-    if given:
-        return Path(given)
-    from tinyaudio.train import TrainConfig, train
-
-    config = TrainConfig(dataset="fsdd", model="ds_cnn", features="fsdd_mfcc", epochs=6, patience=6,
-                         max_clips_per_split=1200, representative_size=100)
-    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    out = Path(os.environ["TINYAUDIO_CACHE"]) / "test_runs" / f"web_{key}" / "fsdd_web"
-    if not (out / "model_int8.tflite").is_file():
-        train(config, out, verbose=0, log=lambda *_: None, overwrite=True)
-    return out
-
-
-@pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where the browser tests leave their screenshots (kept after the run; gitignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

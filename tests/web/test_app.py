@@ -130,3 +130,13 @@ def test_server_and_live_view_do_not_import_tensorflow():
             "assert not bad, bad")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_cross_origin_websocket_is_refused(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("ws://127.0.0.1:8000/ws/live?run=x&sample_rate=16000",
+                                      headers={"Origin": "http://evil.example"}):
+            pass
+    assert info.value.code == 1008
