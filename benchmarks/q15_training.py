@@ -40,9 +40,12 @@ def main(float_run: str = "runs/fsdd", q15_run: str = "runs/fsdd_q15") -> int:
     runs = {"float features": Path(float_run), "q15 features": Path(q15_run)}
     loaded = {name: load_run(path) for name, path in runs.items()}
     (cfg_f, feat_f, _), (cfg_q, feat_q, _) = loaded.values()
-    other = sorted(k for k in set(cfg_f) | set(cfg_q) if k != "features" and cfg_f.get(k) != cfg_q.get(k))
+    other = sorted(k for k in set(cfg_f) & set(cfg_q) if k != "features" and cfg_f[k] != cfg_q[k])
     if other:
         print(f"WARNING: the runs differ in more than features: {other}")
+    newer = sorted(set(cfg_f) ^ set(cfg_q))
+    if newer:
+        print(f"note: TrainConfig fields in only one run (added later, so that run used their defaults): {newer}")
     if not str(feat_q["kind"]).endswith("_q15"):
         print(f"WARNING: {q15_run} was trained on kind {feat_q['kind']!r}, not a _q15 kind")
 

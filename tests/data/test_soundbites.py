@@ -58,8 +58,14 @@ def test_fire_alarm_splits_by_source_and_every_split_has_alarms(data_root):
     for split in ("train", "validation", "test"):
         labels = {c.label for c in ds.split(split)}
         assert labels == {"_other_", "fire_alarm"}, split
-    alarm_sources = {c.speaker for c in ds.clips if c.label == "fire_alarm"}
-    assert len(alarm_sources) == 4
+    alarm_files = {s: {c.path for c in ds.split(s) if c.label == "fire_alarm"} for s in ("train", "validation", "test")}
+    assert len(alarm_files["test"]) == 1  # a whole held-out recording
+    assert alarm_files["test"].isdisjoint(alarm_files["train"] | alarm_files["validation"])
+    assert len(set().union(*alarm_files.values())) == 4
+    for c in ds.split("validation"):  # validation alarms: the last 20 % of the training recordings
+        if c.label == "fire_alarm":
+            later = [t.offset for t in ds.split("train") if t.path == c.path]
+            assert c.offset >= max(later) + 1.0 - 1e-6
     assert not any("clock_alarm" in str(c.path) for c in ds.clips if c.speaker.startswith("esc50/"))
     assert sum(stats.dropped.values()) > 0 and stats.kept["fire_alarm"] == sum(c.label == "fire_alarm" for c in ds.clips)
     pinned = fire_alarm(data_root, max_speech_clips=10, test_sources=["325367__moonlightshadow__fire-house-alarm"])

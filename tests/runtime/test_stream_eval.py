@@ -56,12 +56,12 @@ def test_scoring_counts_true_false_accepts_and_rejects():
               StreamEvent("_unknown_", 30.0, 31.0, 0.0, "c"), StreamEvent("yes", 40.0, 41.0, 0.0, "d")]
     dets = [Detection(10.8, "yes", 0.9),  # true accept
             Detection(11.5, "yes", 0.9),  # second hit on the same clip: false accept
-            Detection(20.7, "yes", 0.9),  # wrong keyword: false accept, and "no" is rejected
+            Detection(20.7, "yes", 0.9),  # wrong keyword: a substitution, and "no" is rejected
             Detection(30.5, "no", 0.9),  # on a non-keyword: false accept
             Detection(50.0, "yes", 0.9)]  # on noise: false accept
     s = score_detections(dets, events, ["yes", "no"], duration_s=3600.0, tolerance_s=1.0)
-    assert (s["keyword_events"], s["true_accepts"], s["false_rejects"], s["false_accepts"], s["misclassified"]) == (3, 1, 2, 4, 1)
-    assert s["frr_percent"] == pytest.approx(66.67) and s["false_accepts_per_hour"] == 4.0
+    assert (s["keyword_events"], s["true_accepts"], s["false_rejects"], s["false_accepts"], s["substitutions"]) == (3, 1, 2, 3, 1)
+    assert s["frr_percent"] == pytest.approx(66.67) and s["false_accepts_per_hour"] == 3.0 and s["substitutions_per_hour"] == 1.0
     assert s["frr_percent_by_snr"] == {"0": 100.0, "5": 50.0}
 
 

@@ -179,22 +179,23 @@ def listen_to(engine: StreamingEngine, samples: np.ndarray, *, block_size: int =
 
 def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequence[str], duration_s: float,
                      *, tolerance_s: float = 1.0) -> dict[str, Any]:
-    """Match detections to the ground-truth track.
+    """Match detections to the ground-truth track, as TensorFlow's streaming accuracy does.
 
     A detection at time ``t`` (the last sample the engine had heard) belongs to the clip with
     ``start_s <= t <= end_s + tolerance_s``. It is a true accept if that clip has the same label
-    and was not already matched; anything else (noise, a non-keyword, a second hit, the wrong
-    keyword) is a false accept. Keyword clips never matched are false rejects.
+    and was not matched yet; a substitution ("wrong" in TensorFlow) if the clip is another
+    keyword; otherwise (noise, a non-keyword word, a repeat on a matched clip) a false accept.
+    Keyword clips never matched are false rejects (so a substitution is also a false reject).
 
     Returns:
-        dict: keyword_events, true_accepts, false_rejects, false_accepts, misclassified (false
-        accepts on a clip of another keyword), frr_percent, false_accepts_per_hour, and
+        dict: keyword_events, true_accepts, false_rejects, false_accepts, substitutions,
+        frr_percent, false_accepts_per_hour (false accepts only), substitutions_per_hour, and
         frr_percent_by_snr.
     """
     keywords = set(keywords)
     starts = np.array([e.start_s for e in events])
     matched = np.zeros(len(events), dtype=bool)
-    false_accepts = misclassified = 0
+    false_accepts = substitutions = 0
     for d in detections:
         i = int(np.searchsorted(starts, d.time_s, side="right")) - 1
         if i >= 0 and d.time_s <= events[i].end_s + tolerance_s:
@@ -202,7 +203,9 @@ def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequen
             if e.label == d.label and not matched[i]:
                 matched[i] = True
                 continue
-            misclassified += e.label in keywords and e.label != d.label
+            if e.label in keywords and e.label != d.label:
+                substitutions += 1
+                continue
         false_accepts += 1
     is_kw = np.array([e.label in keywords for e in events], dtype=bool)
     n_kw = int(is_kw.sum())
@@ -212,14 +215,16 @@ def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequen
         sel = is_kw & np.array([e.snr_db == snr for e in events])
         if sel.any():
             by_snr[f"{snr:g}"] = round(100.0 * float((sel & ~matched).sum()) / int(sel.sum()), 2)
+    hours = duration_s / 3600.0
     return {
         "keyword_events": n_kw,
         "true_accepts": n_kw - fr,
         "false_rejects": fr,
         "false_accepts": false_accepts,
-        "misclassified": int(misclassified),
+        "substitutions": substitutions,
         "frr_percent": round(100.0 * fr / n_kw, 2) if n_kw else None,
-        "false_accepts_per_hour": round(false_accepts / (duration_s / 3600.0), 3),
+        "false_accepts_per_hour": round(false_accepts / hours, 3),
+        "substitutions_per_hour": round(substitutions / hours, 3),
         "frr_percent_by_snr": by_snr,
     }
 
@@ -347,7 +352,7 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
                              suppression_s=suppression_s)
     log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {smoothing_s} s, {len(events)} clips")
     track = listen_to(engine, samples)
-    thresholds = np.unique(np.round(np.concatenate([np.arange(0.30, 0.90, 0.025), np.arange(0.90, 0.995, 0.005)]), 4))
+    thresholds = np.unique(np.round(np.concatenate([np.arange(0.30, 0.90, 0.025), np.arange(0.90, 0.995, 0.005), [0.996, 0.998]]), 4))
     curve = det_curve(track, engine.detector, events, keywords, duration_s, thresholds, tolerance_s=tolerance_s)
     chosen = pick_threshold(curve, max_fa_per_hour)
     default_point = next(p for p in curve if abs(p["threshold"] - 0.7) < 1e-9)
@@ -384,7 +389,7 @@ def summary_table(results: dict[str, Any]):
     s, e = results["stream"], results["engine"]
     table = Table(title=f"{results['run']}: {s['duration_s'] / 60:.0f} min stream, {s['keyword_clips']} keyword clips "
                         f"of {s['clips']}, SNR {', '.join(f'{x:g}' for x in s['snrs_db'])} dB")
-    for col in ("threshold", "FRR %", "FA / hour", "FRR % by SNR (dB)", "false accepts"):
+    for col in ("threshold", "FRR %", "FA / hour", "FRR % by SNR (dB)", "false accepts", "substitutions"):
         table.add_column(col, justify="right" if col != "FRR % by SNR (dB)" else "left")
     rows = [("0.7 (default)", results["at_threshold_0.7"])]
     chosen = results["chosen"]
@@ -392,7 +397,7 @@ def summary_table(results: dict[str, Any]):
         rows.append((f"{chosen['threshold']:.3f} (<= {results['target_false_accepts_per_hour']:g} FA/h)", chosen))
     for name, p in rows:
         by_snr = "  ".join(f"{k}: {v:.1f}" for k, v in p["frr_percent_by_snr"].items())
-        table.add_row(name, f"{p['frr_percent']:.1f}", f"{p['false_accepts_per_hour']:.2f}", by_snr, str(p["false_accepts"]))
+        table.add_row(name, f"{p['frr_percent']:.1f}", f"{p['false_accepts_per_hour']:.2f}", by_snr, str(p["false_accepts"]), str(p["substitutions"]))
     t = results["timing_ms"]["total_ms"]
     table.caption = (f"hop {e['hop_s'] * 1000:.0f} ms, {e['hops']} hops; per hop p50 {t.get('p50', 0):.2f} ms, "
                      f"p99 {t.get('p99', 0):.2f} ms; DET: {results.get('det_png') or 'no PNG (matplotlib not installed)'}"
