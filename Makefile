@@ -38,7 +38,7 @@ benchmarks: $(STAMP)
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
 	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
 	done
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite

@@ -1,21 +1,30 @@
 """Per-prediction latency of a speaker run with ai-edge-litert (the seed's 10-20 ms budget).
 
 Times, per 1-window prediction: the float frontend, the int8 speaker-ID model, the int8
-embedding model, and a full `verify` of one recording (decode + frontend + embedding + cosine).
+embedding model, and the scoring step of `verify` on one decoded 1 s recording (frontend +
+embedding + centring + cosine).
+
+BLAS is pinned to one thread (OPENBLAS_NUM_THREADS=1, unless set): the frontend's small matrix
+products slow down ~10x when a threaded BLAS competes for busy cores.
 
 Run: python benchmarks/speaker_latency.py runs/fsdd_speaker [audio.wav] [n]
 """
 
-import sys
-import time
-from pathlib import Path
+import os
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from tinyaudio.data.audio import fix_length, load_audio
-from tinyaudio.features.extract import compute_features
-from tinyaudio.runtime import Classifier
-from tinyaudio.runtime.speaker import SpeakerEmbedder, cosine
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from tinyaudio.data.audio import fix_length, load_audio  # noqa: E402
+from tinyaudio.features.extract import compute_features  # noqa: E402
+from tinyaudio.runtime import Classifier  # noqa: E402
+from tinyaudio.runtime.speaker import SpeakerEmbedder, cosine  # noqa: E402
 
 
 def timed(fn, n: int) -> np.ndarray:
@@ -40,7 +49,7 @@ def main(run_dir: str, audio: str | None = None, n: int = 300) -> None:
     samples = (fix_length(load_audio(audio, cfg.sample_rate), cfg.n_samples) if audio
                else np.random.default_rng(0).normal(scale=0.1, size=cfg.n_samples).astype(np.float32))
     feats = compute_features(samples, cfg)
-    print(f"{run}: input {cfg.shape} at {cfg.sample_rate} Hz, {len(clf.labels)} speakers, n={n}, 1 thread default kernels")
+    print(f"{run}: input {cfg.shape} at {cfg.sample_rate} Hz, {len(clf.labels)} speakers, n={n}, LiteRT default kernels / threads, BLAS {os.environ['OPENBLAS_NUM_THREADS']} thread")
     report("frontend (float MFCC, 1 window)", timed(lambda: compute_features(samples, cfg), n))
     q = clf.model.quantize_input(feats[None])[0]
     report(f"speaker ID int8 ({clf.model.size_bytes} B)", timed(lambda: clf.model.invoke(q), n))
@@ -50,7 +59,7 @@ def main(run_dir: str, audio: str | None = None, n: int = 300) -> None:
         qe = emb.model.quantize_input(feats[None])[0]
         report(f"embedding int8 ({emb.model.size_bytes} B)", timed(lambda: emb.model.invoke(qe), n))
         ref = emb.embed(samples)
-        report("verify end to end (1 s, + cosine)", timed(lambda: cosine(emb.embed(samples), ref), n))
+        report("verify scoring (frontend+emb+cosine)", timed(lambda: cosine(emb.embed(samples), ref), n))
     else:
         print("  (no model_embedding_int8.tflite: run `tinyaudio speaker-eval` to export it)")
 

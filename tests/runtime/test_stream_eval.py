@@ -113,5 +113,11 @@ def test_cli_listen_without_a_microphone_says_so_in_one_line(tiny_run, monkeypat
 def test_cli_stream_eval_prints_the_table(tiny_run, data_root):
     res = CliRunner().invoke(app, ["stream-eval", str(tiny_run), "--minutes", "0.5", "--snr", "5", "--data-dir", str(data_root)])
     assert res.exit_code == 0, res.output
-    assert "FRR %" in res.output and "FA / hour" in res.output
+    assert "FRR %" in res.output and "FA/h" in res.output
     assert json.loads((tiny_run / "stream_eval.json").read_text())["stream"]["snrs_db"] == [5.0]
+
+
+def test_cli_listen_live_line_logs_detections_and_summary(tiny_run, stop_wav):
+    res = CliRunner().invoke(app, ["listen", str(tiny_run), "--wav", str(stop_wav), "--fast", "--threshold", "0.0", "--min-count", "1"])
+    assert res.exit_code == 0, res.output
+    assert "51 hops of 20 ms" in res.output and "overruns 0" in res.output and "peak memory" in res.output

@@ -27,7 +27,17 @@ class MicrophoneError(TinyAudioError):
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (``ru_maxrss``)."""
+    """Peak resident memory of this process in MiB.
+
+    Linux: ``VmHWM`` of /proc/self/status (``ru_maxrss`` would also count a parent's memory
+    before ``exec``); elsewhere ``ru_maxrss``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 

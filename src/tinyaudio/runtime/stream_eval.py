@@ -338,7 +338,7 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         keyword_share = 0.5
     clips = held_out_clips(run_dir, data_dir)
     noise_files = sorted(Path(noise_dir or default_noise_dir(data_dir)).glob("*.wav"))
-    log(f"generating {duration_s / 60:.0f} min stream from {len(clips)} test clips over {len(noise_files)} noise files")
+    log(f"generating {duration_s / 60:g} min stream from {len(clips)} test clips over {len(noise_files)} noise files")
     samples, events = generate_stream(clips, noise_files, duration_s=duration_s, sample_rate=sr, snrs_db=snrs_db,
                                       keywords=keywords, keyword_share=keyword_share, seed=seed)
     if save_stream is not None:
@@ -389,14 +389,14 @@ def summary_table(results: dict[str, Any]):
     s, e = results["stream"], results["engine"]
     table = Table(title=f"{results['run']}: {s['duration_s'] / 60:.0f} min stream, {s['keyword_clips']} keyword clips "
                         f"of {s['clips']}, SNR {', '.join(f'{x:g}' for x in s['snrs_db'])} dB")
-    for col in ("threshold", "FRR %", "FA / hour", "FRR % by SNR (dB)", "false accepts", "substitutions"):
-        table.add_column(col, justify="right" if col != "FRR % by SNR (dB)" else "left")
-    rows = [("0.7 (default)", results["at_threshold_0.7"])]
+    for col in ("threshold", "FRR %", "FA/h", "FRR % at SNR dB", "FA", "subst."):
+        table.add_column(col, justify="right" if col != "FRR % at SNR dB" else "left")
+    rows = [("0.7", results["at_threshold_0.7"])]
     chosen = results["chosen"]
     if chosen is not None:
-        rows.append((f"{chosen['threshold']:.3f} (<= {results['target_false_accepts_per_hour']:g} FA/h)", chosen))
+        rows.append((f"{chosen['threshold']:.3f} (<={results['target_false_accepts_per_hour']:g} FA/h)", chosen))
     for name, p in rows:
-        by_snr = "  ".join(f"{k}: {v:.1f}" for k, v in p["frr_percent_by_snr"].items())
+        by_snr = " ".join(f"{k}:{v:.0f}" for k, v in p["frr_percent_by_snr"].items())
         table.add_row(name, f"{p['frr_percent']:.1f}", f"{p['false_accepts_per_hour']:.2f}", by_snr, str(p["false_accepts"]), str(p["substitutions"]))
     t = results["timing_ms"]["total_ms"]
     table.caption = (f"hop {e['hop_s'] * 1000:.0f} ms, {e['hops']} hops; per hop p50 {t.get('p50', 0):.2f} ms, "

@@ -105,6 +105,8 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None) 
     kwargs: dict[str, Any] = {}
     if config.task != "words":
         kwargs["label_by"] = config.task
+    if config.dataset == "librispeech":  # cut utterances into windows of the model's clip length
+        kwargs["window_s"] = FeatureConfig.load(config.features).clip_duration
     if config.holdout_speaker is not None:
         kwargs["holdout_speaker"] = config.holdout_speaker
     for name in ("validation_percent", "test_percent"):
@@ -293,6 +295,10 @@ def train(
         os.replace(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if config.task == "speaker":  # the embedding network for enrol / verify (tinyaudio.runtime.speaker)
+        from tinyaudio.train.speaker import export_embedding
+
+        export_embedding(out_dir, data_dir=data_dir, log=log)
     return metrics
 
 
