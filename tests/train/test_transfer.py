@@ -75,6 +75,10 @@ def test_threshold_meets_its_target():
     t2 = choose_threshold(y, s, min_recall=0.9)
     assert rates(y, s, t2)["recall"] >= 0.9
     assert choose_threshold(y, s) == 0.5
+    # int8 detectors give tied float32 scores: "never fire" must stay above them in float32 too
+    tied = np.full(len(y), 0.5, np.float32)
+    t3 = choose_threshold(y, tied, max_fpr=0.05)
+    assert rates(y, tied, t3)["false_positive_rate"] == 0.0 and not (tied >= np.float32(t3)).any()
     with pytest.raises(ValueError):
         choose_threshold(y, s, max_fpr=0.1, min_recall=0.5)
 

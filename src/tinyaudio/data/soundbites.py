@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinyaudio.data.dataset import Clip, Dataset, resolve_root, stable_split
+from tinyaudio.data.dataset import Clip, Dataset, resolve_root
 from tinyaudio.errors import AudioError, DatasetError
 
 FIRE_ALARM = "fire_alarm"

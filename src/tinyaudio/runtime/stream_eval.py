@@ -352,7 +352,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
                              suppression_s=suppression_s)
     log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {smoothing_s} s, {len(events)} clips")
     track = listen_to(engine, samples)
-    thresholds = np.unique(np.round(np.concatenate([np.arange(0.30, 0.90, 0.025), np.arange(0.90, 0.995, 0.005), [0.996, 0.998]]), 4))
+    thresholds = np.unique(np.round(np.concatenate([np.arange(0.10, 0.90, 0.025), np.arange(0.90, 0.99, 0.005),
+                                                    np.arange(0.99, 0.9965, 0.001)]), 4))
     curve = det_curve(track, engine.detector, events, keywords, duration_s, thresholds, tolerance_s=tolerance_s)
     chosen = pick_threshold(curve, max_fa_per_hour)
     default_point = next(p for p in curve if abs(p["threshold"] - 0.7) < 1e-9)

@@ -50,7 +50,9 @@ def choose_threshold(
     s = np.asarray(scores, dtype=np.float64)
     if y.min() == y.max():
         raise ValueError("threshold choice needs both positives and negatives in the split")
-    candidates = np.unique(np.concatenate([s, [np.nextafter(s.max(), np.inf)]]))
+    # "never fire": the next float32 above the top score, so float32 scores compare the same way
+    never = float(np.nextafter(np.float32(s.max()), np.float32(np.inf)))
+    candidates = np.unique(np.concatenate([s, [never]]))
     fires = s[None, :] >= candidates[:, None]  # (n_candidates, n)
     fpr = (fires & (y == 0)).sum(axis=1) / max(1, (y == 0).sum())
     recall = (fires & (y == 1)).sum(axis=1) / max(1, (y == 1).sum())
@@ -66,7 +68,7 @@ def choose_threshold(
 def rates(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
     """Recall, false-positive rate, precision and counts when firing at ``score >= threshold``."""
     y = np.asarray(y_true).astype(int)
-    fire = np.asarray(scores) >= threshold
+    fire = np.asarray(scores, dtype=np.float64) >= np.float64(threshold)
     tp, fp = int(np.sum(fire & (y == 1))), int(np.sum(fire & (y == 0)))
     fn, tn = int(np.sum(~fire & (y == 1))), int(np.sum(~fire & (y == 0)))
     return {
