@@ -339,3 +339,18 @@ def test_bad_parameters(tmp_path):
         AddBackgroundNoise([NOISE_DIR, np.zeros(10, np.float32)])
     with pytest.raises(ValueError, match="rt60_s"):
         synthetic_rir(SR, 0.0, np.random.default_rng(0))
+
+
+def test_gain_scales_by_the_drawn_decibels(clips):
+    from tinyaudio.augment import Gain
+
+    x = clips[0]
+    gains = []
+    for seed in range(20):
+        y = Gain(min_gain_db=-12.0, max_gain_db=6.0, p=1.0)(x, 16000, np.random.default_rng(seed))
+        ratio = float(np.dot(y, x) / np.dot(x, x))
+        np.testing.assert_allclose(y, x * ratio, rtol=1e-5, atol=1e-7)  # a pure scaling
+        gains.append(20 * np.log10(ratio))
+    assert -12.0 <= min(gains) and max(gains) <= 6.0 and max(gains) - min(gains) > 6.0
+    same = Gain(p=1.0)(x, 16000, np.random.default_rng(1))
+    np.testing.assert_array_equal(same, Gain(p=1.0)(x, 16000, np.random.default_rng(1)))

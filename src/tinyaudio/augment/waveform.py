@@ -194,6 +194,36 @@ class TimeShift(WaveformTransform):
             return self._library(samples, sample_rate)
 
 
+class Gain(WaveformTransform):
+    """Multiply the clip by a random gain drawn uniformly in [min_gain_db, max_gain_db] dB.
+
+    Args:
+        min_gain_db, max_gain_db: gain range in dB (e.g. -12 to 6 for a quieter or louder talker).
+        p: probability of applying it to a clip.
+
+    Calling it, ``(samples, sample_rate, rng)``: float32 (n_samples,) in, float32 (n_samples,)
+    out, ``samples * 10 ** (gain_db / 20)``; no clipping (features are computed in float).
+
+    Raises:
+        ValueError: min_gain_db > max_gain_db, or p outside [0, 1].
+
+    Source: wraps ``audiomentations.Gain`` (0.43).
+    """
+
+    _fields = ("min_gain_db", "max_gain_db")
+
+    def __init__(self, min_gain_db: float = -12.0, max_gain_db: float = 6.0, p: float = 0.5) -> None:
+        super().__init__(p)
+        if not min_gain_db <= max_gain_db:
+            raise ValueError(f"min_gain_db ({min_gain_db}) must be <= max_gain_db ({max_gain_db})")
+        self.min_gain_db, self.max_gain_db = float(min_gain_db), float(max_gain_db)
+        self._library = import_audiomentations().Gain(min_gain_db=self.min_gain_db, max_gain_db=self.max_gain_db, p=1.0)
+
+    def _apply(self, samples, sample_rate, rng):
+        with seeded_global_random(rng):
+            return self._library(samples, sample_rate)
+
+
 class RandomSilence(WaveformTransform):
     """Silence one random stretch of the clip (a dropout), of length drawn uniformly in seconds.
 
