@@ -34,15 +34,24 @@ test-all: $(STAMP)
 benchmarks: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
-# The README's result tables: every number there comes from these commands (~1 h on 2 cores).
+# The README's result tables: every number there comes from these commands (~2 h on 2 cores).
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
 	done
+	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc_q15 --augment noise --epochs 30 --out runs/fsdd_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/stop_stream_aug --overwrite
+	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
+	$(BIN)/tinyaudio train --dataset librispeech --task speaker --model ds_cnn --features benchmarks/speaker_mfcc_16k.json --out runs/libri_speaker --overwrite
+	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
+	$(BIN)/tinyaudio speaker-eval runs/fsdd_speaker --dataset librispeech
+	$(BIN)/tinyaudio recipe fire-alarm --out runs/fire_alarm --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model tiny_conv --features mfcc_49x10 --epochs 30 --qat --qat-epochs 5 --out runs/kws_tiny_conv_qat --overwrite
 	$(BIN)/python benchmarks/summarize_runs.py runs
+	$(BIN)/python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

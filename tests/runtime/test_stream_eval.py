@@ -61,6 +61,7 @@ def test_scoring_counts_true_false_accepts_and_rejects():
             Detection(50.0, "yes", 0.9)]  # on noise: false accept
     s = score_detections(dets, events, ["yes", "no"], duration_s=3600.0, tolerance_s=1.0)
     assert (s["keyword_events"], s["true_accepts"], s["false_rejects"], s["false_accepts"], s["substitutions"]) == (3, 1, 2, 3, 1)
+    assert s["false_accepts_by_kind"] == {"noise": 1, "other_word": 1, "repeat": 1}
     assert s["frr_percent"] == pytest.approx(66.67) and s["false_accepts_per_hour"] == 3.0 and s["substitutions_per_hour"] == 1.0
     assert s["frr_percent_by_snr"] == {"0": 100.0, "5": 50.0}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+pytest.importorskip("httpx2")
 from starlette.testclient import TestClient  # noqa: E402
 
 from tinyaudio.web.app import DEFAULT_HOST, create_app, list_runs  # noqa: E402

@@ -40,16 +40,15 @@ class TFLiteModel:
                 content = Path(model).read_bytes()
             except OSError as exc:
                 raise TinyAudioError(f"{name}: cannot read model ({exc.strerror}); check the run folder") from None
-        resolver = (
-            litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
-        )
+        resolver = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
         try:
-            self._interp = litert.Interpreter(
-                model_content=content, experimental_op_resolver_type=resolver, num_threads=num_threads
-            )
-            self._interp.allocate_tensors()
+            self._interp = self._make(litert, content, resolver, num_threads)
         except (ValueError, RuntimeError) as exc:
-            raise TinyAudioError(f"{name}: not a valid .tflite model ({str(exc).splitlines()[0]}); re-export it") from None
+            if reference_kernels or "XNNPACK" not in str(exc):
+                raise TinyAudioError(f"{name}: not a valid .tflite model ({str(exc).splitlines()[0]}); re-export it") from None
+            # XNNPACK refuses some valid int8 graphs (e.g. a layer whose calibrated scale is ~1e-9
+            # because its ReLUs never fired); the built-in kernels run them.
+            self._interp = self._make(litert, content, litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, num_threads)
         self.name = name
         self.size_bytes = len(content)
         inp = self._interp.get_input_details()[0]
@@ -59,6 +58,16 @@ class TFLiteModel:
         self.input_dtype, self.output_dtype = inp["dtype"], out["dtype"]
         self.input_quantization = tuple(inp["quantization"])
         self.output_quantization = tuple(out["quantization"])
+
+    @staticmethod
+    def _make(litert, content: bytes, resolver, num_threads):
+        """Interpreter with tensors allocated and one invoke on zeros, so delegates prepare now."""
+        interp = litert.Interpreter(model_content=content, experimental_op_resolver_type=resolver, num_threads=num_threads)
+        interp.allocate_tensors()
+        inp = interp.get_input_details()[0]
+        interp.set_tensor(inp["index"], np.zeros(inp["shape"], dtype=inp["dtype"]))
+        interp.invoke()
+        return interp
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
         """Float features -> the model's input dtype: ``round(x / scale) + zero_point``, saturated."""

@@ -246,7 +246,7 @@ class Detector:
     """
 
     def __init__(self, labels: Sequence[str], *, threshold: float = 0.7, min_count: int = 3,
-                 suppression_s: float = 1.0, ignore: Iterable[str] | None = None):
+                 suppression_s: float = 1.5, ignore: Iterable[str] | None = None):
         self.labels = list(labels)
         ignore = {lab for lab in self.labels if lab.startswith("_")} if ignore is None else set(ignore)
         self.keyword_mask = np.array([lab not in ignore for lab in self.labels])
@@ -349,7 +349,7 @@ class StreamingEngine:
     """
 
     def __init__(self, classifier, *, hop_s: float | None = None, smoothing_s: float = 0.5, threshold: float = 0.7,
-                 min_count: int = 3, suppression_s: float = 1.0, buffer_s: float = 2.0):
+                 min_count: int = 3, suppression_s: float = 1.5, buffer_s: float = 2.0):
         self.classifier = classifier
         self.config: FeatureConfig = classifier.feature_config
         self.labels: list[str] = list(classifier.labels)

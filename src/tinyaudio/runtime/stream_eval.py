@@ -188,25 +188,30 @@ def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequen
     Keyword clips never matched are false rejects (so a substitution is also a false reject).
 
     Returns:
-        dict: keyword_events, true_accepts, false_rejects, false_accepts, substitutions,
+        dict: keyword_events, true_accepts, false_rejects, false_accepts (and by kind: noise,
+        other_word, repeat), substitutions,
         frr_percent, false_accepts_per_hour (false accepts only), substitutions_per_hour, and
         frr_percent_by_snr.
     """
     keywords = set(keywords)
     starts = np.array([e.start_s for e in events])
     matched = np.zeros(len(events), dtype=bool)
-    false_accepts = substitutions = 0
+    substitutions = 0
+    fa_kinds = {"noise": 0, "other_word": 0, "repeat": 0}
     for d in detections:
         i = int(np.searchsorted(starts, d.time_s, side="right")) - 1
         if i >= 0 and d.time_s <= events[i].end_s + tolerance_s:
             e = events[i]
-            if e.label == d.label and not matched[i]:
+            if e.label == d.label:
+                fa_kinds["repeat"] += bool(matched[i])
                 matched[i] = True
-                continue
-            if e.label in keywords and e.label != d.label:
+            elif e.label in keywords:
                 substitutions += 1
-                continue
-        false_accepts += 1
+            else:
+                fa_kinds["other_word"] += 1
+        else:
+            fa_kinds["noise"] += 1
+    false_accepts = sum(fa_kinds.values())
     is_kw = np.array([e.label in keywords for e in events], dtype=bool)
     n_kw = int(is_kw.sum())
     fr = int((is_kw & ~matched).sum())
@@ -221,6 +226,7 @@ def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequen
         "true_accepts": n_kw - fr,
         "false_rejects": fr,
         "false_accepts": false_accepts,
+        "false_accepts_by_kind": fa_kinds,
         "substitutions": substitutions,
         "frr_percent": round(100.0 * fr / n_kw, 2) if n_kw else None,
         "false_accepts_per_hour": round(false_accepts / hours, 3),
@@ -306,7 +312,7 @@ def default_noise_dir(data_dir: str | os.PathLike | None) -> Path:
 def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
                 keyword_share: float | None = None, data_dir: str | os.PathLike | None = None,
                 noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
-                smoothing_s: float = 0.5, min_count: int = 3, suppression_s: float = 1.0, tolerance_s: float = 1.0,
+                smoothing_s: float = 0.5, min_count: int = 3, suppression_s: float = 1.5, tolerance_s: float = 1.0,
                 max_fa_per_hour: float = 1.0, model: str = "int8", save_stream: str | os.PathLike | None = None,
                 write: bool = True, log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     """Generate a test stream for a run, listen to it with the engine, and score it.
