@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, TypeVar
+
+T = TypeVar("T")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -42,3 +45,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def dataclass_from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls(**data)``, refusing unknown keys (a typo must not silently become a default).
+
+    Raises:
+        ValueError: naming the unknown keys and listing the known fields.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
+    return cls(**data)

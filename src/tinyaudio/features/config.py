@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from tinyaudio._io import write_text_atomic
+from tinyaudio._io import dataclass_from_dict, write_text_atomic
 from tinyaudio.errors import ConfigMismatchError
 
 FeatureKind = Literal["mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15"]
@@ -140,11 +140,7 @@ class FeatureConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
         """Build from a dict, refusing unknown keys (a typo must not silently become a default)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown FeatureConfig field(s) {unknown}; known: {sorted(names)}")
-        return cls(**data)
+        return dataclass_from_dict(cls, data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinyaudio._io import atomic_path, write_bytes_atomic, write_text_atomic
+from tinyaudio._io import atomic_path, dataclass_from_dict, write_bytes_atomic, write_text_atomic
 from tinyaudio.data.dataset import Clip, Dataset
 from tinyaudio.data.loaders import load_dataset
 from tinyaudio.features.cache import dataset_features
@@ -93,11 +93,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(names)}")
-        return cls(**data)
+        """Build from a dict, refusing unknown keys (a typo must not silently become a default)."""
+        return dataclass_from_dict(cls, data)
 
 
 def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
