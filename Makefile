@@ -44,6 +44,9 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/stop_stream_aug --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/sc12_stream_aug --overwrite
+	$(BIN)/tinyaudio stream-eval runs/sc12_stream_aug --minutes 30
+	$(BIN)/tinyaudio stream-eval runs/stop_stream_aug --minutes 30
 	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
 	$(BIN)/tinyaudio train --dataset librispeech --task speaker --model ds_cnn --features benchmarks/speaker_mfcc_16k.json --out runs/libri_speaker --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
