@@ -11,7 +11,6 @@ Usage: python benchmarks/q15_vs_float.py [N_CLIPS]   (data from $TINYAUDIO_DATA 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time

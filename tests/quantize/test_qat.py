@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from tinyaudio.models import build_model  # noqa: E402
 from tinyaudio.quantize import quantize_int8  # noqa: E402
-from tinyaudio.quantize.qat import FakeQuant, fake_quant_weights, fine_tune_qat, quantize_aware_model, strip  # noqa: E402
+from tinyaudio.quantize.qat import FakeQuant, fake_quant_weights, fine_tune_qat, quantize_aware_model  # noqa: E402
 
 SHAPE = (61, 40, 1)
 

@@ -12,13 +12,9 @@ import numpy as np
 
 from tinyaudio._io import write_bytes_atomic
 from tinyaudio.data.dataset import Clip, load_clips
+from tinyaudio.data.download import cache_root
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
-
-
-def cache_root() -> Path:
-    """``$TINYAUDIO_CACHE`` or ``~/.cache/tinyaudio``."""
-    return Path(os.environ.get("TINYAUDIO_CACHE") or Path.home() / ".cache" / "tinyaudio")
 
 
 def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool) -> str:

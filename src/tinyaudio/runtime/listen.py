@@ -92,7 +92,7 @@ def _sounddevice():
             "microphone input needs sounddevice and PortAudio: `pip install tinyaudio[mic]` and "
             f"`apt install libportaudio2` ({str(exc).splitlines()[0]}); or use --wav FILE"
         ) from None
-    except OSError as exc:  # sounddevice raises OSError when libportaudio is absent
+    except OSError:  # sounddevice raises OSError when libportaudio is absent
         raise MicrophoneError("PortAudio not found: `apt install libportaudio2` or use --wav FILE") from None
     return sounddevice
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
-from tinyaudio.data.audio import fix_length, load_audio
+from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
 from tinyaudio.errors import DatasetError, TinyAudioError
 from tinyaudio.runtime.stream import Detector, StreamingEngine, detections_from_track
@@ -137,7 +137,7 @@ def generate_stream(clips: Sequence[Clip], noise_files: Sequence[str | os.PathLi
         clip = source[int(rng.integers(len(source)))]
         key = (str(clip.path), clip.offset)
         if key not in cache:
-            cache[key] = fix_length(load_audio(clip.path, sample_rate, offset=clip.offset), sample_rate)
+            cache[key] = clip.load(sample_rate, sample_rate)
         audio = cache[key]
         snr = float(snrs_db[i % len(snrs_db)])
         a = int(start * sample_rate)

@@ -202,12 +202,12 @@ def train(
     from tinyaudio.models import build_model, count_macs
 
     n_outputs = 1 if binary else len(labels)
+    x_val, y_val, _ = arrays["validation"]
+    weights = _class_weights(y_train, len(labels), config.class_weights)
     transfer_info = None
     if config.base:
         from tinyaudio.train.transfer import fit_transfer
 
-        x_val, y_val, _ = arrays["validation"]
-        weights = _class_weights(y_train, len(labels), config.class_weights)
         model, history, transfer_info = fit_transfer(
             config.base, x_train, y_train, (x_val, y_val), n_outputs=n_outputs, learning_rate=config.learning_rate,
             freeze_backbone_epochs=config.freeze_backbone_epochs, fine_tune_epochs=config.fine_tune_epochs,
@@ -222,12 +222,10 @@ def train(
             loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        x_val, y_val, _ = arrays["validation"]
         callbacks = [
             keras.callbacks.EarlyStopping(monitor=config.monitor, patience=config.patience, restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor=config.monitor, factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5),
         ]
-        weights = _class_weights(y_train, len(labels), config.class_weights)
         fit = model.fit(
             x_train, y_train, validation_data=(x_val, y_val), epochs=config.epochs, batch_size=config.batch_size,
             class_weight=weights, callbacks=callbacks, shuffle=True, verbose=verbose,
@@ -246,13 +244,14 @@ def train(
     from tinyaudio.export import to_c_array
     from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 
+    representative = representative_set(x_train, config.representative_size, config.seed)
     flatbuffers = {
         "float": convert_float(model),
         "dynamic": quantize_dynamic(model),
-        "int8": quantize_int8(model, representative_set(x_train, config.representative_size, config.seed)),
+        "int8": quantize_int8(model, representative),
     }
     if qat_model is not None:
-        flatbuffers["int8_qat"] = quantize_int8(qat_model, representative_set(x_train, config.representative_size, config.seed))
+        flatbuffers["int8_qat"] = quantize_int8(qat_model, representative)
 
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
