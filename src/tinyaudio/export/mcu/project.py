@@ -27,6 +27,7 @@ import numpy as np
 from tinyaudio._io import write_bytes_atomic, write_text_atomic
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.export.c_array import c_identifier, to_c_array
+from tinyaudio.codegen.generate import TEMPLATE_DIR as CODEGEN_TEMPLATES
 from tinyaudio.export.mcu.check import McuReport, check_mcu, model_io, quantize_features
 from tinyaudio.export.mcu.frontend import TEMPLATE_DIR, c_array, write_frontend
 from tinyaudio.export.mcu.toolchain import CMSIS_DSP_SOURCES, CMSISDSP_VERSION, cmsis_dsp_root
@@ -37,7 +38,7 @@ TARGETS = ("pico", "arduino", "c")
 #: Board whose memory the export checks against, per target.
 DEFAULT_BOARD = {"pico": "rp2040", "arduino": "nano33ble", "c": "rp2040"}
 PROJECT_TEMPLATES = TEMPLATE_DIR / "project"
-#: Loop sources shared by every target (from templates/project).
+#: Loop sources shared by every target (from templates/project; ta_model.h from tinyaudio.codegen).
 COMMON_SOURCES = ("ta_pipeline.h", "ta_pipeline.c", "ta_app.h", "ta_app.c", "ta_board.h", "ta_model.h", "ta_model_tflm.cc")
 #: Labels treated as "nothing detected" by the loop (LED off, nothing printed).
 BACKGROUND_LABELS = ("_other_", "_silence_", "_unknown_", "_background_noise_", "silence", "unknown", "background")
@@ -435,7 +436,7 @@ def export_project(
         src.mkdir(parents=True, exist_ok=True)
         write_frontend(config, src)
         for name in COMMON_SOURCES:
-            shutil.copyfile(PROJECT_TEMPLATES / name, src / name)
+            shutil.copyfile((CODEGEN_TEMPLATES if name == "ta_model.h" else PROJECT_TEMPLATES) / name, src / name)
         generated = {
             "labels.h": labels_header(labels),
             "feature_config.h": feature_config_header(config, inp.scale, inp.zero_point, step_frames),

@@ -1,0 +1,410 @@
+"""Lower an int8 ``.tflite`` graph to plain C99: constant arrays, a static arena, one call per op.
+
+`generate_c` returns the source files; `write_c` writes them. The generated ``ta_model_c.c``
+implements ``ta_model.h`` (the interface the exported firmware loop calls), so it replaces
+TensorFlow Lite Micro without touching the rest of the project. Kernels are in ``ta_nn.c``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tinyaudio._io import write_text_atomic
+from tinyaudio.codegen import params as P
+from tinyaudio.codegen.graph import CodegenError, Graph, Op, Tensor, read_graph
+from tinyaudio.codegen.plan import MemoryPlan, plan_memory
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+#: Files copied verbatim next to the generated model.
+STATIC_FILES = ("ta_nn.h", "ta_nn.c", "ta_model.h")
+#: Ops that only compute a RESHAPE's target shape (Keras 3 Flatten); folded away at generation.
+SHAPE_OPS = {"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "GATHER", "REDUCE_PROD"}
+#: Ops `generate_c` lowers (besides the shape ops above).
+SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
+                 "RESHAPE", "SOFTMAX", "LOGISTIC", "ADD", "SUB", "RESIZE_BILINEAR")
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedModel:
+    """What `generate_c` produced.
+
+    Attributes:
+        files: file name -> C source text (``ta_model_c.c`` plus `STATIC_FILES`).
+        ops: op names lowered, in graph order (shape-only ops excluded).
+        plan: the arena layout; ``plan.arena_size`` is the model's whole RAM for tensors.
+        weights_bytes: bytes of constant data (weights, biases, multipliers) in flash.
+        input_shape, output_shape: tensor shapes, batch first.
+        input_scale, input_zero_point, output_scale, output_zero_point: int8 quantization.
+    """
+
+    files: dict[str, str]
+    ops: tuple[str, ...]
+    plan: MemoryPlan
+    weights_bytes: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+
+    @property
+    def arena_size(self) -> int:
+        return self.plan.arena_size
+
+
+def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
+    flat = [str(int(v)) for v in np.asarray(values).reshape(-1)]
+    lines = [", ".join(flat[i : i + per_line]) for i in range(0, len(flat), per_line)]
+    body = ",\n    ".join(lines)
+    return f"static const {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
+
+
+def _shape_only_ops(graph: Graph) -> set[int]:
+    """Indices of ops whose outputs only feed a RESHAPE's shape input (directly or through each other)."""
+    consumers: dict[int, list[tuple[int, int]]] = {}
+    for i, op in enumerate(graph.ops):
+        for pos, t in enumerate(op.inputs):
+            consumers.setdefault(t, []).append((i, pos))
+    skipped: set[int] = set()
+    for i in reversed(range(len(graph.ops))):
+        op = graph.ops[i]
+        if op.name not in SHAPE_OPS:
+            continue
+        ok = all(graph.tensors[t].dtype == np.int32 and t not in graph.outputs for t in op.outputs)
+        for t in op.outputs:
+            for j, pos in consumers.get(t, []):
+                if not ((graph.ops[j].name == "RESHAPE" and pos == 1) or j in skipped):
+                    ok = False
+        if ok:
+            skipped.add(i)
+    return skipped
+
+
+class _Lowering:
+    """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.decls: list[str] = []
+        self.calls: list[str] = []
+        self.weights_bytes = 0
+        self.alias: dict[int, int] = {}
+        self.emitted: set[int] = set()
+        self.counter = 0
+
+    # -- helpers -------------------------------------------------------------------------------
+    def t(self, index: int) -> Tensor:
+        return self.graph.tensors[index]
+
+    def root(self, index: int) -> int:
+        while index in self.alias:
+            index = self.alias[index]
+        return index
+
+    def const(self, index: int, ctype: str) -> str:
+        tensor = self.t(index)
+        if tensor.data is None:
+            raise CodegenError(f"tensor {tensor.name!r} must be a constant for code generation")
+        name = f"c{index}"
+        if index not in self.emitted:
+            self.emitted.add(index)
+            self.decls.append(_c_array(ctype, name, tensor.data))
+            self.weights_bytes += tensor.nbytes
+        return name
+
+    def act(self, index: int) -> str:
+        """C expression of an activation tensor's address in the arena."""
+        tensor = self.t(index)
+        if tensor.data is not None:
+            return self.const(index, "int8_t")
+        if tensor.dtype != np.int8:
+            raise CodegenError(f"tensor {tensor.name!r} is {tensor.dtype}; the generated C handles int8 activations only "
+                               "(export the fully int8 model, model_int8.tflite)")
+        return f"TA_T{self.root(index)}"
+
+    def quant(self, index: int) -> tuple[float, int]:
+        tensor = self.t(index)
+        if tensor.scale.size == 0:
+            raise CodegenError(f"tensor {tensor.name!r} is not quantized")
+        return float(tensor.scale[0]), int(tensor.zero_point[0]) if tensor.zero_point.size else 0
+
+    def params(self, ctype: str, fields: str) -> str:
+        name = f"p{self.counter}"
+        self.counter += 1
+        self.decls.append(f"static const {ctype} {name} = {{{fields}}};\n")
+        return name
+
+    def multipliers(self, mult: list[int], shift: list[int]) -> tuple[str, str]:
+        k = self.counter
+        self.counter += 1
+        self.decls.append(_c_array("int32_t", f"m{k}", np.asarray(mult)))
+        self.decls.append(_c_array("int8_t", f"s{k}", np.asarray(shift)))
+        self.weights_bytes += 5 * len(mult)
+        return f"m{k}", f"s{k}"
+
+    # -- ops -----------------------------------------------------------------------------------
+    def conv(self, op: Op, depthwise: bool) -> None:
+        o = op.options
+        x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
+        bias = self.const(op.inputs[2], "int32_t") if len(op.inputs) > 2 and op.inputs[2] >= 0 else "NULL"
+        _, in_h, in_w, in_c = x.shape
+        _, out_h, out_w, out_c = y.shape
+        f_h, f_w = w.shape[1], w.shape[2]
+        s_h, s_w = o.get("strideH", 1), o.get("strideW", 1)
+        d_h, d_w = o.get("dilationHFactor", 1) or 1, o.get("dilationWFactor", 1) or 1
+        same = o.get("padding", 0) == 0
+        pad_h = P.same_padding(s_h, d_h, in_h, f_h, out_h) if same else 0
+        pad_w = P.same_padding(s_w, d_w, in_w, f_w, out_w) if same else 0
+        in_s, in_zp = self.quant(op.inputs[0])
+        out_s, out_zp = self.quant(op.outputs[0])
+        mult, shift = P.conv_multipliers(in_s, w.scale, out_s, out_c)
+        m, s = self.multipliers(mult, shift)
+        lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
+        dm = out_c // in_c if depthwise else 1
+        p = self.params("ta_conv_params_t",
+                        f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
+                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}")
+        fn = "ta_depthwise_conv2d_s8" if depthwise else "ta_conv2d_s8"
+        weights = self.const(op.inputs[1], "int8_t")
+        self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(op.outputs[0])});")
+
+    def fully_connected(self, op: Op) -> None:
+        w, y = self.t(op.inputs[1]), self.t(op.outputs[0])
+        out_c, depth = w.shape
+        if self.t(op.inputs[0]).size != depth or y.size != out_c:
+            raise CodegenError(f"FULLY_CONNECTED {y.name!r}: batch > 1 is not supported")
+        bias = self.const(op.inputs[2], "int32_t") if len(op.inputs) > 2 and op.inputs[2] >= 0 else "NULL"
+        in_s, in_zp = self.quant(op.inputs[0])
+        out_s, out_zp = self.quant(op.outputs[0])
+        per_channel = w.scale.size > 1
+        if per_channel:
+            mult, shift = P.conv_multipliers(in_s, w.scale, out_s, out_c)
+        else:
+            mult, shift = map(lambda v: [v], P.fc_multiplier(in_s, float(w.scale[0]), out_s))
+        m, s = self.multipliers(mult, shift)
+        w_zp = int(w.zero_point[0]) if w.zero_point.size and not per_channel else 0
+        lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), out_s, out_zp)
+        p = self.params("ta_fc_params_t", f"{depth}, {out_c}, {-in_zp}, {-w_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, "
+                                          f"{int(per_channel)}")
+        weights = self.const(op.inputs[1], "int8_t")
+        self.calls.append(f"ta_fully_connected_s8(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, "
+                          f"{self.act(op.outputs[0])});")
+
+    def pool(self, op: Op, kind: str) -> None:
+        o = op.options
+        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
+        _, in_h, in_w, c = x.shape
+        _, out_h, out_w, _ = y.shape
+        f_h, f_w = o["filterHeight"], o["filterWidth"]
+        s_h, s_w = o.get("strideH", 1), o.get("strideW", 1)
+        same = o.get("padding", 0) == 0
+        pad_h = P.same_padding(s_h, 1, in_h, f_h, out_h) if same else 0
+        pad_w = P.same_padding(s_w, 1, in_w, f_w, out_w) if same else 0
+        if self.quant(op.inputs[0]) != self.quant(op.outputs[0]):
+            raise CodegenError(f"{op.name} {y.name!r}: input and output quantization differ; TFLite requires them equal")
+        out_s, out_zp = self.quant(op.outputs[0])
+        lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
+        p = self.params("ta_pool_params_t",
+                        f"{in_h}, {in_w}, {c}, {out_h}, {out_w}, {f_h}, {f_w}, {s_h}, {s_w}, {pad_h}, {pad_w}, {lo}, {hi}")
+        self.calls.append(f"ta_{kind}_pool_s8(&{p}, {self.act(op.inputs[0])}, {self.act(op.outputs[0])});")
+
+    def mean(self, op: Op) -> None:
+        x, axes = self.t(op.inputs[0]), self.t(op.inputs[1])
+        if axes.data is None or len(x.shape) != 4 or sorted(int(a) % 4 for a in axes.data.reshape(-1)) != [1, 2]:
+            raise CodegenError("MEAN is supported over height and width of a 4-D tensor (GlobalAveragePooling2D) only")
+        if op.options.get("keepDims"):
+            raise CodegenError("MEAN with keep_dims is not supported; use GlobalAveragePooling2D(keepdims=False)")
+        (in_s, in_zp), (out_s, out_zp) = self.quant(op.inputs[0]), self.quant(op.outputs[0])
+        if (np.float32(in_s), in_zp) == (np.float32(out_s), out_zp):
+            raise CodegenError("MEAN with equal input and output quantization is not supported (TFLite takes a "
+                               "different integer path there that tinyaudio does not generate)")
+        _, h, w, c = x.shape
+        mult, shift = P.mean_multiplier(in_s, out_s, h * w)
+        self.calls.append(f"ta_mean_hw_s8({self.act(op.inputs[0])}, {h}, {w}, {c}, {in_zp}, {mult}, {shift}, {out_zp}, "
+                          f"{self.act(op.outputs[0])});")
+
+    def softmax(self, op: Op) -> None:
+        x = self.t(op.inputs[0])
+        in_s, _ = self.quant(op.inputs[0])
+        out_s, out_zp = self.quant(op.outputs[0])
+        if out_zp != -128 or np.float32(out_s) != np.float32(1 / 256):
+            raise CodegenError("SOFTMAX output must be quantized with scale 1/256, zero point -128 (TFLite's int8 rule)")
+        mult, shift, diff_min = P.softmax_params(op.options.get("beta", 1.0), in_s)
+        depth = x.shape[-1]
+        self.calls.append(f"ta_softmax_s8({self.act(op.inputs[0])}, {x.size // depth}, {depth}, {mult}, {shift}, "
+                          f"{diff_min}, {self.act(op.outputs[0])});")
+
+    def logistic(self, op: Op) -> None:
+        in_s, in_zp = self.quant(op.inputs[0])
+        if self.quant(op.outputs[0])[1] != -128:
+            raise CodegenError("LOGISTIC output zero point must be -128 (TFLite's int8 rule)")
+        mult, shift, radius = P.logistic_params(in_s)
+        self.calls.append(f"ta_logistic_s8({self.act(op.inputs[0])}, {self.t(op.inputs[0]).size}, {in_zp}, {radius}, "
+                          f"{mult}, {shift}, {self.act(op.outputs[0])});")
+
+    def add_sub(self, op: Op) -> None:
+        a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
+        if a.size != y.size or b.size not in (1, y.size):
+            raise CodegenError(f"{op.name} {y.name!r}: only same-shape or scalar (one value) broadcasting is supported")
+        (s1, z1), (s2, z2), (so, zo) = self.quant(op.inputs[0]), self.quant(op.inputs[1]), self.quant(op.outputs[0])
+        q = P.add_sub_params(s1, s2, so)
+        lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), so, zo)
+        p = self.params("ta_arith_params_t",
+                        f"{-z1}, {-z2}, {zo}, {q['input1_multiplier']}, {q['input2_multiplier']}, {q['output_multiplier']}, "
+                        f"{q['input1_shift']}, {q['input2_shift']}, {q['output_shift']}, {q['left_shift']}, {lo}, {hi}")
+        fn = "ta_add_s8" if op.name == "ADD" else "ta_sub_s8"
+        self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {self.act(op.inputs[1])}, {y.size}, {b.size}, "
+                          f"{self.act(op.outputs[0])});")
+
+    def resize_bilinear(self, op: Op) -> None:
+        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
+        if self.quant(op.inputs[0]) != self.quant(op.outputs[0]):
+            raise CodegenError("RESIZE_BILINEAR input and output quantization differ; TFLite requires them equal")
+        _, in_h, in_w, c = x.shape
+        _, out_h, out_w, _ = y.shape
+        o = op.options
+        self.calls.append(f"ta_resize_bilinear_s8({self.act(op.inputs[0])}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, "
+                          f"{int(bool(o.get('alignCorners')))}, {int(bool(o.get('halfPixelCenters')))}, "
+                          f"{self.act(op.outputs[0])});")
+
+    def lower(self, op: Op) -> None:
+        if op.name == "RESHAPE":
+            self.alias[op.outputs[0]] = self.root(op.inputs[0])
+        elif op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            self.conv(op, depthwise=op.name == "DEPTHWISE_CONV_2D")
+        elif op.name == "FULLY_CONNECTED":
+            self.fully_connected(op)
+        elif op.name in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            self.pool(op, "max" if op.name == "MAX_POOL_2D" else "average")
+        elif op.name == "MEAN":
+            self.mean(op)
+        elif op.name == "SOFTMAX":
+            self.softmax(op)
+        elif op.name == "LOGISTIC":
+            self.logistic(op)
+        elif op.name in ("ADD", "SUB"):
+            self.add_sub(op)
+        elif op.name == "RESIZE_BILINEAR":
+            self.resize_bilinear(op)
+        else:
+            hint = ("the model has float inputs or outputs; export the fully int8 model (model_int8.tflite)"
+                    if op.name in ("QUANTIZE", "DEQUANTIZE") else f"supported: {', '.join(SUPPORTED_OPS)}")
+            raise CodegenError(f"op {op.name} has no C kernel in tinyaudio.codegen; {hint}")
+
+
+def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+    sizes: dict[int, int] = {}
+    spans: dict[int, list[int]] = {}
+
+    def touch(index: int, step: int) -> None:
+        tensor = graph.tensors[index]
+        if index < 0 or tensor.data is not None:
+            return
+        root = lowering.root(index)
+        sizes[root] = max(sizes.get(root, 0), tensor.nbytes)
+        span = spans.setdefault(root, [step, step])
+        span[0], span[1] = min(span[0], step), max(span[1], step)
+
+    for step, i in enumerate(kept):
+        op = graph.ops[i]
+        for t in (op.inputs[:1] if op.name == "RESHAPE" else op.inputs) + op.outputs:
+            touch(t, step)
+    for t in graph.inputs:
+        touch(t, -1)
+    for t in graph.outputs:
+        touch(t, len(kept))
+    return sizes, {b: (s[0], s[1]) for b, s in spans.items()}
+
+
+def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tflite") -> GeneratedModel:
+    """Generate dependency-free C99 for an int8 ``.tflite`` model.
+
+    Args:
+        model: path or bytes of the ``.tflite`` file (int8 inputs, outputs and activations).
+        name: shown in the generated file's header comment.
+
+    Returns:
+        `GeneratedModel` with the sources (``ta_model_c.c``, ``ta_nn.c``, ``ta_nn.h``, ``ta_model.h``).
+
+    Raises:
+        CodegenError: an op, activation or quantization the kernels do not cover (the message
+            names it and the fix), float inputs, or more than one input / output.
+    """
+    data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    graph = read_graph(data)
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise CodegenError(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; one of each is supported")
+    x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    for role, tensor in (("input", x), ("output", y)):
+        if tensor.dtype != np.int8:
+            raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
+    skipped = _shape_only_ops(graph)
+    kept = [i for i in range(len(graph.ops)) if i not in skipped]
+    lowering = _Lowering(graph)
+    for i in kept:
+        lowering.lower(graph.ops[i])
+    sizes, lifetimes = _lifetimes(graph, lowering, kept)
+    plan = plan_memory(sizes, lifetimes)
+    offsets = "".join(f"#define TA_T{b} (ta_arena + {plan.offsets[b]}) /* {sizes[b]} bytes */\n" for b in sorted(plan.offsets))
+    (in_s, in_zp), (out_s, out_zp) = lowering.quant(graph.inputs[0]), lowering.quant(graph.outputs[0])
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    body = "\n    ".join(lowering.calls)
+    source = f"""/* Generated by tinyaudio.codegen from {name} (sha256 {digest}...). Do not edit.
+ *
+ * Plain C99: the model's weights as constant arrays, its tensors at fixed offsets of one static
+ * arena of {plan.arena_size} bytes (largest set of tensors live at once: {plan.peak_live_bytes} bytes), and one
+ * kernel call per op ({', '.join(dict.fromkeys(graph.ops[i].name for i in kept))}).
+ * Input  int8 {list(x.shape)}, scale {in_s:.9g}, zero point {in_zp}.
+ * Output int8 {list(y.shape)}, scale {out_s:.9g}, zero point {out_zp}.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ta_model.h"
+#include "ta_nn.h"
+
+#define TA_CODEGEN_ARENA_BYTES {plan.arena_size}
+#define TA_CODEGEN_INPUT_BYTES {x.size}
+#define TA_CODEGEN_OUTPUT_BYTES {y.size}
+
+static int32_t ta_arena_words[TA_CODEGEN_ARENA_BYTES / 4]; /* int32 for 4-byte alignment */
+#define ta_arena ((int8_t *)ta_arena_words)
+{offsets}
+{''.join(lowering.decls)}
+int ta_model_init(void) {{ return 0; }}
+
+int8_t *ta_model_input(void) {{ return {lowering.act(graph.inputs[0])}; }}
+
+const int8_t *ta_model_output(void) {{ return {lowering.act(graph.outputs[0])}; }}
+
+size_t ta_model_arena_used(void) {{ return TA_CODEGEN_ARENA_BYTES; }}
+
+int ta_model_invoke(void)
+{{
+    {body}
+    return 0;
+}}
+"""
+    files = {"ta_model_c.c": source}
+    files.update({f: (TEMPLATE_DIR / f).read_text() for f in STATIC_FILES})
+    return GeneratedModel(
+        files=files, ops=tuple(graph.ops[i].name for i in kept),
+        plan=plan, weights_bytes=lowering.weights_bytes, input_shape=x.shape, output_shape=y.shape,
+        input_scale=in_s, input_zero_point=in_zp, output_scale=out_s, output_zero_point=out_zp,
+    )
+
+
+def write_c(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, **kwargs) -> GeneratedModel:
+    """`generate_c` and write its files into ``out_dir`` (each atomically)."""
+    generated = generate_c(model, **kwargs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in generated.files.items():
+        write_text_atomic(out / name, text)
+    return generated
