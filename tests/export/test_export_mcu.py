@@ -19,7 +19,13 @@ pytest.importorskip("cmsisdsp", reason="the q15 frontend needs cmsisdsp==1.10.3 
 pytest.importorskip("tflite_micro", reason="export checks the model with tflite-micro (pip install tflite-micro)")
 
 from tinyaudio.export.mcu import BuildError  # noqa: E402
-from tinyaudio.export.mcu.check import compare_outputs, model_io, quantize_features, real_model_inputs  # noqa: E402
+from tinyaudio.export.mcu.check import (  # noqa: E402
+    compare_outputs,
+    model_io,
+    quantize_features,
+    real_model_inputs,
+    tflm_outputs,
+)
 from tinyaudio.export.mcu.project import (  # noqa: E402
     ExportError,
     export_project,
@@ -39,30 +45,28 @@ HARNESS = r"""
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "labels.h"
-#include "model_data.h"
+#include "ta_model.h"
 #include "ta_pipeline.h"
 
 static ta_pipeline_t pipe;
 static int8_t input[TA_N_FRAMES * TA_N_FEATURES];
 
-/* labels.out model.out quant.out clips.raw inputs.out n_samples */
+/* labels.out quant.out clips.raw inputs.out outputs.out n_samples */
 int main(int argc, char **argv)
 {
-    if (argc != 7 || ((uintptr_t)ta_model_data % 16u) != 0) return 2;
+    if (argc != 7 || ta_model_init() != 0) return 2;
     FILE *f = fopen(argv[1], "wb");
     for (int i = 0; i < TA_N_LABELS; i++) fprintf(f, "%s\n", ta_labels[i]);
     fclose(f);
     f = fopen(argv[2], "wb");
-    fwrite(ta_model_data, 1, ta_model_data_len, f);
-    fclose(f);
-    f = fopen(argv[3], "wb");
     for (int32_t v = -32768; v <= 32767; v++) { int8_t q = ta_quantize_feature((int16_t)v); fwrite(&q, 1, 1, f); }
     fclose(f);
     size_t n = (size_t)atol(argv[6]);
     int16_t *clip = malloc(n * sizeof(int16_t));
     static const int16_t zeros[TA_N_FFT] = {0};
-    FILE *in = fopen(argv[4], "rb"), *out = fopen(argv[5], "wb");
+    FILE *in = fopen(argv[3], "rb"), *out = fopen(argv[4], "wb"), *res = fopen(argv[5], "wb");
     while (fread(clip, sizeof(int16_t), n, in) == n) {
         if (ta_pipeline_init(&pipe, input) != 0) return 3;
         for (size_t i = 0; i < n; i += TA_STEP_SAMPLES) {
@@ -71,10 +75,27 @@ int main(int argc, char **argv)
         }
         if (TA_CENTER) ta_pipeline_push(&pipe, zeros, TA_N_FFT / 2, input);
         fwrite(input, 1, sizeof(input), out);
+        memcpy(ta_model_input(), input, sizeof(input));
+        if (ta_model_invoke() != 0) return 5;
+        fwrite(ta_model_output(), 1, TA_N_OUTPUTS, res);
     }
     fclose(in);
     fclose(out);
+    fclose(res);
     return 0;
+}
+"""
+
+ARRAY_HARNESS = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include "model_data.h"
+int main(int argc, char **argv)
+{
+    if (argc != 2 || ((uintptr_t)ta_model_data % 16u) != 0) return 2;
+    FILE *f = fopen(argv[1], "wb");
+    fwrite(ta_model_data, 1, ta_model_data_len, f);
+    return fclose(f);
 }
 """
 
@@ -114,15 +135,24 @@ def exported(run_dir, tmp_path_factory):
 
 
 def test_folders_have_every_file(exported):
-    common = {"feature_config.h", "ta_frontend_config.h", "labels.h", "model_data.h", "model_data.cc",
-              "model_settings.h", "ta_frontend.c", "ta_frontend.h", "ta_pipeline.c", "ta_app.c", "ta_model_tflm.cc"}
+    common = {"feature_config.h", "ta_frontend_config.h", "labels.h", "model_settings.h", "ta_frontend.c",
+              "ta_frontend.h", "ta_pipeline.c", "ta_app.c", "ta_model.h"}
+    tflm = {"model_data.h", "model_data.cc", "ta_model_tflm.cc"}
+    plain_c = {"ta_model_c.c", "ta_nn.c", "ta_nn.h"}
     for target, result in exported.items():
         src = result.source_dir.relative_to(result.out_dir)
         files = set(result.files)
         prefix = "" if str(src) == "." else f"{src}/"
-        assert {prefix + f for f in common} <= files, target
-        assert "README.md" in files and (result.out_dir / "README.md").read_text().count("NOT verified") == 1
+        model_files = plain_c if target == "c" else tflm
+        assert {prefix + f for f in common | model_files} <= files, target
+        assert not {prefix + f for f in (tflm | plain_c) - model_files} & files, target
+        readme = (result.out_dir / "README.md").read_text()
+        assert "README.md" in files and readme.count("NOT verified") == 1
+        assert (result.codegen is not None) == (target == "c") and result.codegen_error is None
         assert not list(result.out_dir.parent.glob(".*tmp-*")), "temporary folder left behind"
+    c = exported["c"]
+    assert f"model arena {c.codegen.arena_size} bytes" in (c.out_dir / "README.md").read_text()
+    assert c.codegen.arena_size <= c.report.arena_bytes
     pico, arduino = exported["pico"], exported["arduino"]
     assert {"CMakeLists.txt", "src/pico_main.cc", "third_party/CMSIS-DSP/Source/TransformFunctions/arm_mfcc_q15.c"} <= set(pico.files)
     assert "pico-tflmicro" in (pico.out_dir / "CMakeLists.txt").read_text()
@@ -135,13 +165,20 @@ def test_folders_have_every_file(exported):
     assert pico.arena_bytes >= pico.report.arena_bytes
 
 
-def test_c_array_holds_the_exact_tflite_bytes(exported, run_dir):
-    text = (exported["c"].source_dir / "model_data.cc").read_text()
+def test_c_array_holds_the_exact_tflite_bytes(exported, run_dir, tmp_path):
+    src = exported["pico"].source_dir
+    text = (src / "model_data.cc").read_text()
     body = text[text.index("{") + 1 : text.index("};")]
     parsed = bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
     model = (run_dir / "model_int8.tflite").read_bytes()
     assert parsed == model
     assert f"ta_model_data_len = {len(model)};" in text and "aligned(16)" in text
+    gcc = pytest.importorskip("shutil").which("gcc") or pytest.skip("no gcc")
+    (tmp_path / "main.c").write_text(ARRAY_HARNESS)
+    subprocess.run([gcc, "-std=c11", "-Wall", "-Werror", "-I", str(src), str(tmp_path / "main.c"), "-x", "c",
+                    str(src / "model_data.cc"), "-o", str(tmp_path / "array")], check=True)
+    subprocess.run([str(tmp_path / "array"), str(tmp_path / "model.out")], check=True)
+    assert (tmp_path / "model.out").read_bytes() == model  # and 16-byte aligned (exit code)
 
 
 def test_unsupported_frontend_and_existing_folder_are_refused(run_dir, tmp_path):
@@ -169,8 +206,8 @@ def _fsdd_clips(data_root: Path) -> np.ndarray:
     return out
 
 
-def test_exported_c_compiles_and_computes_the_python_model_input(exported, run_dir, data_root, tmp_path):
-    """Frontend + streaming pipeline + labels + model array, compiled with host gcc, fed real clips."""
+def test_exported_c_project_computes_the_python_model_input_and_tflm_outputs(exported, run_dir, data_root, tmp_path):
+    """The whole `--target c` project (frontend + pipeline + generated model), host gcc, real clips."""
     try:
         gcc = find_compiler("gcc")
         objects = cmsis_dsp_objects("gcc", HOST_CFLAGS)
@@ -184,21 +221,21 @@ def test_exported_c_compiles_and_computes_the_python_model_input(exported, run_d
     exe = tmp_path / "harness"
     subprocess.run(
         [gcc, *HOST_CFLAGS, *warn, *includes, str(tmp_path / "harness.c"), str(src / "ta_pipeline.c"),
-         str(src / "ta_frontend.c"), "-x", "c", str(src / "model_data.cc"), "-x", "none", *map(str, objects),
+         str(src / "ta_frontend.c"), str(src / "ta_model_c.c"), str(src / "ta_nn.c"), *map(str, objects),
          "-lm", "-o", str(exe)],
         check=True, capture_output=True, text=True,
     )
-    # the shared loop (plain C; ta_model.h / ta_board.h are implemented per board)
+    # the shared loop (plain C; ta_board.h is implemented per board)
     subprocess.run([gcc, *HOST_CFLAGS, *warn, *includes, "-fsyntax-only", str(src / "ta_app.c")], check=True)
 
     clips = _fsdd_clips(data_root)
     clips.tofile(tmp_path / "clips.raw")
-    outs = [tmp_path / n for n in ("labels.out", "model.out", "quant.out", "clips.raw", "inputs.out")]
+    outs = [tmp_path / n for n in ("labels.out", "quant.out", "clips.raw", "inputs.out", "outputs.out")]
     subprocess.run([str(exe), *map(str, outs), str(CONFIG.n_samples)], check=True, timeout=60)
 
+    model = (run_dir / "model_int8.tflite").read_bytes()
     assert (tmp_path / "labels.out").read_text().splitlines() == (run_dir / "labels.txt").read_text().splitlines()
-    assert (tmp_path / "model.out").read_bytes() == (run_dir / "model_int8.tflite").read_bytes()
-    inp, _ = model_io((run_dir / "model_int8.tflite").read_bytes())
+    inp, _ = model_io(model)
     from tinyaudio.features.q15 import q15_to_float
     from tinyaudio.runtime.litert import TFLiteModel
 
@@ -209,6 +246,9 @@ def test_exported_c_compiles_and_computes_the_python_model_input(exported, run_d
     want = model_input_q15(clips, CONFIG, inp.scale, inp.zero_point)
     np.testing.assert_array_equal(got, want)
     assert len(np.unique(want)) > 20  # real clips use a good part of the int8 range
+    outputs = np.fromfile(tmp_path / "outputs.out", dtype=np.int8).reshape(len(clips), -1)
+    np.testing.assert_array_equal(outputs, tflm_outputs(model, want[..., None]))
+    assert len(np.unique(outputs.argmax(axis=1))) > 1
 
 
 def test_labels_header_escapes_and_round_trips(tmp_path):

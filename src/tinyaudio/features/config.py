@@ -234,6 +234,11 @@ PRESETS: dict[str, FeatureConfig] = {
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0,
     ),
+    # Float twin of mfcc_q15_49x10 (same fields, kind "mfcc") for the q15-vs-float comparison -> (49, 10).
+    "mfcc_512_49x10": FeatureConfig(
+        kind="mfcc", sample_rate=16000, clip_duration=1.0, n_fft=512, win_length=512,
+        hop_length=320, center=False, n_mels=40, n_mfcc=10, fmin=20.0, fmax=4000.0, power=1.0,
+    ),
 }
 
 #: Named layouts of the device's q15 CMSIS-DSP frontend (``*_q15`` kinds; computing them needs

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyaudio.codegen.build import BuildError, find_compiler
+from tinyaudio.codegen.build import run_checked as _run
 from tinyaudio.data.download import cache_root
-from tinyaudio.errors import TinyAudioError
 from tinyaudio.export.mcu.frontend import write_frontend
 from tinyaudio.features.config import FeatureConfig
 
@@ -74,10 +75,6 @@ QEMU = "qemu-system-arm"
 _QEMU_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "qemu"
 
 
-class BuildError(TinyAudioError):
-    """A C toolchain, the CMSIS-DSP sources, or a compile / run step is missing or failed."""
-
-
 def cmsis_dsp_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """Folder holding CMSIS-DSP's ``Include``, ``PrivateInclude`` and ``Source`` (fetched once).
 
@@ -121,25 +118,6 @@ def cmsis_dsp_root(cache_dir: str | os.PathLike | None = None) -> Path:
     os.replace(staging, root)
     (root / ".complete").write_text(CMSISDSP_VERSION + "\n")
     return root
-
-
-def find_compiler(cc: str = "gcc") -> str:
-    """Absolute path of ``cc``.
-
-    Raises:
-        BuildError: not on PATH, naming the Debian package that provides it.
-    """
-    path = shutil.which(cc)
-    if path is None:
-        package = "gcc-arm-none-eabi libnewlib-arm-none-eabi" if "arm-none-eabi" in cc else "gcc"
-        raise BuildError(f"C compiler {cc!r} not found; install it (Debian: apt-get install {package})")
-    return path
-
-
-def _run(cmd: list[str], what: str) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{result.stderr[-3000:]}")
 
 
 def cmsis_dsp_objects(

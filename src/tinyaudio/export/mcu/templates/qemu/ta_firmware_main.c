@@ -1,0 +1,137 @@
+/*
+ * Firmware test harness under QEMU (semihosting): exported pipeline + model, clips in, scores out.
+ *
+ *     ta_firmware_cm3.elf IN.raw OUT.raw N_SAMPLES [INPUTS.raw]
+ *
+ * IN.raw holds any number of clips of N_SAMPLES little-endian int16 samples back to back. For
+ * each clip the firmware does what tinyaudio's host test of ta_pipeline does: ta_pipeline_init
+ * on the model's input tensor, ta_pipeline_push of the whole clip (plus TA_N_FFT / 2 zeros when
+ * TA_CENTER, the end padding of centred framing), then ta_model_invoke. OUT.raw receives the
+ * TA_N_OUTPUTS int8 outputs per clip; INPUTS.raw, when given, the TA_N_FRAMES * TA_N_FEATURES
+ * int8 model inputs per clip (to tell a pipeline difference from a model difference).
+ * Exit status 0 on success; a message on stderr otherwise.
+ *
+ * Built with -DTA_QEMU_SYSTICK (QEMU with -icount), it also prints "calibration_ticks T N"
+ * (SysTick ticks for N nop instructions) and per clip
+ * "clip_ticks INIT_TICKS PUSH_TICKS PUSH_FRAMES INVOKE_TICKS": ta_pipeline_init (one silent frame
+ * and filling the input), ta_pipeline_push (PUSH_FRAMES frames, each with its int8 quantization
+ * and the input shift), and ta_model_invoke alone. The counter is 24 bits: one measurement must
+ * stay below 2^24 ticks (about 6.7e8 instructions at QEMU's 25 MHz SysTick and 1 ns / insn).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ta_model.h"
+#include "ta_pipeline.h"
+
+static ta_pipeline_t pipe;
+
+#ifdef TA_QEMU_SYSTICK
+#define TA_SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define TA_SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define TA_SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define TA_CALIBRATION_NOPS 10000
+
+/* Exactly TA_CALIBRATION_NOPS instructions (plus call and return), in a function of its own so
+ * no literal pool lands out of range. */
+__attribute__((noinline)) static void ta_calibration_nops(void)
+{
+    __asm volatile(".rept 10000\n\tnop\n\t.endr");
+}
+
+static void ta_ticks_start(void)
+{
+    TA_SYST_RVR = 0xFFFFFFu;
+    TA_SYST_CVR = 0u;
+    TA_SYST_CSR = 5u; /* enable, processor clock, no interrupt */
+}
+
+/* SysTick counts down from 0xFFFFFF; elapsed ticks modulo 2^24. */
+static uint32_t ta_ticks_since(uint32_t start) { return (start - TA_SYST_CVR) & 0xFFFFFFu; }
+#define TA_NOW() TA_SYST_CVR
+#else
+#define TA_NOW() 0u
+static uint32_t ta_ticks_since(uint32_t start) { return start; }
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s IN.raw OUT.raw N_SAMPLES [INPUTS.raw]\n", argv[0]);
+        return 2;
+    }
+    size_t n_samples = (size_t)strtoul(argv[3], NULL, 10);
+    int16_t *clip = malloc(n_samples * sizeof(int16_t));
+    static const int16_t zeros[TA_N_FFT / 2 + 1] = {0};
+    FILE *in = fopen(argv[1], "rb");
+    FILE *out = fopen(argv[2], "wb");
+    FILE *inputs = argc == 5 ? fopen(argv[4], "wb") : NULL;
+    if (!clip || !in || !out || (argc == 5 && !inputs)) {
+        fprintf(stderr, "cannot open %s / %s or allocate %lu samples\n", argv[1], argv[2], (unsigned long)n_samples);
+        return 1;
+    }
+    if (ta_model_init() != 0) {
+        fprintf(stderr, "ta_model_init failed\n");
+        return 1;
+    }
+    int8_t *input = ta_model_input();
+#ifdef TA_QEMU_SYSTICK
+    ta_ticks_start();
+    uint32_t t0 = TA_SYST_CVR;
+    ta_calibration_nops();
+    printf("calibration_ticks %lu %d\n", (unsigned long)ta_ticks_since(t0), TA_CALIBRATION_NOPS);
+#endif
+    unsigned long n_clips = 0;
+    while (fread(clip, sizeof(int16_t), n_samples, in) == n_samples) {
+        uint32_t start = TA_NOW();
+        if (ta_pipeline_init(&pipe, input) != 0) {
+            fprintf(stderr, "ta_pipeline_init failed on clip %lu\n", n_clips);
+            return 1;
+        }
+        uint32_t init_ticks = ta_ticks_since(start);
+        start = TA_NOW();
+        int frames = ta_pipeline_push(&pipe, clip, n_samples, input);
+        if (frames >= 0 && TA_CENTER) {
+            int tail = ta_pipeline_push(&pipe, zeros, TA_N_FFT / 2, input);
+            frames = tail < 0 ? tail : frames + tail;
+        }
+        uint32_t push_ticks = ta_ticks_since(start);
+        if (frames < 0) {
+            fprintf(stderr, "ta_pipeline_push failed on clip %lu\n", n_clips);
+            return 1;
+        }
+        if (inputs && fwrite(input, 1, (size_t)TA_N_FRAMES * TA_N_FEATURES, inputs) != (size_t)TA_N_FRAMES * TA_N_FEATURES) {
+            fprintf(stderr, "short write to %s\n", argv[4]);
+            return 1;
+        }
+        start = TA_NOW();
+        if (ta_model_invoke() != 0) {
+            fprintf(stderr, "ta_model_invoke failed on clip %lu\n", n_clips);
+            return 1;
+        }
+        uint32_t invoke_ticks = ta_ticks_since(start);
+#ifdef TA_QEMU_SYSTICK
+        printf("clip_ticks %lu %lu %d %lu\n", (unsigned long)init_ticks, (unsigned long)push_ticks, frames,
+               (unsigned long)invoke_ticks);
+#else
+        (void)init_ticks;
+        (void)push_ticks;
+        (void)invoke_ticks;
+#endif
+        if (fwrite(ta_model_output(), 1, TA_N_OUTPUTS, out) != TA_N_OUTPUTS) {
+            fprintf(stderr, "short write to %s\n", argv[2]);
+            return 1;
+        }
+        n_clips++;
+    }
+    fclose(in);
+    if (inputs) {
+        fclose(inputs);
+    }
+    if (fclose(out) != 0) {
+        fprintf(stderr, "cannot close %s\n", argv[2]);
+        return 1;
+    }
+    printf("clips %lu\n", n_clips);
+    return 0;
+}
