@@ -1,0 +1,146 @@
+"""tinyaudio.codegen: the generated C equals TensorFlow Lite Micro bit for bit, on real clips.
+
+Every zoo model is trained for one epoch on real Speech Commands clips (so its weights, scales and
+dead channels look like a real model's), quantized with a real representative set, lowered to C,
+compiled with the host gcc and run on 200 real test clips; the trained FSDD model of the shared
+session fixture is checked the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tflite_micro", reason="the reference is TFLite Micro (pip install tflite-micro)")
+
+from tinyaudio.codegen import CodegenError, build_host_model, generate_c, plan_memory, run_host_model  # noqa: E402
+from tinyaudio.codegen.build import BuildError, find_compiler  # noqa: E402
+from tinyaudio.codegen.params import mean_multiplier, quantize_multiplier  # noqa: E402
+from tinyaudio.export.mcu.check import check_mcu, litert_outputs, real_model_inputs, tflm_outputs  # noqa: E402
+
+ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn")
+N_TEST = 200
+
+
+@pytest.fixture(scope="module")
+def gcc() -> str:
+    try:
+        return find_compiler("gcc")
+    except BuildError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def speech_commands(data_root):
+    """(x_train float, y_train, x_test int8-ready float) of real Speech Commands clips, mfcc_49x10."""
+    from tinyaudio.data import load_dataset
+    from tinyaudio.features.cache import dataset_features
+    from tinyaudio.features.config import FeatureConfig
+
+    ds = load_dataset("speech_commands", data_root)
+    config = FeatureConfig.load("mfcc_49x10")
+    train = ds.split("train")[::4][:500]
+    test = ds.split("test")[:N_TEST]
+    x_train, kept, _ = dataset_features(train, config, progress=False)
+    y_train = np.array([ds.labels.index(c.label) for c in kept])
+    x_test, _, _ = dataset_features(test, config, progress=False)
+    assert len(x_test) == N_TEST
+    return x_train[..., None], y_train, x_test[..., None], len(ds.labels)
+
+
+def _quantize_inputs(model: bytes, x: np.ndarray) -> np.ndarray:
+    from tinyaudio.runtime.litert import TFLiteModel
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "m.tflite").write_bytes(model)
+        return TFLiteModel(Path(tmp) / "m.tflite").quantize_input(x)
+
+
+@pytest.fixture(scope="module")
+def zoo_models(speech_commands) -> dict[str, bytes]:
+    """Each zoo model, one epoch on 500 real clips, int8 with a real representative set."""
+    keras = pytest.importorskip("keras")
+    from tinyaudio.models import build_model
+    from tinyaudio.quantize import quantize_int8
+
+    x, y, _, n_labels = speech_commands
+    out = {}
+    for name in ZOO:
+        keras.utils.set_random_seed(0)
+        binary = name == "cnn3"  # the one-keyword sigmoid head (LOGISTIC)
+        kwargs = {"mean": float(x.mean()), "variance": float(x.var())} if name == "cnn_resize32" else {}
+        model = build_model(name, x.shape[1:], 1 if binary else n_labels, **kwargs)
+        loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+        model.compile(optimizer="adam", loss=loss)
+        model.fit(x, (y == 0).astype("float32") if binary else y, epochs=1, batch_size=32, verbose=0)
+        out[name] = quantize_int8(model, x[::5])
+    return out
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_model_c_equals_tflite_micro_on_200_real_clips(name, zoo_models, speech_commands, gcc, tmp_path):
+    model = zoo_models[name]
+    exe, generated = build_host_model(model, tmp_path)
+    inputs = _quantize_inputs(model, speech_commands[2])
+    n_out = int(np.prod(generated.output_shape))
+    got = run_host_model(exe, inputs, n_out)
+    micro = tflm_outputs(model, inputs)
+    np.testing.assert_array_equal(got, micro)
+    assert len(np.unique(got)) > 3  # real outputs, not a saturated constant
+    # LiteRT's reference kernels: the same, or within 1 LSB on rare rounding ties (reported by check-mcu)
+    assert np.abs(got.astype(int) - litert_outputs(model, inputs).astype(int)).max() <= 1
+    # the static plan never needs more RAM than TFLM's arena (which also holds its own structs)
+    assert generated.plan.peak_live_bytes <= generated.arena_size <= check_mcu(model).arena_bytes
+
+
+def test_resize_and_normalization_ops_are_lowered(zoo_models):
+    assert generate_c(zoo_models["cnn_resize32"]).ops[:2] == ("RESIZE_BILINEAR", "SUB")
+    assert generate_c(zoo_models["ds_cnn"]).ops[-3:] == ("MEAN", "FULLY_CONNECTED", "SOFTMAX")
+    assert generate_c(zoo_models["cnn3"]).ops[-1] == "LOGISTIC"
+
+
+def test_trained_fsdd_model_c_equals_tflite_micro_on_200_real_clips(fsdd_run, data_root, gcc, tmp_path):
+    model = (fsdd_run / "model_int8.tflite").read_bytes()
+    inputs = real_model_inputs(fsdd_run, N_TEST, data_dir=data_root)
+    exe, generated = build_host_model(model, tmp_path)
+    got = run_host_model(exe, inputs, int(np.prod(generated.output_shape)))
+    np.testing.assert_array_equal(got, tflm_outputs(model, inputs))
+    assert (got.argmax(1) == litert_outputs(model, inputs).argmax(1)).mean() == 1.0
+
+
+def test_quantize_multiplier_matches_tflite_examples():
+    assert quantize_multiplier(0.0) == (0, 0)
+    assert quantize_multiplier(0.5) == (1 << 30, 0)
+    assert quantize_multiplier(1.0) == (1 << 30, 1)
+    assert quantize_multiplier(0.75) == (1610612736, 0)
+    m, s = quantize_multiplier(1 - 2**-40)  # rounds up to 2^31: halved, shift + 1
+    assert (m, s) == (1 << 30, 1)
+    assert quantize_multiplier(2**-40) == (0, 0)  # below 2^-31: flushed to zero
+    m, s = mean_multiplier(0.5, 0.25, 125)  # ratio 2, 1/125 folded in: 2 / 125 = 0.016
+    assert abs(m * 2.0 ** (s - 31) - 0.016) < 1e-6
+
+
+def test_memory_plan_reuses_dead_buffers():
+    # a chain a -> b -> c -> d: a and c can share, b and d can share
+    sizes = {0: 1000, 1: 600, 2: 1000, 3: 600}
+    lifetimes = {0: (0, 0), 1: (0, 1), 2: (1, 2), 3: (2, 3)}
+    plan = plan_memory(sizes, lifetimes)
+    assert plan.peak_live_bytes == 1600
+    assert plan.arena_size == 1616  # 1000 aligned to 16 + 600
+    assert plan.offsets[0] == plan.offsets[2] and plan.offsets[1] == plan.offsets[3]
+
+
+def test_float_model_and_garbage_are_refused():
+    keras = pytest.importorskip("keras")
+    from tinyaudio.models import build_model
+    from tinyaudio.quantize.ptq import convert_float
+
+    with pytest.raises(CodegenError, match="not a valid .tflite"):
+        generate_c(b"not a model at all" * 4)
+    keras.utils.set_random_seed(0)
+    float_model = convert_float(build_model("tiny_conv", (49, 10, 1), 3))
+    with pytest.raises(CodegenError, match=r"int8 model \(model_int8.tflite\)"):
+        generate_c(float_model)
