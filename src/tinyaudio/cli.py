@@ -455,18 +455,42 @@ def check_mcu(
     and its int8 outputs against LiteRT's reference (and XNNPACK) kernels on real clips."""
     from tinyaudio.errors import TinyAudioError
     from tinyaudio.export.mcu.check import check_mcu as run_check
-    from tinyaudio.export.mcu.check import compare_outputs, real_model_inputs
+    from tinyaudio.export.mcu.check import compare_codegen, compare_outputs, real_model_inputs
 
     model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
     try:
-        console.print(run_check(model, board=board).summary())
-        if clips > 0 and run_dir.is_dir():
-            comparison = compare_outputs(model, real_model_inputs(run_dir, clips, data_dir=data_dir))
+        report = run_check(model, board=board)
+        console.print(report.summary())
+        inputs = real_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
+        if inputs is not None:
+            comparison = compare_outputs(model, inputs)
             console.print(comparison.summary())
-            if comparison.max_diff_lsb > 1:  # beyond a requantization rounding tie
-                raise typer.Exit(1)
+        generated = compare_codegen(model, inputs)
+        console.print(generated.summary(report.arena_bytes))
+        if (inputs is not None and comparison.max_diff_lsb > 1) or generated.max_diff_lsb > 0:
+            raise typer.Exit(1)  # beyond a requantization rounding tie, or the generated C disagrees with TFLM
     except TinyAudioError as exc:
         _fail(exc)
+
+
+@app.command("codegen")
+def codegen(
+    run_dir: Path = typer.Argument(..., help="Run folder (or an int8 .tflite file)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the C files (default RUN_DIR/codegen)."),
+) -> None:
+    """Generate dependency-free C99 for the int8 model: ta_model_c.c (weights, static arena, one call
+    per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""
+    from tinyaudio.codegen import CodegenError, write_c
+
+    model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
+    folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
+    try:
+        generated = write_c(model, folder, name=model.name)
+    except (CodegenError, OSError) as exc:
+        _fail(exc)
+    console.print(f"ops: {', '.join(generated.ops)}")
+    console.print(f"arena {generated.arena_size} bytes (peak live tensors {generated.plan.peak_live_bytes}), "
+                  f"{generated.weights_bytes} bytes of constants; {len(generated.files)} files in [bold]{folder}[/bold]")
 
 
 if __name__ == "__main__":

@@ -298,3 +298,9 @@ def test_cli_export_and_check_mcu(run_dir, tmp_path, data_root):
     result = runner.invoke(app, ["check-mcu", str(run_dir), "--clips", "20", "--data-dir", str(data_root)])
     assert result.exit_code == 0, result.output
     assert "TFLM vs LiteRT reference kernels on 20 real clips" in result.output and "fits" in result.output
+    assert "generated C vs TFLM on 20 real clips: bit-exact" in " ".join(result.output.split())
+    result = runner.invoke(app, ["codegen", str(run_dir), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert {"ta_model_c.c", "ta_nn.c", "ta_nn.h", "ta_model.h"} <= {p.name for p in (tmp_path / "c").iterdir()}
+    result = runner.invoke(app, ["codegen", str(tmp_path / "c" / "ta_nn.c"), "--out", str(tmp_path / "bad")])
+    assert result.exit_code != 0 and "not a valid .tflite" in result.output

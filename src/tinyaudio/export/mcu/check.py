@@ -361,3 +361,66 @@ def real_model_inputs(
     features, _, _ = dataset_features(clips, config, progress=False)
     inp, _ = model_io((run_dir / "model_int8.tflite").read_bytes())
     return quantize_features(features, inp.scale, inp.zero_point)[..., None]
+
+
+@dataclasses.dataclass(frozen=True)
+class CodegenComparison:
+    """The plain-C model of `tinyaudio.codegen` against TFLite Micro.
+
+    Attributes:
+        arena_size: bytes of the generated model's static arena (its whole tensor RAM).
+        peak_live_bytes: largest set of tensors live at once (the lower bound of any plan).
+        weights_bytes: constant data in flash.
+        n_inputs, n_differing, max_diff_lsb: outputs compared on the same int8 inputs
+            (n_inputs 0 when no C compiler was available or no inputs were given).
+        error: why the model could not be generated or compiled, else None.
+    """
+
+    arena_size: int = 0
+    peak_live_bytes: int = 0
+    weights_bytes: int = 0
+    n_inputs: int = 0
+    n_differing: int = 0
+    max_diff_lsb: int = 0
+    error: str | None = None
+
+    def summary(self, tflm_arena_bytes: int) -> str:
+        if self.error and not self.arena_size:
+            return f"plain C (tinyaudio.codegen): not available: {self.error}"
+        line = (f"plain C (tinyaudio.codegen): arena {self.arena_size} bytes (TFLM {tflm_arena_bytes}), "
+                f"peak live tensors {self.peak_live_bytes} bytes, {self.weights_bytes} bytes of constants")
+        if self.n_inputs:
+            verdict = "bit-exact" if self.max_diff_lsb == 0 else f"NOT bit-exact ({self.n_differing} outputs differ)"
+            line += f"\ngenerated C vs TFLM on {self.n_inputs} real clips: {verdict}"
+        elif self.error:
+            line += f"\ngenerated C not run: {self.error}"
+        return line
+
+
+def compare_codegen(model: str | os.PathLike | bytes, inputs: np.ndarray | None = None) -> CodegenComparison:
+    """Generate the plain-C model, compile it with the host gcc and compare it with TFLite Micro.
+
+    Never raises for a model the generator or compiler cannot handle: the result carries the reason.
+    """
+    from tinyaudio.codegen import CodegenError, build_host_model, run_host_model
+    from tinyaudio.codegen.build import BuildError
+
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            exe, generated = build_host_model(data, tmp)
+        except CodegenError as exc:
+            return CodegenComparison(error=str(exc))
+        except BuildError as exc:
+            from tinyaudio.codegen import generate_c
+
+            g = generate_c(data)
+            return CodegenComparison(g.arena_size, g.plan.peak_live_bytes, g.weights_bytes, error=str(exc).splitlines()[0])
+        sizes = dict(arena_size=generated.arena_size, peak_live_bytes=generated.plan.peak_live_bytes,
+                     weights_bytes=generated.weights_bytes)
+        if inputs is None or not len(inputs):
+            return CodegenComparison(**sizes)
+        got = run_host_model(exe, inputs, int(np.prod(generated.output_shape))).astype(np.int32)
+    diff = np.abs(got - tflm_outputs(data, inputs).astype(np.int32))
+    return CodegenComparison(**sizes, n_inputs=len(inputs), n_differing=int(np.count_nonzero(diff)),
+                             max_diff_lsb=int(diff.max(initial=0)))

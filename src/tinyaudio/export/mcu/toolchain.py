@@ -301,3 +301,270 @@ def run_qemu_frontend(
         raise BuildError(f"QEMU run printed no SysTick figures:\n{result.stdout[-2000:]}")
     per_frame = float(np.mean(clip_ticks)) / calibration / n_frames
     return QemuRun(features=out.reshape(n_clips, n_frames, n_features).astype(np.int16), instructions_per_frame=per_frame)
+
+
+# -- the whole firmware (frontend + pipeline + generated model) under QEMU ----------------------------
+
+#: Sources of an exported project (target "c") that the firmware compiles, besides the harness.
+FIRMWARE_PROJECT_SOURCES = ("ta_frontend.c", "ta_pipeline.c")
+#: The generated plain-C model (`tinyaudio.codegen.write_c`) implementing ``ta_model.h``.
+FIRMWARE_MODEL_SOURCES = ("ta_model_c.c", "ta_nn.c")
+
+
+def _firmware_sources(source: Path, out_dir: Path, cache_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """(project folder, folder holding ta_model_c.c / ta_nn.c / ta_nn.h) for `build_qemu_firmware`."""
+    if (source / "ta_pipeline.c").exists():
+        project = source
+    elif (source / "feature_config.json").exists() and (source / "model_int8.tflite").exists():
+        # Imported here: project.py imports this module.
+        from tinyaudio.export.mcu.project import export_project
+
+        project = export_project(source, out_dir / "project", target="c", overwrite=True, cache_dir=cache_dir).source_dir
+    else:
+        raise BuildError(
+            f"{source}: neither a project folder from `tinyaudio export --target c` (no ta_pipeline.c) "
+            "nor a run folder (no feature_config.json + model_int8.tflite)"
+        )
+    if all((project / name).exists() for name in (*FIRMWARE_MODEL_SOURCES, "ta_nn.h")):
+        return project, project
+    if not (project / "model_int8.tflite").exists():
+        raise BuildError(f"{project}: has no ta_model_c.c and no model_int8.tflite to generate it from")
+    from tinyaudio.codegen import write_c
+
+    model_dir = out_dir / "model_c"
+    write_c(project / "model_int8.tflite", model_dir)
+    return project, model_dir
+
+
+def build_qemu_firmware(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+) -> Path:
+    """Cross-compile an exported project's pipeline and generated C model into a QEMU firmware.
+
+    The firmware is ``ta_frontend.c`` + ``ta_pipeline.c`` (ring buffer, streaming q15 frontend,
+    int16 -> int8 input quantization) + the plain-C model (``ta_model_c.c``, ``ta_nn.c``) + the
+    semihosting harness ``templates/qemu/ta_firmware_main.c``, for QEMU's mps2-an385 (Cortex-M3,
+    `CORTEX_M3_CFLAGS`, newlib ``rdimon.specs``, SysTick instrumentation ``-DTA_QEMU_SYSTICK``).
+    When the project has no ``ta_model_c.c`` (exports from before tinyaudio.codegen), it is
+    generated from the project's ``model_int8.tflite`` into ``out_dir/model_c``.
+
+    Args:
+        source: a project folder written by ``tinyaudio export --target c``, or a run folder
+            (exported into ``out_dir/project`` first).
+        out_dir: build folder; receives the objects, ``ta_firmware_cm3.elf`` and its link map
+            ``ta_firmware_cm3.map`` (read by `firmware_memory`).
+        cache_dir: tinyaudio cache holding (or receiving) CMSIS-DSP and its compiled objects.
+        jobs: parallel compiler processes.
+
+    Returns:
+        Path of ``ta_firmware_cm3.elf``; run it with `run_qemu_firmware`.
+
+    Raises:
+        BuildError: ``source`` is neither kind of folder, ``arm-none-eabi-gcc`` / newlib missing
+            (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi), CMSIS-DSP unavailable, or a
+            compile / link error.
+        ExportError, CodegenError: the run folder cannot be exported or its model lowered to C.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    compiler = find_compiler(ARM_CC)
+    project, model_dir = _firmware_sources(source, out_dir, cache_dir)
+    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_firmware_main.c"):
+        shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
+    cmsis = project / "third_party" / "CMSIS-DSP"
+    if not (cmsis / "Include").is_dir():
+        cmsis = cmsis_dsp_root(cache_dir)
+    flags = [*CORTEX_M3_CFLAGS, "-DTA_QEMU_SYSTICK", "--specs=rdimon.specs", "-Wall", "-Wextra"]
+    includes = ["-I", str(model_dir), "-I", str(project), "-I", str(cmsis / "Include"), "-I", str(cmsis / "PrivateInclude")]
+    sources = [
+        out_dir / "startup_cm3.c", out_dir / "ta_firmware_main.c",
+        *(project / name for name in FIRMWARE_PROJECT_SOURCES), *(model_dir / name for name in FIRMWARE_MODEL_SOURCES),
+    ]
+    objects = [out_dir / (src.stem + ".o") for src in sources]
+
+    def compile_one(pair: tuple[Path, Path]) -> None:
+        _run([compiler, *flags, *includes, "-c", str(pair[0]), "-o", str(pair[1])], f"compiling {pair[0].name} for the Cortex-M3")
+
+    cmsis_objects = cmsis_dsp_objects(ARM_CC, CORTEX_M3_CFLAGS, cache_dir=cache_dir, jobs=jobs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(compile_one, zip(sources, objects)))
+    elf = out_dir / "ta_firmware_cm3.elf"
+    _run(
+        [compiler, *flags, "-T", str(out_dir / "mps2_an385.ld"), "-Wl,--gc-sections",
+         f"-Wl,-Map={out_dir / 'ta_firmware_cm3.map'}", *map(str, objects), *map(str, cmsis_objects), "-lm",
+         "-o", str(elf)],
+        "linking the Cortex-M3 firmware (needs Debian libnewlib-arm-none-eabi)",
+    )
+    return elf
+
+
+@dataclass(frozen=True)
+class FirmwareMemory:
+    """Static memory of a firmware ELF (heap and stack not included).
+
+    Attributes:
+        flash_bytes: code + constants + initial values of ``.data`` (what a board's flash holds).
+        ram_bytes: ``.data`` + ``.bss``.
+        parts: ``{"model": (flash, ram), "frontend": (flash, ram), "harness+libc": (flash, ram)}``
+            from the link map: the generated model and its kernels (weights, arena); the q15
+            frontend, pipeline and CMSIS-DSP, and the harness's ``ta_pipe`` (the
+            ``ta_pipeline_t`` any firmware holds); the rest (test harness, newlib, semihosting).
+            Empty when there is no ``.map`` next to the ELF.
+    """
+
+    flash_bytes: int
+    ram_bytes: int
+    parts: dict[str, tuple[int, int]]
+
+
+#: Object file stems of each `FirmwareMemory.parts` entry (CMSIS-DSP: every ``arm_*`` object).
+_MODEL_OBJECTS = {Path(s).stem for s in FIRMWARE_MODEL_SOURCES}
+_FRONTEND_OBJECTS = {Path(s).stem for s in FIRMWARE_PROJECT_SOURCES}
+
+
+def firmware_memory(elf: str | os.PathLike) -> FirmwareMemory:
+    """Flash and RAM of a `build_qemu_firmware` ELF, from ``arm-none-eabi-size -A`` and its link map.
+
+    Raises:
+        BuildError: ``arm-none-eabi-size`` missing (Debian: binutils-arm-none-eabi) or fails.
+    """
+    elf = Path(elf)
+    size_tool = shutil.which("arm-none-eabi-size")
+    if size_tool is None:
+        raise BuildError("arm-none-eabi-size not found; install it (Debian: apt-get install binutils-arm-none-eabi)")
+    sections: dict[str, int] = {}
+    for line in _run([size_tool, "-A", str(elf)], f"reading section sizes of {elf}").stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0].startswith(".") and fields[1].isdigit():
+            sections[fields[0]] = int(fields[1])
+    data, bss = sections.get(".data", 0), sections.get(".bss", 0)
+    flash = sections.get(".text", 0) + sections.get(".rodata", 0) + sections.get(".ARM.exidx", 0) + data
+    parts: dict[str, list[int]] = {"model": [0, 0], "frontend": [0, 0], "harness+libc": [0, 0]}
+    map_file = elf.with_suffix(".map")
+    if not map_file.exists():
+        return FirmwareMemory(flash_bytes=flash, ram_bytes=data + bss, parts={})
+    text = map_file.read_text(errors="replace")
+    text = text[text.find("Linker script and memory map") :]
+    pending = ""
+    for line in text.splitlines():
+        # input sections: " .text.foo  0x00001234  0x40 path/obj.o", or the name alone on its line
+        # and the numbers on the next one (long names); output sections start at column 0.
+        fields = line.split()
+        if line.startswith(" ") and not line.startswith("  ") and fields and (fields[0].startswith(".") or fields[0] == "COMMON"):
+            name, fields = fields[0], fields[1:]
+            if not fields:
+                pending = name
+                continue
+        elif pending and line.startswith("  "):
+            name = pending
+        else:
+            pending = ""
+            continue
+        pending = ""
+        if len(fields) != 3 or not fields[0].startswith("0x") or not fields[1].startswith("0x"):
+            continue
+        size, obj = int(fields[1], 16), Path(fields[2].split("(")[0]).stem
+        if size == 0 or name.startswith((".debug", ".comment", ".ARM.attributes")):
+            continue
+        frontend = obj in _FRONTEND_OBJECTS or obj.startswith("arm_") or name.endswith(".ta_pipe")
+        part = "model" if obj in _MODEL_OBJECTS else "frontend" if frontend else "harness+libc"
+        if name.startswith((".text", ".rodata", ".ARM.exidx")):
+            parts[part][0] += size
+        elif name.startswith(".data"):
+            parts[part][0] += size
+            parts[part][1] += size
+        elif name.startswith((".bss", "COMMON")):
+            parts[part][1] += size
+    return FirmwareMemory(flash_bytes=flash, ram_bytes=data + bss, parts={k: (v[0], v[1]) for k, v in parts.items()})
+
+
+@dataclass(frozen=True)
+class FirmwareRun:
+    """Result of `run_qemu_firmware`.
+
+    Instruction counts come from SysTick under ``-icount shift=0`` (one instruction per ns),
+    calibrated against a block of 10 000 ``nop``s: +- about 40 instructions per measurement.
+    They count instructions, not cycles (see benchmarks/mcu_firmware_cycles.py for estimates).
+
+    Attributes:
+        outputs: int8, shape (n_clips, n_outputs): the model's output tensor after each clip.
+        model_inputs: int8, shape (n_clips, n_frames * n_features): the input tensor the pipeline
+            filled for each clip, frame-major.
+        instructions_per_inference: mean over clips of ``ta_model_invoke`` alone.
+        instructions_per_frontend_clip: mean over clips of ``ta_pipeline_init`` + ``ta_pipeline_push``
+            (every frame of the clip, its int8 quantization and the input-window shifts).
+        instructions_per_frame: mean ``ta_pipeline_push`` instructions per frame it computed.
+        frames_per_clip: frames ``ta_pipeline_push`` computed per clip (the model's n_frames).
+    """
+
+    outputs: np.ndarray
+    model_inputs: np.ndarray
+    instructions_per_inference: float
+    instructions_per_frontend_clip: float
+    instructions_per_frame: float
+    frames_per_clip: int
+
+
+def run_qemu_firmware(
+    elf: str | os.PathLike, clips: np.ndarray, n_outputs: int, *, timeout_s: float = 600.0
+) -> FirmwareRun:
+    """Run a `build_qemu_firmware` ELF on int16 clips under ``qemu-system-arm -M mps2-an385 -icount shift=0``.
+
+    Args:
+        elf: from `build_qemu_firmware`.
+        clips: int16, shape (n_clips, n_samples), at the project's sample rate; each clip is
+            pushed whole into a freshly initialised pipeline, then the model is invoked once.
+        n_outputs: values in the model's output tensor (``TA_N_OUTPUTS``).
+        timeout_s: wall-clock limit for the whole QEMU run, in seconds.
+
+    Returns:
+        `FirmwareRun`.
+
+    Raises:
+        BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a non-zero exit, a
+            timeout, or output / SysTick figures of the wrong size.
+    """
+    qemu = shutil.which(QEMU)
+    if qemu is None:
+        raise BuildError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
+    clips = np.ascontiguousarray(clips, dtype="<i2")
+    if clips.ndim != 2 or clips.shape[0] == 0:
+        raise BuildError(f"clips must have shape (n_clips, n_samples) with n_clips > 0, not {clips.shape}")
+    n_clips, n_samples = clips.shape
+    with tempfile.TemporaryDirectory() as tmp:
+        clips.tofile(Path(tmp) / "in.raw")
+        args = ",".join(f"arg={a}" for a in (Path(elf).name, "in.raw", "out.raw", str(n_samples), "inputs.raw"))
+        cmd = [
+            qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none", "-icount", "shift=0",
+            "-semihosting-config", f"enable=on,target=native,{args}", "-kernel", str(Path(elf).resolve()),
+        ]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise BuildError(f"QEMU run of {elf} on {n_clips} clips took more than {timeout_s:.0f} s; feed fewer clips") from None
+        if result.returncode != 0:
+            raise BuildError(f"QEMU run of {elf} exited with {result.returncode}: {(result.stderr + result.stdout)[-2000:]}")
+        outputs = np.fromfile(Path(tmp) / "out.raw", dtype=np.int8)
+        inputs = np.fromfile(Path(tmp) / "inputs.raw", dtype=np.int8)
+    if outputs.size != n_clips * n_outputs:
+        raise BuildError(f"QEMU run wrote {outputs.size} output bytes, not {n_clips} clips x {n_outputs} outputs")
+    if inputs.size == 0 or inputs.size % n_clips:
+        raise BuildError(f"QEMU run wrote {inputs.size} model-input bytes, not a multiple of {n_clips} clips")
+    fields = [line.split() for line in result.stdout.splitlines()]
+    calibration = next((int(f[1]) / int(f[2]) for f in fields if len(f) == 3 and f[0] == "calibration_ticks"), None)
+    ticks = np.array([[int(v) for v in f[1:]] for f in fields if len(f) == 5 and f[0] == "clip_ticks"], dtype=np.float64)
+    if not calibration or ticks.shape != (n_clips, 4):
+        raise BuildError(f"QEMU run printed no SysTick figures for {n_clips} clips:\n{result.stdout[-2000:]}")
+    init, push, frames, invoke = ticks.T / np.array([[calibration], [calibration], [1.0], [calibration]])
+    return FirmwareRun(
+        outputs=outputs.reshape(n_clips, n_outputs),
+        model_inputs=inputs.reshape(n_clips, -1),
+        instructions_per_inference=float(invoke.mean()),
+        instructions_per_frontend_clip=float((init + push).mean()),
+        instructions_per_frame=float(push.sum() / max(1.0, frames.sum())),
+        frames_per_clip=int(round(frames.mean())),
+    )

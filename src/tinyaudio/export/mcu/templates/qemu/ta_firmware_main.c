@@ -24,7 +24,7 @@
 #include "ta_model.h"
 #include "ta_pipeline.h"
 
-static ta_pipeline_t pipe;
+static ta_pipeline_t ta_pipe; /* the firmware's pipeline state (counted as frontend RAM by firmware_memory) */
 
 #ifdef TA_QEMU_SYSTICK
 #define TA_SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -84,15 +84,15 @@ int main(int argc, char **argv)
     unsigned long n_clips = 0;
     while (fread(clip, sizeof(int16_t), n_samples, in) == n_samples) {
         uint32_t start = TA_NOW();
-        if (ta_pipeline_init(&pipe, input) != 0) {
+        if (ta_pipeline_init(&ta_pipe, input) != 0) {
             fprintf(stderr, "ta_pipeline_init failed on clip %lu\n", n_clips);
             return 1;
         }
         uint32_t init_ticks = ta_ticks_since(start);
         start = TA_NOW();
-        int frames = ta_pipeline_push(&pipe, clip, n_samples, input);
+        int frames = ta_pipeline_push(&ta_pipe, clip, n_samples, input);
         if (frames >= 0 && TA_CENTER) {
-            int tail = ta_pipeline_push(&pipe, zeros, TA_N_FFT / 2, input);
+            int tail = ta_pipeline_push(&ta_pipe, zeros, TA_N_FFT / 2, input);
             frames = tail < 0 ? tail : frames + tail;
         }
         uint32_t push_ticks = ta_ticks_since(start);
