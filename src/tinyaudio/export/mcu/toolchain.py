@@ -247,6 +247,29 @@ def build_qemu_frontend(
     return elf
 
 
+def _run_qemu(elf: str | os.PathLike, args: tuple[str, ...], cwd: str, timeout_s: float) -> subprocess.CompletedProcess:
+    """Run ``elf`` under ``qemu-system-arm -M mps2-an385 -icount shift=0`` with semihosting argv ``args`` in ``cwd``.
+
+    Raises:
+        BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a timeout or a non-zero exit.
+    """
+    qemu = shutil.which(QEMU)
+    if qemu is None:
+        raise BuildError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
+    argv = ",".join(f"arg={a}" for a in (Path(elf).name, *args))
+    cmd = [
+        qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none", "-icount", "shift=0",
+        "-semihosting-config", f"enable=on,target=native,{argv}", "-kernel", str(Path(elf).resolve()),
+    ]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"QEMU run of {elf} took more than {timeout_s:.0f} s; feed fewer clips") from None
+    if result.returncode != 0:
+        raise BuildError(f"QEMU run of {elf} exited with {result.returncode}: {(result.stderr + result.stdout)[-2000:]}")
+    return result
+
+
 @dataclass(frozen=True)
 class QemuRun:
     """Result of `run_qemu_frontend`.
@@ -271,24 +294,11 @@ def run_qemu_frontend(
         BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a non-zero exit,
             a timeout, or output of the wrong size.
     """
-    qemu = shutil.which(QEMU)
-    if qemu is None:
-        raise BuildError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
     clips = np.ascontiguousarray(clips, dtype="<i2")
     n_clips, n_samples = clips.shape
     with tempfile.TemporaryDirectory() as tmp:
         clips.tofile(Path(tmp) / "in.raw")
-        args = ",".join(f"arg={a}" for a in ("ta_frontend_cm3.elf", "in.raw", "out.raw", str(n_samples)))
-        cmd = [
-            qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none", "-icount", "shift=0",
-            "-semihosting-config", f"enable=on,target=native,{args}", "-kernel", str(Path(elf).resolve()),
-        ]
-        try:
-            result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"QEMU run of {elf} took more than {timeout_s:.0f} s; feed fewer clips") from None
-        if result.returncode != 0:
-            raise BuildError(f"QEMU run of {elf} exited with {result.returncode}: {(result.stderr + result.stdout)[-2000:]}")
+        result = _run_qemu(elf, ("in.raw", "out.raw", str(n_samples)), tmp, timeout_s)
         out = np.fromfile(Path(tmp) / "out.raw", dtype="<i2")
     n_features = _n_features(config)
     n_frames = out.size // max(1, n_clips * n_features)
@@ -528,26 +538,13 @@ def run_qemu_firmware(
         BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a non-zero exit, a
             timeout, or output / SysTick figures of the wrong size.
     """
-    qemu = shutil.which(QEMU)
-    if qemu is None:
-        raise BuildError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
     clips = np.ascontiguousarray(clips, dtype="<i2")
     if clips.ndim != 2 or clips.shape[0] == 0:
         raise BuildError(f"clips must have shape (n_clips, n_samples) with n_clips > 0, not {clips.shape}")
     n_clips, n_samples = clips.shape
     with tempfile.TemporaryDirectory() as tmp:
         clips.tofile(Path(tmp) / "in.raw")
-        args = ",".join(f"arg={a}" for a in (Path(elf).name, "in.raw", "out.raw", str(n_samples), "inputs.raw"))
-        cmd = [
-            qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none", "-icount", "shift=0",
-            "-semihosting-config", f"enable=on,target=native,{args}", "-kernel", str(Path(elf).resolve()),
-        ]
-        try:
-            result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"QEMU run of {elf} on {n_clips} clips took more than {timeout_s:.0f} s; feed fewer clips") from None
-        if result.returncode != 0:
-            raise BuildError(f"QEMU run of {elf} exited with {result.returncode}: {(result.stderr + result.stdout)[-2000:]}")
+        result = _run_qemu(elf, ("in.raw", "out.raw", str(n_samples), "inputs.raw"), tmp, timeout_s)
         outputs = np.fromfile(Path(tmp) / "out.raw", dtype=np.int8)
         inputs = np.fromfile(Path(tmp) / "inputs.raw", dtype=np.int8)
     if outputs.size != n_clips * n_outputs:
