@@ -44,6 +44,8 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
 	done
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc_q15 --augment noise --epochs 30 --out runs/fsdd_q15 --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_512_49x10 --augment noise --epochs 40 --out runs/sc12_f512 --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/stop_stream_aug --overwrite
@@ -58,6 +60,7 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model tiny_conv --features mfcc_49x10 --epochs 30 --qat --qat-epochs 5 --out runs/kws_tiny_conv_qat --overwrite
 	$(BIN)/python benchmarks/summarize_runs.py runs
 	$(BIN)/python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15
+	$(BIN)/python benchmarks/q15_training.py runs/sc12_f512 runs/sc12_q15
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

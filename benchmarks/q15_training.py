@@ -5,12 +5,24 @@ Issue #3 asks that a KWS model trained on q15 CMSIS-DSP features (FeatureConfig 
 two run folders written by ``tinyaudio train`` that differ only in ``features`` and prints their
 test accuracies (float Keras model and int8 ``.tflite``), the difference, and the verdict.
 
-Produce the runs first (about 6-10 min each on 2 cores; one at a time):
+Two comparisons are made (one training at a time on 2 cores):
+
+FSDD digits (about 6-10 min per run):
 
     TINYAUDIO_DATA=../shared/datasets tinyaudio train --dataset fsdd --model ds_cnn \\
         --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd
     TINYAUDIO_DATA=../shared/datasets tinyaudio train --dataset fsdd --model ds_cnn \\
         --features fsdd_mfcc_q15 --augment noise --epochs 30 --out runs/fsdd_q15
+    python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15
+
+Speech Commands 12-class KWS (about 15 min per run). ``mfcc_512_49x10`` is the float twin of
+``mfcc_q15_49x10`` (every field equal but ``kind``), so the runs differ only in the frontend:
+
+    TINYAUDIO_DATA=../shared/datasets tinyaudio train --dataset speech_commands --model ds_cnn \\
+        --features mfcc_512_49x10 --augment noise --epochs 40 --out runs/sc12_f512
+    TINYAUDIO_DATA=../shared/datasets tinyaudio train --dataset speech_commands --model ds_cnn \\
+        --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15
+    python benchmarks/q15_training.py runs/sc12_f512 runs/sc12_q15
 
 Usage: python benchmarks/q15_training.py [FLOAT_RUN] [Q15_RUN]   (defaults runs/fsdd runs/fsdd_q15)
 
