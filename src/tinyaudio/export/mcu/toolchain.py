@@ -232,7 +232,7 @@ def build_qemu_frontend(
     """
     out_dir = Path(out_dir)
     write_frontend(config, out_dir, harness=True)
-    for name in ("mps2_an385.ld", "startup_cm3.c"):
+    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h"):
         shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
     objects = cmsis_dsp_objects(ARM_CC, CORTEX_M3_CFLAGS, cache_dir=cache_dir)
     root = cmsis_dsp_root(cache_dir)
@@ -383,7 +383,7 @@ def build_qemu_firmware(
     out_dir.mkdir(parents=True, exist_ok=True)
     compiler = find_compiler(ARM_CC)
     project, model_dir = _firmware_sources(source, out_dir, cache_dir)
-    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_firmware_main.c"):
+    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h", "ta_firmware_main.c"):
         shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
     cmsis = project / "third_party" / "CMSIS-DSP"
     if not (cmsis / "Include").is_dir():
