@@ -303,9 +303,9 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
     spans: dict[int, list[int]] = {}
 
     def touch(index: int, step: int) -> None:
-        tensor = graph.tensors[index]
-        if index < 0 or tensor.data is not None:
+        if index < 0 or graph.tensors[index].data is not None:  # absent optional input, or a constant
             return
+        tensor = graph.tensors[index]
         root = lowering.root(index)
         sizes[root] = max(sizes.get(root, 0), tensor.nbytes)
         span = spans.setdefault(root, [step, step])
