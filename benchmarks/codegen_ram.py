@@ -1,4 +1,4 @@
-"""RAM of every zoo model: tinyaudio.codegen's static arena against TFLite Micro's arena.
+"""RAM of every zoo model: tinyaudio.export.codegen's static arena against TFLite Micro's arena.
 
 Builds each zoo model at its usual input shape (weights random: RAM does not depend on them),
 quantizes it to int8, and prints the generated C's arena (its whole tensor RAM), the largest set
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from tinyaudio.codegen import build_host_model, run_host_model
+from tinyaudio.export.codegen import build_host_model, run_host_model
 from tinyaudio.export.mcu.check import check_mcu
 from tinyaudio.models import build_model, count_macs
 from tinyaudio.quantize import quantize_int8

@@ -2,7 +2,7 @@
 ESTIMATED latency against the seed's budget.
 
 For each run folder: ``tinyaudio export --target c`` (q15 frontend + streaming pipeline + the model
-as plain C from tinyaudio.codegen), cross-compiled for QEMU's mps2-an385 (Cortex-M3, no DSP
+as plain C from tinyaudio.export.codegen), cross-compiled for QEMU's mps2-an385 (Cortex-M3, no DSP
 extension, ``-O2``), fed N real clips of the run's own test split (each clip pushed whole into a
 fresh pipeline, then one inference). Prints whether the firmware's int8 outputs equal TFLite
 Micro's on the Python model input (`model_input_q15`), instructions per inference and per
@@ -110,7 +110,7 @@ def bench(run_dir: Path, n_clips: int) -> None:
     print(f"  firmware ELF: flash {memory.flash_bytes:,} B, RAM {memory.ram_bytes:,} B (.data + .bss; heap and stack not counted)")
     for part, (flash, ram) in memory.parts.items():
         print(f"    {part:14s} flash {flash:9,} B   RAM {ram:8,} B")
-    print(f"    (model arena planned by tinyaudio.codegen: {project.codegen.arena_size:,} B; "
+    print(f"    (model arena planned by tinyaudio.export.codegen: {project.codegen.arena_size:,} B; "
           f"weights {project.codegen.weights_bytes:,} B)")
 
 

@@ -41,7 +41,7 @@ def fsdd_run(data_root, tmp_path_factory) -> Path:
     given = os.environ.get("TINYAUDIO_TEST_RUN")
     if given:
         return Path(given)
-    from tinyaudio.train import TrainConfig, train
+    from tinyaudio.pipeline import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs") / "fsdd"
     train(TrainConfig(**QUICK_FSDD), out, verbose=0, log=lambda *_: None)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
+
+from tinyaudio.errors import ConfigError, FolderExistsError
 
 T = TypeVar("T")
 
@@ -51,10 +55,100 @@ def dataclass_from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """``cls(**data)``, refusing unknown keys (a typo must not silently become a default).
 
     Raises:
-        ValueError: naming the unknown keys and listing the known fields.
+        ConfigError: naming the unknown keys and listing the known fields.
     """
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
-    return cls(**data)
+        raise ConfigError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
+    try:
+        return cls(**data)
+    except TypeError as exc:  # e.g. a list where a number belongs
+        raise ConfigError(f"{cls.__name__}: {exc}") from None
+
+
+#: In every folder tinyaudio builds (run folders, recipe folders, exported projects): the names
+#: of the entries tinyaudio wrote there. ``--overwrite`` replaces a folder only if nothing else is in it.
+MANIFEST = ".tinyaudio-manifest.json"
+
+
+def _manifest_entries(folder: Path) -> set[str]:
+    path = folder / MANIFEST
+    if not path.exists():
+        return set()
+    try:
+        return set(json.loads(path.read_text())["entries"])
+    except (ValueError, KeyError, TypeError):
+        return set()
+
+
+def record_entries(folder: str | os.PathLike, *names: str) -> None:
+    """Add top-level entries of ``folder`` (files or sub-folders tinyaudio wrote) to its manifest."""
+    folder = Path(folder)
+    entries = _manifest_entries(folder)
+    new = {Path(n).parts[0] for n in names} - entries
+    if new:
+        write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | new)}, indent=1) + "\n")
+
+
+def foreign_entries(folder: str | os.PathLike) -> list[str]:
+    """Entries of ``folder`` that tinyaudio did not write (absent from its manifest)."""
+    folder = Path(folder)
+    known = _manifest_entries(folder) | {MANIFEST}
+    return sorted(p.name for p in folder.iterdir() if p.name not in known)
+
+
+def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder") -> None:
+    """Refuse, before any work, an output folder that must not be written.
+
+    Raises:
+        FolderExistsError: ``path`` exists, is not empty and ``overwrite`` is False; or it holds
+            anything tinyaudio did not write there (a user's recordings, a hand-edited file, a
+            parent folder): ``--overwrite`` replaces only tinyaudio's own folders.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FolderExistsError(f"{path}: exists and is a file; choose another --out")
+    if not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise FolderExistsError(f"{path}: {what} exists; choose another --out (or --overwrite to replace it)")
+    foreign = foreign_entries(path)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise FolderExistsError(
+            f"{path}: not replaced: it holds files tinyaudio did not write ({shown}); "
+            f"choose another --out (--overwrite only replaces a {what} tinyaudio wrote)"
+        )
+
+
+@contextlib.contextmanager
+def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str = "run folder") -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to fill; rename it onto ``path`` when the block succeeds.
+
+    On an exception or KeyboardInterrupt the temporary folder is removed and an existing ``path``
+    is untouched. On success every entry of the new folder is recorded in its manifest, an existing
+    ``path`` is moved aside, the new folder renamed into place, and the old one removed.
+
+    Raises:
+        FolderExistsError: see `check_output_folder` (checked on entry and again before the rename).
+    """
+    path = Path(path)
+    check_output_folder(path, overwrite=overwrite, what=what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        record_entries(tmp, *(p.name for p in tmp.iterdir()))
+        check_output_folder(path, overwrite=overwrite, what=what)
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -5,6 +5,7 @@ Imports are inside the commands so that ``tinyaudio predict`` never loads Tensor
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,10 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from tinyaudio.runtime.run_folder import RunFolder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="From audio recordings to a tiny int8 model.")
 console = Console()
@@ -22,15 +26,42 @@ DataDir = typer.Option(None, "--data-dir", help="Local dataset root (default $TI
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {exc}", highlight=False)
+    """The one error report: ``error: <message>`` on stderr (no traceback, no Rich markup), exit 2."""
+    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
     raise typer.Exit(2)
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def command(*args, **kwargs):
+    """``app.command`` whose function reports `TinyAudioError` (bad input) with `_fail`, not a traceback."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            from tinyaudio.errors import TinyAudioError
+
+            try:
+                return fn(*a, **k)
+            except TinyAudioError as exc:
+                _fail(exc)
+
+        return app.command(*args, **kwargs)(wrapper)
+
+    return decorate
 
 
-@app.command()
+def _quiet_tensorflow(verbose: bool = False) -> None:
+    """Keep TensorFlow's C++ info / warning logs off the terminal unless ``--verbose``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
+    if not verbose:
+        import logging
+        import warnings
+
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module="audiomentations")
+
+
+@command()
 def train(
     out: Path = typer.Option(..., "--out", help="Run folder to write."),
     dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | path to label/*.wav folders."),
@@ -59,13 +90,13 @@ def train(
     target_max_fpr: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at most this validation FPR."),
     target_min_recall: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at least this validation recall."),
     monitor: str = typer.Option("val_loss", help="Early stopping / LR halving watch: val_loss | val_accuracy."),
+    verbose: bool = typer.Option(False, "--verbose", help="Keras' per-epoch lines and TensorFlow / converter output."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Train a model, quantize it to int8 and write a run folder."""
-    _quiet_tensorflow()
-    from tinyaudio.errors import TinyAudioError
-    from tinyaudio.train import TrainConfig
-    from tinyaudio.train import train as run_training
+    _quiet_tensorflow(verbose)
+    from tinyaudio.pipeline import TrainConfig
+    from tinyaudio.pipeline import train as run_training
 
     config = TrainConfig(
         dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
@@ -76,10 +107,7 @@ def train(
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
         monitor=monitor,
     )
-    try:
-        metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print)
-    except (TinyAudioError, FileExistsError, ValueError) as exc:
-        _fail(exc)
+    metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print, verbose=2 if verbose else 1)
     _print_summary(out, metrics)
 
 
@@ -105,7 +133,7 @@ def _print_summary(out: Path, metrics: dict) -> None:
     console.print(f"{metrics['params']} parameters, {metrics['macs']:,} MACs; run folder: [bold]{out}[/bold]")
 
 
-@app.command()
+@command()
 def predict(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     files: List[Path] = typer.Argument(..., help="Audio files to classify."),
@@ -113,13 +141,9 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """Classify audio files with a trained run (runtime extra only: no TensorFlow)."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.runtime import Classifier
 
-    try:
-        predictions = Classifier(run_dir, model=model).predict_files(files)
-    except TinyAudioError as exc:
-        _fail(exc)
+    predictions = Classifier(run_dir, model=model).predict_files(files)
     if as_json:
         for p in predictions:
             typer.echo(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4)}))
@@ -132,7 +156,7 @@ def predict(
     console.print(table)
 
 
-@app.command()
+@command()
 def evaluate(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     dataset: Optional[str] = typer.Option(None, help="Dataset (default: the run's own)."),
@@ -141,18 +165,14 @@ def evaluate(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Recompute a run's metrics on a dataset split with its .tflite model."""
-    from tinyaudio.errors import TinyAudioError
-    from tinyaudio.train.evaluate import evaluate_run
+    from tinyaudio.evaluate.classify import evaluate_run
 
-    try:
-        metrics = evaluate_run(run_dir, dataset=dataset, data_dir=data_dir, split=split, model=model)
-    except TinyAudioError as exc:
-        _fail(exc)
+    metrics = evaluate_run(run_dir, dataset=dataset, data_dir=data_dir, split=split, model=model)
     metrics.pop("confusion_matrix", None)
     console.print_json(json.dumps(metrics))
 
 
-@app.command()
+@command()
 def models(
     features: str = typer.Option("mfcc_49x10", help="Feature preset or FeatureConfig JSON file."),
     n_classes: int = typer.Option(12, help="Output classes (1 = sigmoid detector)."),
@@ -172,36 +192,28 @@ def models(
     console.print(table)
 
 
-@app.command()
+@command()
 def plot(
     files: List[Path] = typer.Argument(..., help="Audio files."),
     out: Path = typer.Option(Path("plots"), help="Folder for the PNGs."),
 ) -> None:
     """Write waveform, PSD, FFT, spectrogram, mel and MFCC PNGs of audio files."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.features.plot import plot_audio
 
     for f in files:
-        try:
-            written = plot_audio(f, out)
-        except TinyAudioError as exc:
-            _fail(exc)
+        written = plot_audio(f, out)
         console.print(f"{f}: " + ", ".join(str(p) for p in written))
 
 
-@app.command()
+@command()
 def data(
     dataset: str = typer.Argument("fsdd", help="fsdd | speech_commands | esc50 | folder path."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Show a dataset's labels and clips per split (downloads it if needed)."""
     from tinyaudio.data import load_dataset
-    from tinyaudio.errors import TinyAudioError
 
-    try:
-        ds = load_dataset(dataset, data_dir)
-    except TinyAudioError as exc:
-        _fail(exc)
+    ds = load_dataset(dataset, data_dir)
     counts = ds.counts()
     table = Table(title=f"{ds.name}: {len(ds.clips)} clips")
     table.add_column("label")
@@ -212,7 +224,7 @@ def data(
     console.print(table)
 
 
-@app.command("speaker-eval")
+@command("speaker-eval")
 def speaker_eval(
     run_dir: Path = typer.Argument(..., help="Run folder of a `--task speaker` training."),
     dataset: str = typer.Option("fsdd", help="Speakers to test on (ideally not the run's own): fsdd | librispeech | folder."),
@@ -223,15 +235,13 @@ def speaker_eval(
 ) -> None:
     """Verification EER / minDCF with the run's embedding model; writes trials, DET PNG, threshold."""
     _quiet_tensorflow()
-    from tinyaudio.errors import TinyAudioError
-    from tinyaudio.train.speaker import export_embedding, speaker_eval as run_eval
+    from tinyaudio.evaluate.speaker import speaker_eval as run_eval
+    from tinyaudio.pipeline import export_embedding
+    from tinyaudio.runtime.run_folder import EMBEDDING_META
 
-    try:
-        if export:
-            export_embedding(run_dir, data_dir=data_dir, log=console.print)
-        m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, log=console.print)
-    except (TinyAudioError, ValueError) as exc:
-        _fail(exc)
+    if export or not RunFolder(run_dir).file(EMBEDDING_META).exists():
+        export_embedding(run_dir, data_dir=data_dir, log=console.print)
+    m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, log=console.print)
     seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
     console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} non-target trials")
     console.print(f"EER {100 * m['eer']:.2f} % at cosine {m['eer_threshold']:.3f}; minDCF "
@@ -239,24 +249,20 @@ def speaker_eval(
     console.print(f"trials: {m['trials_file']}  DET: {m.get('det_png', '-')}")
 
 
-@app.command()
+@command()
 def enroll(
     run_dir: Path = typer.Argument(..., help="Run folder with an embedding model (see speaker-eval)."),
     files: List[Path] = typer.Argument(..., help="Recordings of the speaker."),
     name: str = typer.Option(..., "--name", help="Profile name."),
 ) -> None:
     """Average a speaker's embeddings into a profile in RUN_DIR/speakers.json (no TensorFlow)."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.runtime.speaker import enroll as run_enroll, profiles_path
 
-    try:
-        profile = run_enroll(run_dir, name, files)
-    except TinyAudioError as exc:
-        _fail(exc)
+    profile = run_enroll(run_dir, name, files)
     console.print(f"enrolled {name!r}: {len(files)} files, {profile['n_windows']} windows -> {profiles_path(run_dir)}")
 
 
-@app.command()
+@command()
 def verify(
     run_dir: Path = typer.Argument(..., help="Run folder with enrolled speakers."),
     files: List[Path] = typer.Argument(..., help="Recordings to check."),
@@ -265,17 +271,13 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Accept or reject recordings as an enrolled speaker (cosine score vs threshold)."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.runtime.speaker import SpeakerEmbedder, identify, verify as run_verify
 
-    try:
-        embedder = SpeakerEmbedder(run_dir)
-        if name is not None:
-            results = run_verify(run_dir, name, files, threshold=threshold, embedder=embedder)
-        else:
-            results = [identify(run_dir, f, threshold=threshold, embedder=embedder) for f in files]
-    except TinyAudioError as exc:
-        _fail(exc)
+    embedder = SpeakerEmbedder(run_dir)
+    if name is not None:
+        results = run_verify(run_dir, name, files, threshold=threshold, embedder=embedder)
+    else:
+        results = [identify(run_dir, f, threshold=threshold, embedder=embedder) for f in files]
     for r in results:
         if as_json:
             typer.echo(json.dumps({"path": r.path, "speaker": r.name, "score": round(r.score, 4),
@@ -286,7 +288,7 @@ def verify(
             console.print(f"{r.path}: {verdict}  score {r.score:.3f} / threshold {r.threshold:.3f}")
 
 
-@app.command()
+@command()
 def serve(
     root: Path = typer.Option(..., "--root", help="Recording folder: clips go to ROOT/<label>/NNNN.wav."),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of run folders for the live view."),
@@ -307,7 +309,7 @@ def serve(
     run_server(root, runs, host=host, port=port, sample_rate=sample_rate, max_clip_seconds=max_clip_seconds)
 
 
-@app.command()
+@command()
 def listen(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     wav: Optional[Path] = typer.Option(None, "--wav", help="Listen to this file instead of the microphone."),
@@ -324,26 +326,22 @@ def listen(
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
 ) -> None:
     """Always listen to the microphone or a wav file and log keyword detections (runtime extra only)."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.runtime import Classifier
     from tinyaudio.runtime.listen import MicSource, WavSource, listen_console
     from tinyaudio.runtime.stream import StreamingEngine
 
-    try:
-        clf = Classifier(run_dir, model=model)
-        engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, smoothing_s=smoothing,
-                                 threshold=threshold, min_count=min_count, suppression_s=suppression)
-        sr = clf.feature_config.sample_rate
-        dev = int(device) if device is not None and device.isdigit() else device
-        source = (WavSource(wav, sr, block_size=block_size, realtime=not fast, pad_end_s=clf.feature_config.clip_duration)
-                  if wav is not None
-                  else MicSource(sr, block_size=block_size, device=dev))
-        listen_console(engine, source, as_json=as_json, duration_s=duration, console=console)
-    except TinyAudioError as exc:
-        _fail(exc)
+    clf = Classifier(run_dir, model=model)
+    engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, smoothing_s=smoothing,
+                             threshold=threshold, min_count=min_count, suppression_s=suppression)
+    sr = clf.feature_config.sample_rate
+    dev = int(device) if device is not None and device.isdigit() else device
+    source = (WavSource(wav, sr, block_size=block_size, realtime=not fast, pad_end_s=clf.feature_config.clip_duration)
+              if wav is not None
+              else MicSource(sr, block_size=block_size, device=dev))
+    listen_console(engine, source, as_json=as_json, duration_s=duration, console=console)
 
 
-@app.command("stream-eval")
+@command("stream-eval")
 def stream_eval_command(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     minutes: float = typer.Option(30.0, help="Length of the generated stream."),
@@ -360,20 +358,16 @@ def stream_eval_command(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Generate a long noisy test stream, run the streaming engine, report FRR, false accepts / hour, DET."""
-    from tinyaudio.errors import TinyAudioError
-    from tinyaudio.runtime.stream_eval import stream_eval, summary_table
+    from tinyaudio.evaluate.stream import stream_eval, summary_table
 
-    try:
-        results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
-                              noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
-                              smoothing_s=smoothing, min_count=min_count, suppression_s=suppression,
-                              max_fa_per_hour=target_fa, save_stream=save_stream, log=console.print)
-    except TinyAudioError as exc:
-        _fail(exc)
+    results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
+                          noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
+                          smoothing_s=smoothing, min_count=min_count, suppression_s=suppression,
+                          max_fa_per_hour=target_fa, save_stream=save_stream, log=console.print)
     console.print(summary_table(results))
 
 
-@app.command("export")
+@command("export")
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     target: str = typer.Option("c", help="pico (Pico SDK, CMake) | arduino (sketch + library) | c (sources only)."),
@@ -384,20 +378,16 @@ def export(
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.export.mcu.project import export_project
 
-    try:
-        result = export_project(run_dir, out or run_dir / f"mcu_{target}", target=target, board=board,
-                                step_ms=step_ms, threshold=threshold, overwrite=overwrite)
-    except (TinyAudioError, FileExistsError) as exc:
-        _fail(exc)
+    result = export_project(run_dir, out or run_dir / f"mcu_{target}", target=target, board=board,
+                            step_ms=step_ms, threshold=threshold, overwrite=overwrite)
     console.print(result.report.summary())
     console.print(f"TA_ARENA_BYTES {result.arena_bytes}, {result.step_samples} samples per step; "
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
 
 
-@app.command("recipe")
+@command("recipe")
 def recipe(
     name: str = typer.Argument(..., help="fire-alarm"),
     out: Path = typer.Option(Path("runs/fire_alarm"), "--out", help="Folder for the runs and report."),
@@ -408,20 +398,16 @@ def recipe(
 ) -> None:
     """Run a multi-step recipe and write its report (fire-alarm: ESC-50 base -> transfer -> QAT int8 -> report)."""
     _quiet_tensorflow()
-    from tinyaudio.errors import TinyAudioError
-    from tinyaudio.train.recipes import FireAlarmRecipe, fire_alarm_recipe
+    from tinyaudio.pipeline import FireAlarmRecipe, fire_alarm_recipe
 
     if name != "fire-alarm":
         _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
-    try:
-        fire_alarm_recipe(out, recipe=FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), base=base,
-                          data_dir=data_dir, overwrite=overwrite, log=console.print)
-    except (TinyAudioError, FileExistsError, ValueError) as exc:
-        _fail(exc)
+    fire_alarm_recipe(out, recipe=FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), base=base,
+                      data_dir=data_dir, overwrite=overwrite, log=console.print)
     console.print((out / "report.md").read_text(), markup=False, highlight=False)
 
 
-@app.command("augment-preview")
+@command("augment-preview")
 def augment_preview(
     audio: Path = typer.Argument(..., help="Audio file to augment."),
     out: Path = typer.Option(Path("augment_preview.png"), "--out", help="PNG to write."),
@@ -433,18 +419,14 @@ def augment_preview(
 ) -> None:
     """Write a PNG grid of spectrograms before / after each augmentation."""
     from tinyaudio.augment.preview import augment_preview as run_preview
-    from tinyaudio.augment.recipes import background_noise_dir
-    from tinyaudio.errors import TinyAudioError
+    from tinyaudio.paths import background_noise_dir
 
-    try:
-        path = run_preview(audio, out, features=features, other=other, noise_dir=noise_dir or background_noise_dir(),
-                           irs=irs, seed=seed)
-    except TinyAudioError as exc:
-        _fail(exc)
+    path = run_preview(audio, out, features=features, other=other, noise_dir=noise_dir or background_noise_dir(),
+                       irs=irs, seed=seed)
     console.print(f"wrote {path}")
 
 
-@app.command("check-mcu")
+@command("check-mcu")
 def check_mcu(
     run_dir: Path = typer.Argument(..., help="Run folder (or a .tflite file)."),
     board: str = typer.Option("rp2040", help="Board whose RAM / flash to check against."),
@@ -453,41 +435,34 @@ def check_mcu(
 ) -> None:
     """Run the int8 model under the TFLite Micro interpreter: ops, arena_size, flash, fits or not,
     and its int8 outputs against LiteRT's reference (and XNNPACK) kernels on real clips."""
-    from tinyaudio.errors import TinyAudioError
     from tinyaudio.export.mcu.check import check_mcu as run_check
     from tinyaudio.export.mcu.check import compare_codegen, compare_outputs, real_model_inputs
 
-    model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
-    try:
-        report = run_check(model, board=board)
-        console.print(report.summary())
-        inputs = real_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
-        if inputs is not None:
-            comparison = compare_outputs(model, inputs)
-            console.print(comparison.summary())
-        generated = compare_codegen(model, inputs)
-        console.print(generated.summary(report.arena_bytes))
-        if (inputs is not None and comparison.max_diff_lsb > 1) or generated.max_diff_lsb > 0:
-            raise typer.Exit(1)  # beyond a requantization rounding tie, or the generated C disagrees with TFLM
-    except TinyAudioError as exc:
-        _fail(exc)
+    model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
+    report = run_check(model, board=board)
+    console.print(report.summary())
+    inputs = real_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
+    if inputs is not None:
+        comparison = compare_outputs(model, inputs)
+        console.print(comparison.summary())
+    generated = compare_codegen(model, inputs)
+    console.print(generated.summary(report.arena_bytes))
+    if (inputs is not None and comparison.max_diff_lsb > 1) or generated.max_diff_lsb > 0:
+        raise typer.Exit(1)  # beyond a requantization rounding tie, or the generated C disagrees with TFLM
 
 
-@app.command("codegen")
+@command("codegen")
 def codegen(
     run_dir: Path = typer.Argument(..., help="Run folder (or an int8 .tflite file)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the C files (default RUN_DIR/codegen)."),
 ) -> None:
     """Generate dependency-free C99 for the int8 model: ta_model_c.c (weights, static arena, one call
     per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""
-    from tinyaudio.codegen import CodegenError, write_c
+    from tinyaudio.export.codegen import write_c
 
-    model = run_dir / "model_int8.tflite" if run_dir.is_dir() else run_dir
+    model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
     folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
-    try:
-        generated = write_c(model, folder, name=model.name)
-    except (CodegenError, OSError) as exc:
-        _fail(exc)
+    generated = write_c(model, folder, name=model.name)
     console.print(f"ops: {', '.join(generated.ops)}")
     console.print(f"arena {generated.arena_size} bytes (peak live tensors {generated.plan.peak_live_bytes}), "
                   f"{generated.weights_bytes} bytes of constants; {len(generated.files)} files in [bold]{folder}[/bold]")

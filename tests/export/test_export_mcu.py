@@ -32,7 +32,9 @@ from tinyaudio.export.mcu.project import (  # noqa: E402
     labels_header,
     model_input_q15,
 )
-from tinyaudio.export.mcu.toolchain import HOST_CFLAGS, cmsis_dsp_objects, cmsis_dsp_root, find_compiler  # noqa: E402
+from tinyaudio.export.codegen.build import find_compiler  # noqa: E402
+from tinyaudio.export.mcu.build import HOST_CFLAGS, cmsis_dsp_objects  # noqa: E402
+from tinyaudio.export.mcu.sources import cmsis_dsp_root  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
 
 CONFIG = FeatureConfig(

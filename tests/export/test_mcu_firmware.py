@@ -22,7 +22,8 @@ pytest.importorskip("tflite_micro", reason="the reference outputs come from tfli
 from tinyaudio.export.mcu import BuildError, build_qemu_firmware, firmware_memory, run_qemu_firmware  # noqa: E402
 from tinyaudio.export.mcu.check import model_io, tflm_outputs  # noqa: E402
 from tinyaudio.export.mcu.project import export_project, model_input_q15  # noqa: E402
-from tinyaudio.export.mcu.toolchain import ARM_CC, QEMU  # noqa: E402
+from tinyaudio.export.mcu.build import ARM_CC  # noqa: E402
+from tinyaudio.export.mcu.qemu import QEMU  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
 
 pytestmark = pytest.mark.skipif(

@@ -10,7 +10,8 @@ import pytest
 pytest.importorskip("cmsisdsp", reason="q15 frontend needs cmsisdsp==1.10.3 (pip install 'tinyaudio[mcu]')")
 
 from tinyaudio.export.mcu import BuildError, build_qemu_frontend, run_qemu_frontend  # noqa: E402
-from tinyaudio.export.mcu.toolchain import ARM_CC, QEMU  # noqa: E402
+from tinyaudio.export.mcu.build import ARM_CC  # noqa: E402
+from tinyaudio.export.mcu.qemu import QEMU  # noqa: E402
 from tinyaudio.features.q15 import compute_features_q15  # noqa: E402
 
 from test_mcu_frontend import CONFIGS, real_clips  # noqa: E402  (tests/export is on sys.path)

@@ -9,8 +9,8 @@ import pytest
 
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.runtime.speaker import SpeakerEmbedder, cosine, enroll, identify, load_profiles, verify, windows
-from tinyaudio.train import TrainConfig, train
-from tinyaudio.train.speaker import speaker_eval
+from tinyaudio.pipeline import TrainConfig, train
+from tinyaudio.evaluate.speaker import speaker_eval
 
 QUICK = TrainConfig(dataset="fsdd", task="speaker", model="ds_cnn", features="fsdd_mfcc", epochs=6, patience=6, batch_size=32,
                     max_clips_per_split=1200, representative_size=100)

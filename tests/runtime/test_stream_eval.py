@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tinyaudio.cli import app
 from tinyaudio.data import Clip
 from tinyaudio.runtime.stream import Detection
-from tinyaudio.runtime.stream_eval import (
+from tinyaudio.evaluate.stream import (
     StreamEvent,
     active_power,
     generate_stream,

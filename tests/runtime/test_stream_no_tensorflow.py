@@ -10,7 +10,7 @@ SCRIPT = """
 import json, sys
 from typer.testing import CliRunner
 from tinyaudio.cli import app
-from tinyaudio.runtime.stream_eval import stream_eval
+from tinyaudio.evaluate.stream import stream_eval
 run, wav, data = sys.argv[1:4]
 r = CliRunner().invoke(app, ["listen", run, "--wav", wav, "--fast", "--json"])
 assert r.exit_code == 0, r.output

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tinyaudio.errors import AudioError
-from tinyaudio.train import TrainConfig, train
+from tinyaudio.pipeline import TrainConfig, train
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from tinyaudio.runtime import TFLiteModel
-from tinyaudio.train import TrainConfig, train
+from tinyaudio.pipeline import TrainConfig, train
 
 TINY = TrainConfig(dataset="fsdd", model="cnn_mfcc", features="fsdd_mfcc", epochs=2, max_clips_per_split=150,
                    representative_size=50, seed=3)

@@ -11,7 +11,8 @@ import pytest
 from tinyaudio.errors import AudioError, ConfigMismatchError, TinyAudioError
 from tinyaudio.features import PRESETS
 from tinyaudio.runtime import Classifier
-from tinyaudio.train import TrainConfig, evaluate_run, train
+from tinyaudio.evaluate.classify import evaluate_run
+from tinyaudio.pipeline import TrainConfig, train
 
 @pytest.fixture(scope="module")
 def run_dir(fsdd_run):

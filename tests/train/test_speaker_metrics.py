@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyaudio.data.dataset import Clip
-from tinyaudio.train.speaker import det_curve, make_trials, plot_det, verification_metrics
+from tinyaudio.evaluate.speaker import det_curve, make_trials, plot_det, verification_metrics
 
 
 def test_perfect_separation_has_zero_eer_and_dcf():

@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 from tinyaudio.errors import ConfigMismatchError  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
 from tinyaudio.models import build_model  # noqa: E402
-from tinyaudio.train.threshold import choose_threshold, rates  # noqa: E402
+from tinyaudio.evaluate.threshold import choose_threshold, rates  # noqa: E402
 from tinyaudio.train.transfer import fit_transfer  # noqa: E402
 
 SHAPE = (61, 40, 1)
@@ -41,16 +41,16 @@ def test_two_stages_freeze_then_fine_tune(base_run):
     x, y = _data()
     base = keras.models.load_model(base_run / "model.keras")
     conv_before = next(l for l in base.layers if isinstance(l, keras.layers.Conv2D)).get_weights()[0]
-    model, history, info = fit_transfer(base_run, x, y, (x[:16], y[:16]), n_outputs=1, freeze_backbone_epochs=2,
-                                        fine_tune_epochs=2, fine_tune_lr=1e-3, batch_size=32, verbose=0)
+    model, history, info = fit_transfer(keras.models.load_model(base_run / "model.keras"), x, y, (x[:16], y[:16]), n_outputs=1,
+                                        freeze_backbone_epochs=2, fine_tune_epochs=2, fine_tune_lr=1e-3, batch_size=32, verbose=0)
     assert model.output_shape == (None, 1) and model.layers[-1].activation.__name__ == "sigmoid"
     assert info["stage1_epochs"] == 2 and info["stage2_epochs"] == 2
     assert len(history["loss"]) == 4 and {"val_loss", "val_accuracy"} <= set(info["stage1"])
     conv_after = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D)).get_weights()[0]
     assert not np.allclose(conv_before, conv_after)  # stage 2 trained the backbone
 
-    frozen, _, info = fit_transfer(base_run, x, y, (x[:16], y[:16]), n_outputs=1, freeze_backbone_epochs=2,
-                                   fine_tune_epochs=0, batch_size=32, verbose=0)
+    frozen, _, info = fit_transfer(keras.models.load_model(base_run / "model.keras"), x, y, (x[:16], y[:16]), n_outputs=1,
+                                   freeze_backbone_epochs=2, fine_tune_epochs=0, batch_size=32, verbose=0)
     conv_frozen = next(l for l in frozen.layers if isinstance(l, keras.layers.Conv2D)).get_weights()[0]
     np.testing.assert_array_equal(conv_before, conv_frozen)  # stage 1 alone leaves it untouched
     assert info["stage2_epochs"] == 0
@@ -59,7 +59,7 @@ def test_two_stages_freeze_then_fine_tune(base_run):
 def test_base_with_other_input_shape_is_refused(base_run):
     x = np.zeros((8, 49, 10, 1), np.float32)
     with pytest.raises(ConfigMismatchError, match="feature config"):
-        fit_transfer(base_run, x, np.zeros(8, int), (x, np.zeros(8, int)), n_outputs=1, verbose=0)
+        fit_transfer(keras.models.load_model(base_run / "model.keras"), x, np.zeros(8, int), (x, np.zeros(8, int)), n_outputs=1, verbose=0)
 
 
 def test_threshold_meets_its_target():
@@ -84,7 +84,7 @@ def test_threshold_meets_its_target():
 
 
 def test_fire_alarm_transfer_run_writes_stages_qat_and_threshold(data_root, base_run, tmp_path):
-    from tinyaudio.train import TrainConfig, train
+    from tinyaudio.pipeline import TrainConfig, train
 
     config = TrainConfig(dataset="fire_alarm", keyword="fire_alarm", base=str(base_run), freeze_backbone_epochs=1,
                          fine_tune_epochs=1, qat=True, qat_epochs=1, target_max_fpr=0.05, max_clips_per_split=120,

@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tinyaudio.data.audio import check_audio
 from tinyaudio.errors import AudioError, DatasetError
 
 
@@ -30,44 +31,13 @@ class Transform(Protocol):
 
 
 def check_clip(samples: Any, *, name: str = "samples") -> np.ndarray:
-    """Return ``samples`` as a float32 1-D array after checking it is mono, non-empty, float and finite.
-
-    Raises:
-        AudioError: not 1-D (e.g. stereo), empty, integer dtype, or containing NaN / inf.
-    """
-    samples = np.asarray(samples)
-    if samples.ndim != 1:
-        hint = "; mix channels to mono first (samples.mean(axis=0) for (channels, n_samples))" if samples.ndim == 2 else ""
-        raise AudioError(f"{name}: expected mono audio of shape (n_samples,), got shape {samples.shape}{hint}")
-    if samples.size == 0:
-        raise AudioError(f"{name}: no samples (empty array); drop the clip or pad it with tinyaudio.data.fix_length")
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise AudioError(
-            f"{name}: expected float audio in [-1, 1], got dtype {samples.dtype}; decode with tinyaudio.data.load_audio"
-        )
-    if not np.all(np.isfinite(samples)):
-        raise AudioError(f"{name}: contains NaN or inf; the recording is corrupt, drop or re-record it")
-    return np.ascontiguousarray(samples, dtype=np.float32)
+    """`tinyaudio.data.check_audio` for one clip, returned as contiguous float32 (n_samples,)."""
+    return np.ascontiguousarray(check_audio(samples, name=name), dtype=np.float32)
 
 
 def check_batch(clips: Any, *, name: str = "clips") -> np.ndarray:
-    """Return ``clips`` as float32, shape (n_clips, n_samples), after checking every row as `check_clip` does.
-
-    Raises:
-        AudioError: not 2-D, no clips or no samples, integer dtype, or a row with NaN / inf
-            (naming the first such row).
-    """
-    clips = np.asarray(clips)
-    if clips.ndim != 2 or 0 in clips.shape:
-        raise AudioError(f"{name}: expected equal-length mono clips of shape (n_clips, n_samples), got shape {clips.shape}")
-    if not np.issubdtype(clips.dtype, np.floating):
-        raise AudioError(
-            f"{name}: expected float audio in [-1, 1], got dtype {clips.dtype}; decode with tinyaudio.data.load_audio"
-        )
-    bad = np.flatnonzero(~np.all(np.isfinite(clips), axis=1))
-    if bad.size:
-        raise AudioError(f"{name}[{bad[0]}]: contains NaN or inf ({bad.size} bad clips); drop or re-record them")
-    return np.ascontiguousarray(clips, dtype=np.float32)
+    """`tinyaudio.data.check_audio` for equal-length clips, returned as float32 (n_clips, n_samples)."""
+    return np.ascontiguousarray(check_audio(clips, name=name, ndim=(2,)), dtype=np.float32)
 
 
 def check_rate(sample_rate: Any) -> int:

@@ -7,17 +7,7 @@ from pathlib import Path
 
 from tinyaudio.augment.compose import Compose
 from tinyaudio.augment.waveform import AddBackgroundNoise, AddWhiteNoise, TimeShift
-
-
-def background_noise_dir() -> Path | None:
-    """Speech Commands ``_background_noise_`` under ``$TINYAUDIO_DATA`` or the download cache, if present."""
-    roots = [os.environ.get("TINYAUDIO_DATA"), os.environ.get("TINYAUDIO_CACHE")]
-    for root in filter(None, roots):
-        for sub in ("speech_commands_background_noise", "speech_commands_v0.02/_background_noise_",
-                    "datasets/speech_commands/_background_noise_"):
-            if (Path(root) / sub).is_dir():
-                return Path(root) / sub
-    return None
+from tinyaudio.paths import background_noise_dir
 
 
 def noise_recipe(sample_rate: int, noise_dir: str | os.PathLike | None = None) -> Compose:

@@ -79,3 +79,37 @@ def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     if len(samples) >= n_samples:
         return samples[:n_samples]
     return np.pad(samples, (0, n_samples - len(samples)))
+
+
+def check_audio(samples: object, *, name: str = "samples", ndim: tuple[int, ...] = (1,)) -> np.ndarray:
+    """The one check of audio arrays handed to tinyaudio (frontends, augmentation, streaming).
+
+    Args:
+        samples: float audio in [-1, 1]: shape (n_samples,) for one clip, (n_clips, n_samples)
+            for a batch of equal-length clips.
+        name: what to call the array in the error (a file name, ``"stream block"``).
+        ndim: the accepted numbers of dimensions.
+
+    Returns:
+        ``samples`` as a NumPy float array (dtype kept: float32 or float64).
+
+    Raises:
+        AudioError: wrong number of dimensions (stereo gets a hint), no samples, integer dtype,
+            or NaN / inf (naming the first bad clip of a batch).
+    """
+    samples = np.asarray(samples)
+    if samples.ndim not in ndim:
+        shapes = " or ".join({1: "(n_samples,)", 2: "(n_clips, n_samples)"}[d] for d in ndim)
+        hint = "; mix channels to mono first (samples.mean(axis=0) for (channels, n_samples))" if ndim == (1,) and samples.ndim == 2 else ""
+        raise AudioError(f"{name}: expected mono audio of shape {shapes}, got shape {samples.shape}{hint}")
+    if samples.size == 0:
+        raise AudioError(f"{name}: no samples (empty array, shape {samples.shape}); drop the clip or pad it with tinyaudio.data.fix_length")
+    if not np.issubdtype(samples.dtype, np.floating):
+        raise AudioError(f"{name}: expected float audio in [-1, 1], got dtype {samples.dtype}; decode with tinyaudio.data.load_audio")
+    finite = np.isfinite(samples)
+    if not finite.all():
+        if samples.ndim == 2:
+            bad = np.flatnonzero(~finite.all(axis=1))
+            raise AudioError(f"{name}[{bad[0]}]: contains NaN or inf ({bad.size} bad clips); drop or re-record them")
+        raise AudioError(f"{name}: contains NaN or inf; the recording is corrupt, drop or re-record it")
+    return samples

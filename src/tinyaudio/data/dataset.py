@@ -13,6 +13,7 @@ import numpy as np
 
 from tinyaudio.data.audio import fix_length, load_audio
 from tinyaudio.errors import AudioError, DatasetError
+from tinyaudio.paths import data_root
 
 SPLITS = ("train", "validation", "test")
 
@@ -165,9 +166,9 @@ def resolve_root(folder_names: Sequence[str], root: str | os.PathLike | None, da
             if (root / name).is_dir():
                 return root / name
         return root
-    env = os.environ.get("TINYAUDIO_DATA")
-    if env:
+    env = data_root()
+    if env is not None:
         for name in folder_names:
-            if (Path(env) / name).is_dir():
-                return Path(env) / name
+            if (env / name).is_dir():
+                return env / name
     return None

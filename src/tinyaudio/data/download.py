@@ -34,6 +34,7 @@ from typing import Callable, Iterator, Mapping
 
 from tinyaudio._io import write_text_atomic
 from tinyaudio.errors import DatasetError, DownloadError
+from tinyaudio.paths import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,6 @@ MANIFEST: dict[str, Source] = {
         "egs/librispeech download_and_untar.sh (OpenSLR publishes md5 fb5a50374b501bb3bac4815ee91d3135)",
     ),
 }
-
-
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """``cache_dir``, else ``$TINYAUDIO_CACHE``, else ``~/.cache/tinyaudio``."""
-    return Path(cache_dir or os.environ.get("TINYAUDIO_CACHE") or Path.home() / ".cache" / "tinyaudio").expanduser()
 
 
 def download(

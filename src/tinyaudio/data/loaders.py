@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from tinyaudio.data.dataset import Clip, Dataset, resolve_root, stable_split
+from tinyaudio import paths
 from tinyaudio.errors import DatasetError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -184,8 +185,8 @@ def speech_commands(
             clips += rng.sample(pool, min(len(pool), int(size * unknown_percent / 100)))
     if SILENCE not in present:
         noise_dir = Path(background_noise_dir) if background_noise_dir else base / "_background_noise_"
-        if not noise_dir.is_dir() and os.environ.get("TINYAUDIO_DATA"):
-            noise_dir = Path(os.environ["TINYAUDIO_DATA"]) / "speech_commands_background_noise"
+        if not noise_dir.is_dir():
+            noise_dir = paths.background_noise_dir() or noise_dir
         if noise_dir.is_dir():
             clips += silence_clips(noise_dir, split_sizes, silence_percent, rng)
     return Dataset("speech_commands", (SILENCE, UNKNOWN, *SPEECH_COMMANDS_WORDS), tuple(clips))

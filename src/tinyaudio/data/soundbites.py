@@ -34,6 +34,7 @@ import numpy as np
 
 from tinyaudio.data.dataset import Clip, Dataset, resolve_root
 from tinyaudio.errors import AudioError, DatasetError
+from tinyaudio.paths import data_root
 
 FIRE_ALARM = "fire_alarm"
 OTHER = "_other_"
@@ -248,7 +249,7 @@ def fire_alarm(
         DatasetError: the fire-alarm recordings or a negative source are missing, or fewer
             than three alarm recordings (test, validation and train each need one).
     """
-    base = Path(root) if root is not None else Path(os.environ.get("TINYAUDIO_DATA") or ".")
+    base = Path(root) if root is not None else (data_root() or Path("."))
     alarm_dir = resolve_root(("fire_alarm/fire_alarm", "fire_alarm"), base, "fire_alarm")
     if alarm_dir is not None and (alarm_dir / "fire_alarm").is_dir():
         alarm_dir = alarm_dir / "fire_alarm"

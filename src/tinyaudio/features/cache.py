@@ -12,7 +12,7 @@ import numpy as np
 
 from tinyaudio._io import write_bytes_atomic
 from tinyaudio.data.dataset import Clip, load_clips
-from tinyaudio.data.download import cache_root
+from tinyaudio.paths import cache_root
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
 

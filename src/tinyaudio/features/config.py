@@ -10,12 +10,59 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tinyaudio._io import dataclass_from_dict, write_text_atomic
-from tinyaudio.errors import ConfigMismatchError
+from tinyaudio.features.filters import mel_filterbank
+from tinyaudio.errors import ConfigError, ConfigMismatchError
 
 FeatureKind = Literal["mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15"]
 _KINDS = ("mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15")
 _WINDOWS = ("hann", "hamming", "rectangular")
 _NORMALIZATIONS = ("none", "clip")
+
+
+#: FFT sizes ``arm_rfft_q15`` supports.
+RFFT_Q15_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+KINDS_Q15 = ("mfcc", "logmel", "spectrogram")
+
+def check_q15_config(config: FeatureConfig) -> None:
+    """Raise `ConfigError` naming every setting the q15 frontend cannot compute, and the fix.
+
+    Raises:
+        ConfigError: n_fft not a power of two in 32..8192 (``arm_rfft_q15``), power other than
+            1.0 for mfcc / logmel (``arm_mfcc_q15`` filters the magnitude spectrum), top_db or
+            normalization set (clip-level statistics, not a streaming device computation),
+            an unknown window, or a mel band that covers no FFT bin.
+    """
+    kind = config.base_kind
+    problems = []
+    if kind not in KINDS_Q15:
+        problems.append(f"kind={config.kind!r} has no q15 frontend; use one of {KINDS_Q15}")
+    if config.n_fft not in RFFT_Q15_SIZES:
+        bigger = next((n for n in RFFT_Q15_SIZES if n >= config.n_fft), RFFT_Q15_SIZES[-1])
+        problems.append(
+            f"n_fft={config.n_fft} is not an arm_rfft_q15 size {RFFT_Q15_SIZES}; "
+            f"set n_fft={bigger} and keep win_length={config.win_length} (the window is zero-padded)"
+        )
+    if kind in ("mfcc", "logmel") and config.power != 1.0:
+        problems.append(
+            f"power={config.power}: arm_mfcc_q15 applies the mel filters to the magnitude spectrum; "
+            "set power=1.0 (the float frontend then computes the same quantity)"
+        )
+    if config.top_db is not None:
+        problems.append("top_db clips against the clip maximum, which a streaming device cannot know; set top_db=None")
+    if config.normalization != "none":
+        problems.append(f"normalization={config.normalization!r} needs whole-clip statistics; set normalization='none'")
+    if config.window not in ("hann", "hamming", "rectangular"):
+        problems.append(f"window={config.window!r} is not hann, hamming or rectangular")
+    if problems:
+        raise ConfigError("FeatureConfig not supported by the q15 frontend: " + "; ".join(problems))
+    if kind in ("mfcc", "logmel"):
+        bank = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
+        empty = [m for m, row in enumerate(bank) if not (row > 0).any()]
+        if empty:
+            raise ConfigError(
+                f"mel bands {empty} cover no FFT bin at n_fft={config.n_fft}; "
+                f"lower n_mels ({config.n_mels}), raise fmin ({config.fmin}) or raise n_fft"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,12 +145,8 @@ class FeatureConfig:
         if self.base_kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
             problems.append(f"need 0 < n_mfcc ({self.n_mfcc}) <= n_mels ({self.n_mels})")
         if problems:
-            raise ValueError("invalid FeatureConfig: " + "; ".join(problems))
+            raise ConfigError("invalid FeatureConfig: " + "; ".join(problems))
         if self.kind.endswith("_q15"):
-            # Imported here: q15 imports this module. It needs only NumPy (cmsisdsp is imported
-            # when features are computed), and raises ValueError naming each setting and its fix.
-            from tinyaudio.features.q15 import check_q15_config
-
             check_q15_config(self)
 
     # -- derived sizes -------------------------------------------------------------------
@@ -157,13 +200,18 @@ class FeatureConfig:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(
+        except (FileNotFoundError, IsADirectoryError):
+            raise ConfigError(
                 f"{path}: no such feature config file; give a JSON path or one of {sorted(PRESETS | Q15_PRESETS)}"
             ) from None
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); rewrite it or use a preset") from None
-        return cls.from_dict(data)
+            raise ConfigError(f"{path}: not valid JSON ({exc}); rewrite it or use a preset") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a JSON object of FeatureConfig fields; rewrite it or use a preset")
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
     def digest(self) -> str:
         """Short stable hash of every field, used as a cache key."""

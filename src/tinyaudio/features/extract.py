@@ -7,105 +7,20 @@ They agree with librosa 0.11 under the same parameters (see ``tests/features``).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from tinyaudio.data.audio import check_audio
 from tinyaudio.errors import AudioError
 from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.filters import analysis_window, dct_matrix, hz_to_mel, mel_filterbank, mel_to_hz
+from tinyaudio.features.q15 import compute_features_q15, float_to_q15, q15_to_float
+
+__all__ = [
+    "analysis_window", "compute_features", "compute_features_batch", "dct_matrix", "frames_to_features",
+    "hz_to_mel", "mel_filterbank", "mel_to_hz", "power_spectrogram", "spectrum_to_db",
+]
 
 _CHUNK = 256  # clips per vectorised block: bounds memory at ~100 MB for 1 s / 16 kHz clips
-
-
-def hz_to_mel(freq: np.ndarray | float) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above.
-
-    Source: Slaney 1998, Auditory Toolbox; ``librosa.hz_to_mel(htk=False)``.
-    """
-    freq = np.asarray(freq, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz, logstep = 1000.0, np.log(6.4) / 27.0
-    mels = freq / f_sp
-    log_part = min_log_hz / f_sp + np.log(np.maximum(freq, 1e-10) / min_log_hz) / logstep
-    return np.where(freq >= min_log_hz, log_part, mels)
-
-
-def mel_to_hz(mels: np.ndarray | float) -> np.ndarray:
-    """Inverse of `hz_to_mel` (Slaney scale)."""
-    mels = np.asarray(mels, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz, logstep = 1000.0, np.log(6.4) / 27.0
-    min_log_mel = min_log_hz / f_sp
-    return np.where(mels >= min_log_mel, min_log_hz * np.exp(logstep * (mels - min_log_mel)), f_sp * mels)
-
-
-@functools.lru_cache(maxsize=32)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
-    """Triangular mel filters with Slaney area normalisation.
-
-    Returns:
-        float64 array, shape (n_mels, n_fft // 2 + 1); row m weights FFT bins of band m.
-
-    Source: ``librosa.filters.mel(htk=False, norm="slaney")``.
-    """
-    fmax = sample_rate / 2 if fmax is None else fmax
-    fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    mel_f = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = mel_f[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
-    weights.setflags(write=False)
-    return weights
-
-
-@functools.lru_cache(maxsize=32)
-def dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
-    """Orthonormal DCT-II basis, shape (n_mfcc, n_mels): ``mfcc = dct_matrix @ log_mel``.
-
-    Source: ``scipy.fft.dct(type=2, norm="ortho")``, as used by ``librosa.feature.mfcc``.
-    """
-    n = np.arange(n_mels)
-    k = np.arange(n_mfcc)[:, None]
-    basis = np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels)) * np.sqrt(2.0 / n_mels)
-    basis[0] *= np.sqrt(0.5)
-    basis.setflags(write=False)
-    return basis
-
-
-@functools.lru_cache(maxsize=32)
-def analysis_window(window: str, win_length: int, n_fft: int) -> np.ndarray:
-    """Periodic window of ``win_length`` zero-padded to ``n_fft`` and centred (librosa ``pad_center``)."""
-    n = np.arange(win_length)
-    if window == "hann":
-        w = 0.5 - 0.5 * np.cos(2 * np.pi * n / win_length)
-    elif window == "hamming":
-        w = 0.54 - 0.46 * np.cos(2 * np.pi * n / win_length)
-    else:
-        w = np.ones(win_length)
-    left = (n_fft - win_length) // 2
-    out = np.zeros(n_fft)
-    out[left : left + win_length] = w
-    out.setflags(write=False)
-    return out
-
-
-def check_samples(samples: np.ndarray, *, name: str = "samples") -> np.ndarray:
-    """Return ``samples`` as float array after checking it is 1-D or 2-D, non-empty and finite.
-
-    Raises:
-        AudioError: empty, more than 2-D, or containing NaN / inf (naming ``name``).
-    """
-    samples = np.asarray(samples)
-    if samples.ndim not in (1, 2) or samples.shape[-1] == 0:
-        raise AudioError(f"{name}: expected mono audio of shape (n_samples,) or (batch, n_samples), got {samples.shape}")
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise AudioError(f"{name}: expected float audio in [-1, 1], got dtype {samples.dtype}; decode with tinyaudio.data.load_audio")
-    if not np.all(np.isfinite(samples)):
-        raise AudioError(f"{name}: contains NaN or inf; the recording is corrupt, drop or re-record it")
-    return samples
 
 
 def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -119,11 +34,11 @@ def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
         float64 array, shape (..., n_frames, n_fft // 2 + 1).
 
     Raises:
-        AudioError: bad samples (see `check_samples`) or fewer than n_fft samples.
+        AudioError: bad samples (see `tinyaudio.data.check_audio`) or fewer than n_fft samples.
 
     Source: framing and windowing as ``librosa.stft`` (``pad_mode="constant"``).
     """
-    samples = check_samples(samples).astype(np.float64, copy=False)
+    samples = check_audio(samples, ndim=(1, 2)).astype(np.float64, copy=False)
     if config.center:
         pad = [(0, 0)] * (samples.ndim - 1) + [(config.n_fft // 2, config.n_fft // 2)]
         samples = np.pad(samples, pad)
@@ -132,18 +47,6 @@ def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(samples, config.n_fft, axis=-1)[..., :: config.hop_length, :]
     spectrum = np.abs(np.fft.rfft(frames * analysis_window(config.window, config.win_length, config.n_fft), axis=-1))
     return spectrum**2 if config.power == 2.0 else spectrum**config.power
-
-
-def power_to_db(spec: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """``10 * log10(max(log_floor, spec))``, then clipped to ``max - top_db`` per clip if set.
-
-    Source: ``librosa.power_to_db(ref=1.0, amin=log_floor, top_db=top_db)``.
-    """
-    db = 10.0 * np.log10(np.maximum(config.log_floor, spec))
-    if config.top_db is not None:
-        peak = db.max(axis=(-2, -1), keepdims=True)
-        db = np.maximum(db, peak - config.top_db)
-    return db
 
 
 def compute_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -169,19 +72,44 @@ def compute_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     Source: ``librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(...)))``;
     ``_q15`` kinds: ``arm_mfcc_q15`` of CMSIS-DSP 1.10 (see `tinyaudio.features.q15`).
     """
-    if config.kind.endswith("_q15"):
-        # Lazy: the q15 frontend needs cmsisdsp (the mcu extra); this module imports only NumPy.
-        from tinyaudio.features.q15 import compute_features_q15, float_to_q15, q15_to_float
-
-        samples = check_samples(samples)
+    if config.kind.endswith("_q15"):  # cmsisdsp is imported only here (the mcu extra)
+        samples = check_audio(samples, ndim=(1, 2))
         return q15_to_float(compute_features_q15(float_to_q15(samples), config), config)
-    spec = power_spectrogram(samples, config)
-    if config.kind != "spectrogram":
-        bank = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
-        spec = spec @ bank.T
-    feats = power_to_db(spec, config)
-    if config.kind == "mfcc":
-        feats = feats @ dct_matrix(config.n_mfcc, config.n_mels).T
+    return frames_to_features(spectrum_to_db(power_spectrogram(samples, config), config), config)
+
+
+def spectrum_to_db(spec: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Per-frame power in dB: the mel filters (unless ``kind == "spectrogram"``), then ``10 log10``.
+
+    Args:
+        spec: power spectrum, shape (..., n_frames, n_fft // 2 + 1), as `power_spectrogram` returns.
+
+    Returns:
+        float64, shape (..., n_frames, n_mels) (or n_fft // 2 + 1 bins for spectrograms):
+        ``10 * log10(max(log_floor, power))``. Frames are independent: the streaming frontend
+        calls this on new frames only.
+    """
+    if config.base_kind != "spectrogram":
+        spec = spec @ mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax).T
+    return 10.0 * np.log10(np.maximum(config.log_floor, spec))
+
+
+def frames_to_features(db: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The end of the float frontend, shared by offline and streaming features: dB frames -> features.
+
+    Args:
+        db: shape (..., n_frames, n_stage) from `spectrum_to_db`; the last two axes are one window.
+
+    Returns:
+        float32, shape (..., n_frames, config.n_features): ``top_db`` clipping against the
+        window's peak, the DCT-II for ``mfcc``, then ``normalization == "clip"`` (per-window mean
+        over frames removed, divided by the window's standard deviation).
+
+    Source: ``librosa.power_to_db(top_db=...)`` and ``librosa.feature.mfcc`` (DCT-II, ortho).
+    """
+    if config.top_db is not None:
+        db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - config.top_db)
+    feats = db @ dct_matrix(config.n_mfcc, config.n_mels).T if config.kind == "mfcc" else db
     if config.normalization == "clip":
         feats = feats - feats.mean(axis=-2, keepdims=True)
         feats = feats / (feats.std(axis=(-2, -1), keepdims=True) + 1e-5)

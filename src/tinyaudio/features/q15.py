@@ -49,12 +49,9 @@ import math
 import numpy as np
 
 from tinyaudio.errors import AudioError
-from tinyaudio.features.config import FeatureConfig
-from tinyaudio.features.extract import dct_matrix, mel_filterbank
+from tinyaudio.features.config import RFFT_Q15_SIZES, FeatureConfig, check_q15_config  # noqa: F401 (re-exported)
+from tinyaudio.features.filters import dct_matrix, mel_filterbank
 
-#: FFT sizes ``arm_rfft_q15`` supports.
-RFFT_Q15_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
-_KINDS_Q15 = ("mfcc", "logmel", "spectrogram")
 _FRACTION_BITS = {"mfcc": 7, "logmel": 6}
 _DB_PER_NEPER = 10.0 / math.log(10.0)
 
@@ -72,49 +69,7 @@ def _import_cmsisdsp():
 
 def base_kind(config: FeatureConfig) -> str:
     """``config.kind`` without a ``_q15`` suffix: ``"mfcc"``, ``"logmel"`` or ``"spectrogram"``."""
-    return str(config.kind).removesuffix("_q15")
-
-
-def check_q15_config(config: FeatureConfig) -> None:
-    """Raise `ValueError` naming every setting the q15 frontend cannot compute, and the fix.
-
-    Raises:
-        ValueError: n_fft not a power of two in 32..8192 (``arm_rfft_q15``), power other than
-            1.0 for mfcc / logmel (``arm_mfcc_q15`` filters the magnitude spectrum), top_db or
-            normalization set (clip-level statistics, not a streaming device computation),
-            an unknown window, or a mel band that covers no FFT bin.
-    """
-    kind = base_kind(config)
-    problems = []
-    if kind not in _KINDS_Q15:
-        problems.append(f"kind={config.kind!r} has no q15 frontend; use one of {_KINDS_Q15}")
-    if config.n_fft not in RFFT_Q15_SIZES:
-        bigger = next((n for n in RFFT_Q15_SIZES if n >= config.n_fft), RFFT_Q15_SIZES[-1])
-        problems.append(
-            f"n_fft={config.n_fft} is not an arm_rfft_q15 size {RFFT_Q15_SIZES}; "
-            f"set n_fft={bigger} and keep win_length={config.win_length} (the window is zero-padded)"
-        )
-    if kind in ("mfcc", "logmel") and config.power != 1.0:
-        problems.append(
-            f"power={config.power}: arm_mfcc_q15 applies the mel filters to the magnitude spectrum; "
-            "set power=1.0 (the float frontend then computes the same quantity)"
-        )
-    if config.top_db is not None:
-        problems.append("top_db clips against the clip maximum, which a streaming device cannot know; set top_db=None")
-    if config.normalization != "none":
-        problems.append(f"normalization={config.normalization!r} needs whole-clip statistics; set normalization='none'")
-    if config.window not in ("hann", "hamming", "rectangular"):
-        problems.append(f"window={config.window!r} is not hann, hamming or rectangular")
-    if problems:
-        raise ValueError("FeatureConfig not supported by the q15 frontend: " + "; ".join(problems))
-    if kind in ("mfcc", "logmel"):
-        bank = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
-        empty = [m for m, row in enumerate(bank) if not np.any(row > 0)]
-        if empty:
-            raise ValueError(
-                f"mel bands {empty} cover no FFT bin at n_fft={config.n_fft}; "
-                f"lower n_mels ({config.n_mels}), raise fmin ({config.fmin}) or raise n_fft"
-            )
+    return config.base_kind
 
 
 def fraction_bits(config: FeatureConfig) -> int:

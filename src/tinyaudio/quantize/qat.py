@@ -32,6 +32,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from tinyaudio.train.fit import fit
+
 _FOLLOWERS = (layers.BatchNormalization, layers.ReLU, layers.Activation)
 
 
@@ -237,8 +239,6 @@ def fine_tune_qat(
     for start in range(0, min(len(x_train), 8 * batch_size), batch_size):
         qat_model(x_train[start : start + batch_size], training=True)
     qat_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    fit = qat_model.fit(x_train, y_train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-                        class_weight=class_weight, callbacks=[stop], shuffle=True, verbose=verbose)
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    history = fit(qat_model, x_train, y_train, validation, epochs=epochs, batch_size=batch_size, patience=patience,
+                  class_weight=class_weight, verbose=verbose, description="quantization-aware")
     return strip(model, pairs), history

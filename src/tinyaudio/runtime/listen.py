@@ -18,12 +18,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tinyaudio.data.audio import load_audio
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import MicrophoneError
 from tinyaudio.runtime.stream import HopResult, StreamingEngine
 
-
-class MicrophoneError(TinyAudioError):
-    """No usable input device: PortAudio or sounddevice missing, or no microphone."""
 
 
 def peak_rss_mb() -> float:

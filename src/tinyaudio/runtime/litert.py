@@ -55,6 +55,7 @@ class TFLiteModel:
         out = self._interp.get_output_details()[0]
         self._in_index, self._out_index = inp["index"], out["index"]
         self.input_shape = tuple(int(d) for d in inp["shape"])
+        self.output_shape = tuple(int(d) for d in out["shape"])
         self.input_dtype, self.output_dtype = inp["dtype"], out["dtype"]
         self.input_quantization = tuple(inp["quantization"])
         self.output_quantization = tuple(out["quantization"])

@@ -10,12 +10,14 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio.data.audio import fix_length, load_audio
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import RunFolderError
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
+from tinyaudio.runtime.run_folder import LABELS, RunFolder
 
-MODEL_FILES = {"int8": "model_int8.tflite", "float": "model_float.tflite", "dynamic": "model_dynamic.tflite"}
+#: Model kinds `Classifier` loads by name (`RunFolder.model_path`).
+MODEL_FILES = ("int8", "float", "dynamic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,22 +39,24 @@ class Classifier:
         feature_config: override the folder's ``feature_config.json`` (checked against the model).
 
     Raises:
-        TinyAudioError: missing files in the run folder.
+        RunFolderError: missing files in the run folder, or labels.txt does not match the model's outputs.
         ConfigMismatchError: the feature config does not produce the model's input shape;
             the message names the differing field.
     """
 
     def __init__(self, run_dir: str | os.PathLike, *, model: str = "int8", feature_config: FeatureConfig | None = None,
                  reference_kernels: bool = False):
-        self.run_dir = Path(run_dir)
-        for name in ("feature_config.json", "labels.txt"):
-            if not (self.run_dir / name).exists():
-                raise TinyAudioError(f"{self.run_dir / name}: missing; is {self.run_dir} a folder written by `tinyaudio train`?")
-        self.feature_config = feature_config or FeatureConfig.load(self.run_dir / "feature_config.json")
-        self.labels = [line for line in (self.run_dir / "labels.txt").read_text().splitlines() if line]
-        model_path = Path(model) if model not in MODEL_FILES else self.run_dir / MODEL_FILES[model]
+        run = RunFolder.open(run_dir)
+        self.run_dir = run.path
+        self.feature_config = feature_config or run.feature_config
+        self.labels = run.labels
+        model_path = run.model_path(model) if model in MODEL_FILES else Path(model)
         self.model = TFLiteModel(model_path, reference_kernels=reference_kernels)
         self.feature_config.check_input_shape(self.model.input_shape, source=str(model_path))
+        n_outputs = int(np.prod(self.model.output_shape[1:]))
+        if n_outputs != len(self.labels) and not (n_outputs == 1 and len(self.labels) == 2):
+            raise RunFolderError(f"{run.file(LABELS)}: {len(self.labels)} labels but {model_path.name} has {n_outputs} "
+                                 "outputs; labels.txt must list one label per model output, in order")
 
     @property
     def binary(self) -> bool:

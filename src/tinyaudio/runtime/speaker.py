@@ -1,7 +1,7 @@
 """Speaker enrolment and verification with an int8 embedding ``.tflite`` (no TensorFlow).
 
 A run folder with ``model_embedding_int8.tflite`` and ``embedding.json`` (written by
-`tinyaudio.train.speaker.export_embedding`) turns audio into a fixed-size embedding. Enrolment
+`tinyaudio.pipeline.export_embedding`) turns audio into a fixed-size embedding. Enrolment
 averages the embeddings of a few recordings into a profile kept in ``speakers.json`` in the run
 folder; verification is the cosine score of a recording against a profile, accepted at or above
 a threshold.
@@ -20,13 +20,10 @@ import numpy as np
 from tinyaudio._io import write_text_atomic
 from tinyaudio.data.audio import load_audio
 from tinyaudio.errors import TinyAudioError
-from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
+from tinyaudio.runtime.run_folder import EMBEDDING_KINDS, EMBEDDING_META, SPEAKER_EVAL, SPEAKER_PROFILES, RunFolder
 
-EMBEDDING_FILES = {"int8": "model_embedding_int8.tflite", "float": "model_embedding_float.tflite"}
-PROFILES_FILE = "speakers.json"
-EVAL_FILE = "speaker_eval.json"
 #: Used when neither ``--threshold`` nor a ``speaker_eval.json`` threshold is available.
 DEFAULT_THRESHOLD = 0.5
 
@@ -80,16 +77,17 @@ class SpeakerEmbedder:
     """
 
     def __init__(self, run_dir: str | os.PathLike, *, model: str = "int8"):
-        self.run_dir = Path(run_dir)
-        meta = self.run_dir / "embedding.json"
-        path = Path(model) if model not in EMBEDDING_FILES else self.run_dir / EMBEDDING_FILES[model]
+        run = RunFolder.open(run_dir, need=())
+        self.run_dir = run.path
+        meta = run.file(EMBEDDING_META)
+        path = Path(model) if model not in EMBEDDING_KINDS else run.embedding_path(model)
         if not meta.exists() or not path.exists():
             raise TinyAudioError(
-                f"{self.run_dir}: no embedding model ({path.name}, embedding.json); "
-                f"run `tinyaudio speaker-eval {self.run_dir}` (or tinyaudio.train.speaker.export_embedding) first"
+                f"{self.run_dir}: no embedding model ({path.name}, {EMBEDDING_META}); "
+                f"run `tinyaudio speaker-eval {self.run_dir}` (or tinyaudio.pipeline.export_embedding) first"
             )
-        self.feature_config = FeatureConfig.load(self.run_dir / "feature_config.json")
-        info = json.loads(meta.read_text())
+        self.feature_config = run.feature_config
+        info = run.read_json(EMBEDDING_META)
         self.mean = np.asarray(info["mean"], dtype=np.float32)
         self.dim = int(info["dim"])
         self.model = TFLiteModel(path)
@@ -127,7 +125,7 @@ class Verification:
 
 
 def profiles_path(run_dir: str | os.PathLike) -> Path:
-    return Path(run_dir) / PROFILES_FILE
+    return Path(run_dir) / SPEAKER_PROFILES
 
 
 def load_profiles(path: str | os.PathLike) -> dict[str, dict]:
@@ -143,7 +141,7 @@ def load_profiles(path: str | os.PathLike) -> dict[str, dict]:
 
 def default_threshold(run_dir: str | os.PathLike) -> float:
     """The EER threshold saved by ``speaker-eval`` in ``speaker_eval.json``, else `DEFAULT_THRESHOLD`."""
-    path = Path(run_dir) / EVAL_FILE
+    path = Path(run_dir) / SPEAKER_EVAL
     if path.exists():
         return float(json.loads(path.read_text())["threshold"])
     return DEFAULT_THRESHOLD
@@ -183,7 +181,7 @@ def enroll(
     path = Path(profiles) if profiles else profiles_path(run_dir)
     speakers = load_profiles(path)
     speakers[name] = profile
-    write_text_atomic(path, json.dumps({"embedding_model": EMBEDDING_FILES["int8"], "speakers": speakers}, indent=1) + "\n")
+    write_text_atomic(path, json.dumps({"embedding_model": RunFolder(run_dir).embedding_path("int8").name, "speakers": speakers}, indent=1) + "\n")
     return profile
 
 

@@ -19,9 +19,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from tinyaudio.errors import AudioError, ConfigMismatchError
+from tinyaudio.errors import ConfigMismatchError
 from tinyaudio.features.config import FeatureConfig
-from tinyaudio.features.extract import compute_features, dct_matrix, mel_filterbank, power_spectrogram
+from tinyaudio.data.audio import check_audio
+from tinyaudio.features.extract import compute_features, frames_to_features, power_spectrogram, spectrum_to_db
 
 
 class RingBuffer:
@@ -109,9 +110,6 @@ class StreamingFeatures:
         n_stage = (config.n_fft // 2 + 1) if kind == "spectrogram" else config.n_mels
         width = n_stage if self._finish_per_window else config.n_features
         self._frames = np.zeros((config.n_frames, width), dtype=np.float64 if self._finish_per_window else np.float32)
-        self._bank = None if kind in ("spectrogram", "spectrogram_q15") else mel_filterbank(
-            config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
-        self._dct = dct_matrix(config.n_mfcc, config.n_mels) if kind == "mfcc" else None
         self._frame_config = dataclasses.replace(config, center=False)
         self.reset()
 
@@ -129,21 +127,11 @@ class StreamingFeatures:
 
     def _db(self, samples: np.ndarray) -> np.ndarray:
         """dB mel (or linear) power of every whole frame in ``samples``, float64 (n, n_stage)."""
-        spec = power_spectrogram(samples, self._frame_config)
-        if self._bank is not None:
-            spec = spec @ self._bank.T
-        return 10.0 * np.log10(np.maximum(self.config.log_floor, spec))
+        return spectrum_to_db(power_spectrogram(samples, self._frame_config), self.config)
 
     def _finish(self, db: np.ndarray) -> np.ndarray:
-        """Per-frame dB -> features, as the tail of `compute_features` (float64 in, float32 out)."""
-        c = self.config
-        if c.top_db is not None:
-            db = np.maximum(db, db.max() - c.top_db)
-        feats = db @ self._dct.T if self._dct is not None else db
-        if c.normalization == "clip":
-            feats = feats - feats.mean(axis=0, keepdims=True)
-            feats = feats / (feats.std() + 1e-5)
-        return feats.astype(np.float32)
+        """Per-frame dB -> features: `tinyaudio.features.extract.frames_to_features` (float32 out)."""
+        return frames_to_features(db, self.config)
 
     def push(self, samples: np.ndarray) -> int:
         """Add samples; compute the frames they complete and shift them into the window.
@@ -158,10 +146,9 @@ class StreamingFeatures:
             AudioError: samples contain NaN / inf or are not 1-D floats.
         """
         samples = np.asarray(samples)
-        if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.floating):
-            raise AudioError(f"stream block: expected 1-D float audio, got shape {samples.shape} dtype {samples.dtype}")
-        if not np.all(np.isfinite(samples)):
-            raise AudioError("stream block: contains NaN or inf; the audio source is broken")
+        if samples.size == 0 and samples.ndim == 1:
+            return 0
+        samples = check_audio(samples, name="stream block (1-D float audio)")
         c = self.config
         pending = np.concatenate([self._pending, samples.astype(np.float64)])
         n_new = 0 if len(pending) < c.n_fft else 1 + (len(pending) - c.n_fft) // c.hop_length

@@ -1,7 +1,11 @@
-"""Train: the training loop, metrics and run-folder evaluation."""
+"""Train: the training configuration, the training data as arrays, and the one fit loop.
 
-from tinyaudio.train.evaluate import evaluate_run
-from tinyaudio.train.metrics import binary_metrics, classification_metrics, confusion_matrix
-from tinyaudio.train.trainer import TrainConfig, train
+The run folder, quantization and evaluation are later stages; `tinyaudio.pipeline.train` strings
+them together.
+"""
 
-__all__ = ["TrainConfig", "binary_metrics", "classification_metrics", "confusion_matrix", "evaluate_run", "train"]
+from tinyaudio.train.config import TrainConfig
+from tinyaudio.train.data import Split, load_training_data, split_arrays
+from tinyaudio.train.fit import class_weights, fit, set_seeds
+
+__all__ = ["Split", "TrainConfig", "class_weights", "fit", "load_training_data", "set_seeds", "split_arrays"]

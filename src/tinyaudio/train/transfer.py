@@ -11,37 +11,13 @@ then unfreeze and fine-tune with a very low learning rate, recompiling after eac
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tinyaudio.errors import ConfigMismatchError
-
-
-def load_base(run_dir: str | Path):
-    """The Keras model and labels of a finished run folder.
-
-    Returns:
-        ``(model, labels, feature_config)``: the run's ``model.keras``, its ``labels.txt`` lines
-        and its `FeatureConfig`.
-
-    Raises:
-        FileNotFoundError: the folder lacks ``model.keras`` (not a finished run).
-    """
-    import keras
-
-    from tinyaudio.features.config import FeatureConfig
-
-    run_dir = Path(run_dir)
-    path = run_dir / "model.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no model.keras; --base must be a run folder written by `tinyaudio train`")
-    labels = (run_dir / "labels.txt").read_text().split("\n")
-    labels = [line for line in labels if line]
-    return keras.models.load_model(path), labels, FeatureConfig.load(run_dir / "feature_config.json")
+from tinyaudio.train.fit import fit, loss_name
 
 
 def replace_head(base, n_outputs: int):
@@ -65,19 +41,8 @@ def replace_head(base, n_outputs: int):
     return model, model.layers[:-1]
 
 
-def _fit(model, x, y, validation, *, epochs, batch_size, patience, class_weight, verbose) -> dict[str, list[float]]:
-    import keras
-
-    if epochs <= 0:
-        return {}
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    fit = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=batch_size,
-                    class_weight=class_weight, callbacks=[stop], shuffle=True, verbose=verbose)
-    return {k: [float(v) for v in vals] for k, vals in fit.history.items()}
-
-
 def fit_transfer(
-    base_dir: str | Path,
+    base,
     x_train: np.ndarray,
     y_train: np.ndarray,
     validation: tuple[np.ndarray, np.ndarray],
@@ -95,7 +60,8 @@ def fit_transfer(
     """Load a base run, replace its head and train in two stages.
 
     Args:
-        base_dir: run folder of the base model (its feature config must match ``x_train``).
+        base: the base run's trained Keras model (freshly loaded: its layers are trained in place);
+            its input must match ``x_train``.
         x_train: float32 features, shape (n, n_frames, n_features, 1); y_train: int labels (n,).
         validation: ``(x_val, y_val)`` for early stopping.
         n_outputs: 1 (sigmoid, binary cross-entropy) or the number of classes (softmax).
@@ -107,23 +73,22 @@ def fit_transfer(
 
     Returns:
         ``(model, history, info)``: the trained model; the two stages' Keras histories joined
-        end to end (for the run's history plot); and ``{"base": ..., "base_labels": n,
-        "stage1": history, "stage2": history, "stage1_epochs": n, "stage2_epochs": n}``.
+        end to end (for the run's history plot); and ``{"stage1": history, "stage2": history,
+        "stage1_epochs": n, "stage2_epochs": n}``.
 
     Raises:
         ConfigMismatchError: the base model's input shape differs from the features'.
     """
     import keras
 
-    base, base_labels, _ = load_base(base_dir)
     expected = tuple(base.inputs[0].shape[1:])
     if tuple(x_train.shape[1:]) != expected:
         raise ConfigMismatchError(
-            f"{base_dir}: base model takes input {expected} but the features are {tuple(x_train.shape[1:])}; "
-            f"use the base run's feature config ({Path(base_dir) / 'feature_config.json'})"
+            f"base model takes input {expected} but the features are {tuple(x_train.shape[1:])}; "
+            "use the base run's feature config (its feature_config.json)"
         )
     model, backbone = replace_head(base, n_outputs)
-    loss = "binary_crossentropy" if n_outputs == 1 else "sparse_categorical_crossentropy"
+    loss = loss_name(n_outputs)
     common = dict(batch_size=batch_size, patience=patience, class_weight=class_weight, verbose=verbose)
 
     for layer in backbone:
@@ -131,40 +96,21 @@ def fit_transfer(
     steps = max(1, math.ceil(len(x_train) / batch_size))
     schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps=5 * steps, decay_rate=0.5)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
-    stage1 = _fit(model, x_train, y_train, validation, epochs=freeze_backbone_epochs, **common)
+    stage1 = fit(model, x_train, y_train, validation, epochs=freeze_backbone_epochs,
+                 description="transfer: head", **common)
 
     for layer in backbone:
         layer.trainable = True
     model.compile(optimizer=keras.optimizers.Adam(fine_tune_lr), loss=loss, metrics=["accuracy"])
-    stage2 = _fit(model, x_train, y_train, validation, epochs=fine_tune_epochs, **common)
+    stage2 = fit(model, x_train, y_train, validation, epochs=fine_tune_epochs,
+                 description="transfer: fine-tune", **common)
 
     keys = sorted(set(stage1) | set(stage2))
     history = {k: stage1.get(k, []) + stage2.get(k, []) for k in keys}
     info: dict[str, Any] = {
-        "base": str(base_dir),
-        "base_labels": len(base_labels),
         "stage1_epochs": len(stage1.get("loss", [])),
         "stage2_epochs": len(stage2.get("loss", [])),
         "stage1": stage1,
         "stage2": stage2,
     }
     return model, history, info
-
-
-def plot_stages(info: dict[str, Any], run_dir: str | Path) -> list[Path]:
-    """Write ``history_stage1.png`` / ``history_stage2.png`` (frozen backbone, fine-tuning) into a run folder."""
-    try:
-        from tinyaudio.features.plot import plot_training_history
-    except ImportError:  # matplotlib missing: the run is complete without PNGs
-        return []
-    written = []
-    for stage in ("stage1", "stage2"):
-        if info.get(stage):
-            written.append(plot_training_history(info[stage], Path(run_dir) / f"history_{stage}.png"))
-    return written
-
-
-def base_summary(run_dir: str | Path) -> dict[str, Any]:
-    """The base run's dataset, model and test accuracies (from its ``metrics.json``), for reports."""
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-    return {k: metrics.get(k) for k in ("dataset", "model", "params", "float_accuracy", "int8_accuracy", "counts")}

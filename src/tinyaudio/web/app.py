@@ -18,7 +18,6 @@ one it listens on (DNS rebinding), and refuses cross-origin WebSockets.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tinyaudio.errors import TinyAudioError
+from tinyaudio.runtime.run_folder import FEATURE_CONFIG, LABELS, METRICS, RunFolder
 from tinyaudio.web.clips import UploadError, dataset_sample_rate, delete_clip, list_labels, save_clip
 
 DEFAULT_HOST = "127.0.0.1"
@@ -61,18 +61,20 @@ def list_runs(runs_dir: str | os.PathLike) -> list[dict]:
         return []
     out = []
     for d in sorted(p for p in runs_dir.iterdir() if p.is_dir() and RUN_NAME_RE.fullmatch(p.name)):
-        if not ((d / "feature_config.json").is_file() and (d / "labels.txt").is_file() and (d / "model_int8.tflite").is_file()):
+        run = RunFolder(d)
+        if not (run.file(FEATURE_CONFIG).is_file() and run.file(LABELS).is_file() and run.model_path("int8").is_file()):
             continue
         try:
-            fc = json.loads((d / "feature_config.json").read_text())
-            metrics = json.loads((d / "metrics.json").read_text()) if (d / "metrics.json").is_file() else {}
-        except (OSError, ValueError):
+            fc = run.feature_config
+            labels = run.labels
+            metrics = run.metrics if run.file(METRICS).is_file() else {}
+        except (OSError, ValueError, TinyAudioError):
             continue
         out.append({
             "name": d.name,
-            "labels": [line for line in (d / "labels.txt").read_text().splitlines() if line],
-            "sample_rate": fc.get("sample_rate"),
-            "clip_duration": fc.get("clip_duration"),
+            "labels": labels,
+            "sample_rate": fc.sample_rate,
+            "clip_duration": fc.clip_duration,
             "int8_accuracy": metrics.get("int8_accuracy"),
         })
     return out

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import UploadError
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 CLIP_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}\.wav$")
@@ -24,9 +24,6 @@ DEFAULT_SAMPLE_RATE = 16000
 
 _write_lock = threading.Lock()
 
-
-class UploadError(TinyAudioError):
-    """An uploaded clip or a label / file name was refused; the message says why in one line."""
 
 
 def check_label(label: str) -> str:

@@ -10,21 +10,17 @@ pipeline and generated plain-C model) and `firmware_memory` reads its flash and 
 """
 
 from tinyaudio.export.mcu.frontend import frontend_header, write_frontend
-from tinyaudio.export.mcu.toolchain import (
-    BuildError,
-    FirmwareMemory,
-    FirmwareRun,
-    QemuRun,
+from tinyaudio.errors import BuildError
+from tinyaudio.export.mcu.build import (
     build_host_frontend,
     build_qemu_firmware,
     build_qemu_frontend,
     cmsis_dsp_objects,
-    cmsis_dsp_root,
-    firmware_memory,
     run_host_frontend,
-    run_qemu_firmware,
-    run_qemu_frontend,
 )
+from tinyaudio.export.mcu.linkmap import FirmwareMemory, firmware_memory
+from tinyaudio.export.mcu.qemu import FirmwareRun, QemuRun, run_qemu_firmware, run_qemu_frontend
+from tinyaudio.export.mcu.sources import cmsis_dsp_root
 
 __all__ = [
     "BuildError",

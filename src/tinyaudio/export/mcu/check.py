@@ -20,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import McuCheckError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +37,6 @@ BOARDS: dict[str, Board] = {
     "nano33ble": Board("Arduino Nano 33 BLE (nRF52840)", 256 * 1024, 1024 * 1024),
 }
 
-
-class McuCheckError(TinyAudioError):
-    """The model does not load in TFLite Micro (unsupported op, corrupt file, arena too small)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,7 +362,7 @@ def real_model_inputs(
 
 @dataclasses.dataclass(frozen=True)
 class CodegenComparison:
-    """The plain-C model of `tinyaudio.codegen` against TFLite Micro.
+    """The plain-C model of `tinyaudio.export.codegen` against TFLite Micro.
 
     Attributes:
         arena_size: bytes of the generated model's static arena (its whole tensor RAM).
@@ -386,8 +383,8 @@ class CodegenComparison:
 
     def summary(self, tflm_arena_bytes: int) -> str:
         if self.error and not self.arena_size:
-            return f"plain C (tinyaudio.codegen): not available: {self.error}"
-        line = (f"plain C (tinyaudio.codegen): arena {self.arena_size} bytes (TFLM {tflm_arena_bytes}), "
+            return f"plain C (tinyaudio.export.codegen): not available: {self.error}"
+        line = (f"plain C (tinyaudio.export.codegen): arena {self.arena_size} bytes (TFLM {tflm_arena_bytes}), "
                 f"peak live tensors {self.peak_live_bytes} bytes, {self.weights_bytes} bytes of constants")
         if self.n_inputs:
             verdict = "bit-exact" if self.max_diff_lsb == 0 else f"NOT bit-exact ({self.n_differing} outputs differ)"
@@ -402,8 +399,8 @@ def compare_codegen(model: str | os.PathLike | bytes, inputs: np.ndarray | None 
 
     Never raises for a model the generator or compiler cannot handle: the result carries the reason.
     """
-    from tinyaudio.codegen import CodegenError, build_host_model, run_host_model
-    from tinyaudio.codegen.build import BuildError
+    from tinyaudio.export.codegen import CodegenError, build_host_model, run_host_model
+    from tinyaudio.export.codegen.build import BuildError
 
     data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -412,7 +409,7 @@ def compare_codegen(model: str | os.PathLike | bytes, inputs: np.ndarray | None 
         except CodegenError as exc:
             return CodegenComparison(error=str(exc))
         except BuildError as exc:
-            from tinyaudio.codegen import generate_c
+            from tinyaudio.export.codegen import generate_c
 
             g = generate_c(data)
             return CodegenComparison(g.arena_size, g.plan.peak_live_bytes, g.weights_bytes, error=str(exc).splitlines()[0])

@@ -113,7 +113,7 @@ def write_frontend(config: FeatureConfig, out_dir: str | os.PathLike, *, harness
 
     Returns:
         The paths written. Compile them with the CMSIS-DSP sources (see
-        `tinyaudio.export.mcu.toolchain`).
+        `tinyaudio.export.mcu.build`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,5 @@
-"""Speaker embeddings from a speaker-ID run, and verification metrics (EER, minDCF, DET).
+"""Speaker verification metrics (EER, minDCF, DET) of a speaker run's embedding model.
 
-`export_embedding` cuts the classifier of a ``--task speaker`` run at its last hidden layer (the
-input of the ``output`` Dense layer) and writes that sub-network as an int8 ``.tflite``.
 `speaker_eval` scores a trial list (every test clip of a dataset against every enrolled speaker)
 with the int8 embedding model and reports EER and minDCF; use a dataset whose speakers the model
 never heard to measure verification of new people.
@@ -11,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import random
 from pathlib import Path
@@ -19,8 +16,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinyaudio._io import write_bytes_atomic, write_text_atomic
+from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
+from tinyaudio.data.loaders import load_dataset
+from tinyaudio.runtime.run_folder import SPEAKER_EVAL, RunFolder
+from tinyaudio.runtime.speaker import SpeakerEmbedder
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -134,70 +134,6 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.Pa
     return path
 
 
-# -- embedding export --------------------------------------------------------------------------
-def _training_features(run_dir: Path, data_dir, limit: int = 1000) -> np.ndarray:
-    """Features of (up to ``limit``) training clips of a run, from its config.json."""
-    from tinyaudio.features.cache import dataset_features
-    from tinyaudio.features.config import FeatureConfig
-    from tinyaudio.train.trainer import TrainConfig, load_training_data
-
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    feature_config = FeatureConfig.load(run_dir / "feature_config.json")
-    clips = load_training_data(config, data_dir).split("train")
-    if len(clips) > limit:
-        idx = np.sort(np.random.default_rng(config.seed).choice(len(clips), size=limit, replace=False))
-        clips = [clips[i] for i in idx]
-    x, _, _ = dataset_features(clips, feature_config, skip_bad=True, progress=False)
-    return x[..., None]
-
-
-def export_embedding(
-    run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None, log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Write the embedding network of a speaker-ID run into its folder.
-
-    The embedding is the input of the run's ``output`` Dense layer (for ``ds_cnn`` the global
-    average pool, ``width`` values). Writes ``model_embedding_float.tflite``,
-    ``model_embedding_int8.tflite`` (calibrated on training clips) and ``embedding.json``
-    (``dim``, ``layer`` and ``mean``: the int8 model's mean embedding over those clips,
-    subtracted before cosine scoring).
-
-    Returns:
-        the ``embedding.json`` dict.
-
-    Raises:
-        TinyAudioError: the run folder has no ``model.keras`` / ``config.json``.
-    """
-    from tinyaudio.errors import TinyAudioError
-
-    run_dir = Path(run_dir)
-    for name in ("model.keras", "config.json", "feature_config.json"):
-        if not (run_dir / name).exists():
-            raise TinyAudioError(f"{run_dir / name}: missing; is {run_dir} a folder written by `tinyaudio train`?")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    from tinyaudio.quantize import convert_float, quantize_int8, representative_set
-    from tinyaudio.runtime.litert import TFLiteModel
-
-    model = keras.models.load_model(run_dir / "model.keras", compile=False)
-    head = model.get_layer("output")
-    embedding = keras.Model(model.inputs, head.input, name=f"{model.name}_embedding")
-    x = _training_features(run_dir, data_dir)
-    log(f"embedding: {embedding.output.shape[-1]} values from the input of layer 'output'; "
-        f"int8 calibrated on {min(len(x), 300)} of {len(x)} training clips")
-    float_bytes = convert_float(embedding)
-    int8_bytes = quantize_int8(embedding, representative_set(x, 300, 0))
-    write_bytes_atomic(run_dir / "model_embedding_float.tflite", float_bytes)
-    write_bytes_atomic(run_dir / "model_embedding_int8.tflite", int8_bytes)
-    emb = TFLiteModel(int8_bytes).predict(x)
-    info = {"dim": int(emb.shape[-1]), "layer": "input of 'output'", "n_mean_clips": int(len(x)),
-            "mean": [round(float(v), 6) for v in emb.mean(axis=0)],
-            "sizes_bytes": {"float": len(float_bytes), "int8": len(int8_bytes)}}
-    write_text_atomic(run_dir / "embedding.json", json.dumps(info, indent=1) + "\n")
-    return info
-
-
 # -- trials ------------------------------------------------------------------------------------
 def make_trials(
     enrol_pool: Sequence[Clip], test_clips: Sequence[Clip], *, n_enrol: int = 10, seed: int = 0,
@@ -242,7 +178,8 @@ def speaker_eval(
     Each speaker of ``dataset`` is enrolled from ``n_enrol`` clips of ``enrol_split``; every
     clip of ``test_split`` is scored (cosine) against every enrolled speaker. Clips are embedded
     as `tinyaudio.runtime.speaker.SpeakerEmbedder` does at run time (a clip shorter than the
-    model window is tiled to fill it). The embedding model is exported first if missing.
+    model window is tiled to fill it). The run needs its embedding model
+    (`tinyaudio.pipeline.export_embedding`; ``tinyaudio speaker-eval`` writes it when missing).
 
     Writes, in ``run_dir``: ``trials_{dataset}.tsv`` (claimed speaker, file, offset, target,
     score), ``det_{dataset}.png``, and ``speaker_eval_{dataset}.json`` (the metrics); with
@@ -254,13 +191,8 @@ def speaker_eval(
         ``train_speakers_overlap`` (speakers also in the run's training labels: if non-empty
         the trials are not on unseen speakers).
     """
-    from tinyaudio.data.audio import load_audio
-    from tinyaudio.data.loaders import load_dataset
-    from tinyaudio.runtime.speaker import EVAL_FILE, SpeakerEmbedder
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "embedding.json").exists() or not (run_dir / "model_embedding_int8.tflite").exists():
-        export_embedding(run_dir, data_dir=data_dir, log=log)
+    run = RunFolder.open(run_dir)
+    run_dir = run.path
     embedder = SpeakerEmbedder(run_dir, model=model)
     kwargs = {"label_by": "speaker"} if dataset in ("fsdd", "librispeech") else {}
     data = load_dataset(dataset, data_dir, **kwargs)
@@ -286,7 +218,7 @@ def speaker_eval(
     scores = np.array([float(np.dot(test_emb[c], profiles[s])) for s, c, _ in trials])
     targets = np.array([t for _, _, t in trials])
     metrics = verification_metrics(scores, targets)
-    train_labels = set((run_dir / "labels.txt").read_text().split()) if (run_dir / "labels.txt").exists() else set()
+    train_labels = set(run.labels)
     metrics.update(
         dataset=dataset, model=model, n_enrol=n_enrol, enrol_split=enrol_split, test_split=test_split,
         speakers=sorted(profiles), n_test_clips=len(tests),
@@ -298,16 +230,17 @@ def speaker_eval(
     w.writerow(["claimed_speaker", "path", "offset_s", "target", "score"])
     for (s, c, t), sc in zip(trials, scores):
         w.writerow([s, str(c.path), c.offset, int(t), f"{sc:.5f}"])
-    write_text_atomic(run_dir / f"trials_{tag}.tsv", buf.getvalue())
+    run.write_text(f"trials_{tag}.tsv", buf.getvalue())
     metrics["trials_file"] = str(run_dir / f"trials_{tag}.tsv")
     _, p_miss, p_fa = det_curve(scores, targets)
     try:
         plot_det({f"{tag} (EER {100 * metrics['eer']:.1f} %)": (p_miss, p_fa)}, run_dir / f"det_{tag}.png",
                  title=f"DET, {len(profiles)} speakers, {len(trials)} trials ({model})")
+        run.record(f"det_{tag}.png")
         metrics["det_png"] = str(run_dir / f"det_{tag}.png")
     except ImportError:
         pass
-    write_text_atomic(run_dir / f"speaker_eval_{tag}.json", json.dumps(metrics, indent=1) + "\n")
+    run.write_json(f"speaker_eval_{tag}.json", metrics)
     if save_threshold:
-        write_text_atomic(run_dir / EVAL_FILE, json.dumps({"threshold": metrics["eer_threshold"], "from": f"speaker_eval_{tag}.json"}, indent=1) + "\n")
+        run.write_json(SPEAKER_EVAL, {"threshold": metrics["eer_threshold"], "from": f"speaker_eval_{tag}.json"})
     return metrics

@@ -17,21 +17,21 @@ within a time tolerance).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinyaudio._io import write_text_atomic
 from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
-from tinyaudio.errors import DatasetError, TinyAudioError
+from tinyaudio.errors import DatasetError
+from tinyaudio.paths import background_noise_dir, data_root
+from tinyaudio.runtime.run_folder import CONFIG, STREAM_DET, STREAM_EVAL, RunFolder
 from tinyaudio.runtime.stream import Detector, StreamingEngine, detections_from_track
 
-RESULTS_FILE = "stream_eval.json"
-DET_FILE = "stream_det.png"
+RESULTS_FILE = STREAM_EVAL
+DET_FILE = STREAM_DET
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,10 +288,7 @@ def held_out_clips(run_dir: Path, data_dir: str | os.PathLike | None = None) -> 
     """The held-out test split of the dataset a run was trained on (its ``config.json``), original labels."""
     from tinyaudio.data.loaders import load_dataset
 
-    path = run_dir / "config.json"
-    if not path.exists():
-        raise TinyAudioError(f"{path}: missing; stream-eval needs the run's config.json to find its test split")
-    cfg = json.loads(path.read_text())
+    cfg = RunFolder.open(run_dir, need=(CONFIG,)).train_config
     kwargs: dict[str, Any] = {}
     if cfg.get("task", "words") != "words":
         kwargs["label_by"] = cfg["task"]
@@ -302,11 +299,11 @@ def held_out_clips(run_dir: Path, data_dir: str | os.PathLike | None = None) -> 
 
 
 def default_noise_dir(data_dir: str | os.PathLike | None) -> Path:
-    root = Path(data_dir or os.environ.get("TINYAUDIO_DATA") or "")
-    for cand in (root / "speech_commands_background_noise", root / "speech_commands_v0.02" / "_background_noise_"):
-        if cand.is_dir():
-            return cand
-    raise DatasetError(f"no background noise under {root}; pass --noise-dir (the speech_commands _background_noise_ folder)")
+    found = background_noise_dir(data_dir)
+    if found is None:
+        raise DatasetError(f"no background noise under {data_root(data_dir) or '$TINYAUDIO_DATA'}; "
+                           "pass --noise-dir (the speech_commands _background_noise_ folder)")
+    return found
 
 
 def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
@@ -385,7 +382,9 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
     if write:
         title = f"{run_dir.name}: {duration_s / 60:.0f} min stream, SNR {', '.join(f'{s:g}' for s in snrs_db)} dB"
         results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, chosen) else None
-        write_text_atomic(run_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
+        run = RunFolder(run_dir)
+        run.write_json(RESULTS_FILE, results)
+        run.record(DET_FILE)
     return results
 
 

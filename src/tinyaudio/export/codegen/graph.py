@@ -12,11 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import CodegenError
 
-
-class CodegenError(TinyAudioError):
-    """The model cannot be turned into plain C (unsupported op, dtype or layout)."""
 
 
 #: TFLite TensorType codes -> NumPy dtypes (the ones int8 models use).

@@ -7,12 +7,14 @@ minimum recall), never on test, and the run folder stores it in ``threshold.json
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinyaudio.runtime.litert import TFLiteModel
+from tinyaudio.runtime.run_folder import THRESHOLD, RunFolder
 
 
 def choose_threshold(
@@ -146,18 +148,15 @@ def operating_point(
         ``{"target": {...}, kind: {"threshold": t, "validation": rates, "test": rates}}``, also
         written to ``threshold.json``; ``roc_<kind>.png`` and ``pr_<kind>.png`` are written too.
     """
-    from tinyaudio._io import write_text_atomic
-    from tinyaudio.runtime.litert import TFLiteModel
-
-    run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
     out: dict[str, Any] = {"target": {"max_fpr": max_fpr, "min_recall": min_recall}}
     for name, (_, y) in (("validation", validation), ("test", test)):
         if len(set(np.asarray(y).tolist())) < 2:  # e.g. a tiny subsample: nothing to choose or plot
             out["skipped"] = f"the {name} split has a single class; no threshold chosen"
-            write_text_atomic(run_dir / "threshold.json", json.dumps(out, indent=2) + "\n")
+            run.write_json(THRESHOLD, out)
             return out
     for kind in kinds:
-        path = run_dir / f"model_{kind}.tflite"
+        path = run.model_path(kind)
         if not path.exists():
             continue
         model = TFLiteModel(path)
@@ -167,8 +166,8 @@ def operating_point(
         out[kind] = {"threshold": t, "validation": rates(validation[1], val_scores, t),
                      "test": rates(test[1], test_scores, t)}
         try:
-            plot_roc_pr(test[1], test_scores, t, run_dir, tag=kind)
+            run.record(*(p.name for p in plot_roc_pr(test[1], test_scores, t, run.path, tag=kind)))
         except ImportError:  # matplotlib missing: numbers are still written
             pass
-    write_text_atomic(run_dir / "threshold.json", json.dumps(out, indent=2) + "\n")
+    run.write_json(THRESHOLD, out)
     return out

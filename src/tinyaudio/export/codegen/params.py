@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from tinyaudio.codegen.graph import CodegenError
+from tinyaudio.export.codegen.graph import CodegenError
 
 #: TFLite fused activation codes (schema ActivationFunctionType).
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}

@@ -5,10 +5,10 @@
 `build_host_model` / `run_host_model` compile and run it with the host gcc, for the tests.
 """
 
-from tinyaudio.codegen.build import build_host_model, run_host_model
-from tinyaudio.codegen.generate import SUPPORTED_OPS, GeneratedModel, generate_c, write_c
-from tinyaudio.codegen.graph import CodegenError, read_graph
-from tinyaudio.codegen.plan import MemoryPlan, plan_memory
+from tinyaudio.export.codegen.build import build_host_model, run_host_model
+from tinyaudio.export.codegen.generate import SUPPORTED_OPS, GeneratedModel, generate_c, write_c
+from tinyaudio.export.codegen.graph import CodegenError, read_graph
+from tinyaudio.export.codegen.plan import MemoryPlan, plan_memory
 
 __all__ = [
     "SUPPORTED_OPS",

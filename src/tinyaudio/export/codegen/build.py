@@ -10,15 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyaudio.codegen.generate import TEMPLATE_DIR, GeneratedModel, write_c
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.export.codegen.generate import TEMPLATE_DIR, GeneratedModel, write_c
+from tinyaudio.errors import BuildError
 
 #: The kernels are integer-only: any C99 compiler and optimisation level gives the same outputs.
 HOST_CFLAGS = ("-O2", "-std=c99", "-Wall", "-Wextra")
 
-
-class BuildError(TinyAudioError):
-    """A C toolchain, a source, or a compile / run step is missing or failed."""
 
 
 def find_compiler(cc: str = "gcc") -> str:

@@ -1,4 +1,4 @@
-"""tinyaudio.codegen: the generated C equals TensorFlow Lite Micro bit for bit, on real clips.
+"""tinyaudio.export.codegen: the generated C equals TensorFlow Lite Micro bit for bit, on real clips.
 
 Every zoo model is trained for one epoch on real Speech Commands clips (so its weights, scales and
 dead channels look like a real model's), quantized with a real representative set, lowered to C,
@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("tflite_micro", reason="the reference is TFLite Micro (pip install tflite-micro)")
 
-from tinyaudio.codegen import CodegenError, build_host_model, generate_c, plan_memory, run_host_model  # noqa: E402
-from tinyaudio.codegen.build import BuildError, find_compiler  # noqa: E402
-from tinyaudio.codegen.params import mean_multiplier, quantize_multiplier  # noqa: E402
+from tinyaudio.export.codegen import CodegenError, build_host_model, generate_c, plan_memory, run_host_model  # noqa: E402
+from tinyaudio.export.codegen.build import BuildError, find_compiler  # noqa: E402
+from tinyaudio.export.codegen.params import mean_multiplier, quantize_multiplier  # noqa: E402
 from tinyaudio.export.mcu.check import check_mcu, litert_outputs, real_model_inputs, tflm_outputs  # noqa: E402
 
 ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn")

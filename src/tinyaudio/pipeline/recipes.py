@@ -10,15 +10,15 @@ from scratch on the same data is the control.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
-from tinyaudio._io import write_text_atomic
-from tinyaudio.train.trainer import TrainConfig, train
+from tinyaudio.evaluate.classify import clip_accuracy
+from tinyaudio.pipeline.train import train
+from tinyaudio.runtime.run_folder import RunFolder
+from tinyaudio.train.config import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,41 +56,6 @@ class FireAlarmRecipe:
     def quick(cls) -> FireAlarmRecipe:
         """A minutes-long variant for smoke tests (numbers are not meaningful)."""
         return cls(base_epochs=3, freeze_backbone_epochs=2, fine_tune_epochs=2, scratch_epochs=3, qat_epochs=1)
-
-
-def clip_accuracy(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None, model: str = "int8") -> dict[str, Any]:
-    """Window and whole-clip test accuracy of a soundbite classifier run.
-
-    A clip's prediction is the arg-max of its windows' mean scores (silent windows were
-    dropped, so only the clip's sounding seconds vote).
-
-    Returns:
-        ``{"windows": n, "window_accuracy": a, "clips": m, "clip_accuracy": b}`` on the test split.
-    """
-    from tinyaudio.features.cache import dataset_features
-    from tinyaudio.runtime.litert import TFLiteModel
-    from tinyaudio.train.trainer import load_training_data
-
-    run_dir = Path(run_dir)
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    from tinyaudio.features.config import FeatureConfig
-
-    feature_config = FeatureConfig.load(run_dir / "feature_config.json")
-    data = load_training_data(config, data_dir)
-    x, kept, _ = dataset_features(data.split("test"), feature_config, progress=False)
-    scores = TFLiteModel(run_dir / f"model_{model}.tflite").predict(x[..., None])
-    y = np.array([data.labels.index(c.label) for c in kept])
-    sources = [str(c.path) for c in kept]
-    per_clip: dict[str, list[int]] = {}
-    for i, s in enumerate(sources):
-        per_clip.setdefault(s, []).append(i)
-    clip_right = [int(scores[idx].mean(axis=0).argmax() == y[idx[0]]) for idx in per_clip.values()]
-    return {
-        "windows": int(len(y)),
-        "window_accuracy": float(np.mean(scores.argmax(axis=1) == y)),
-        "clips": len(per_clip),
-        "clip_accuracy": float(np.mean(clip_right)),
-    }
 
 
 def _detector_summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -131,20 +96,27 @@ def fire_alarm_recipe(
         the report dict.
 
     Raises:
-        FileExistsError: a run folder exists and ``overwrite`` is False.
+        RunFolderError: ``out_dir`` exists and ``overwrite`` is False, or holds files tinyaudio did not write.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "recipe.json", json.dumps(dataclasses.asdict(recipe), indent=2) + "\n")
-    r = recipe
+    with RunFolder.create(out_dir, overwrite=overwrite) as folder:
+        report = _fire_alarm_runs(folder, Path(out_dir), recipe, base, data_dir, log, verbose)
+    return report
+
+
+def _fire_alarm_runs(folder: RunFolder, final: Path, r: FireAlarmRecipe, base, data_dir, log, verbose) -> dict[str, Any]:
+    """The three runs of the recipe inside the (temporary) recipe folder, then its report (naming ``final`` paths)."""
+    out_dir = folder.path
+    own_base = base is None
+    folder.write_json("recipe.json", dataclasses.asdict(r))
     if base is None:
         base = out_dir / "base"
+        folder.record("base")
         log(f"[1/3] base: {r.model} on ESC-50 soundbites (50 classes) -> {base}")
         train(TrainConfig(dataset="esc50_soundbites", model=r.model, features=r.features, epochs=r.base_epochs,
                           patience=12, learning_rate=r.base_lr, seed=r.seed, augment="noise", monitor="val_accuracy"),
-              base, data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+              base, data_dir=data_dir, log=log, verbose=verbose)
     base = Path(base)
-    base_metrics = json.loads((base / "metrics.json").read_text())
+    base_metrics = RunFolder.open(base).metrics
     base_clips = clip_accuracy(base, data_dir=data_dir)
     log(f"base: 50-class test accuracy int8 {base_metrics['int8_accuracy']:.1%} per 1 s window, "
         f"{base_clips['clip_accuracy']:.1%} per 5 s clip ({base_clips['clips']} clips; chance 2%)")
@@ -155,27 +127,29 @@ def fire_alarm_recipe(
     transfer = train(TrainConfig(**detector, base=str(base), learning_rate=r.head_lr,
                                  freeze_backbone_epochs=r.freeze_backbone_epochs, fine_tune_epochs=r.fine_tune_epochs,
                                  fine_tune_lr=r.fine_tune_lr, qat=True, qat_epochs=r.qat_epochs),
-                     out_dir / "transfer", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+                     out_dir / "transfer", data_dir=data_dir, log=log, verbose=verbose)
+    folder.record("transfer")
     log(f"[3/3] scratch: the same detector from random weights, {r.scratch_epochs} epochs")
     scratch = train(TrainConfig(**detector, model=r.model, features=r.features, epochs=r.scratch_epochs,
                                 learning_rate=r.base_lr),
-                    out_dir / "scratch", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+                    out_dir / "scratch", data_dir=data_dir, log=log, verbose=verbose)
+    folder.record("scratch")
 
     report = {
-        "base": {"run": str(base), "classes": len(base_metrics["test"]["int8"]["per_class_recall"]),
+        "base": {"run": str(final / "base" if own_base else base), "classes": len(base_metrics["test"]["int8"]["per_class_recall"]),
                  "float_window_accuracy": base_metrics["float_accuracy"],
                  "int8_window_accuracy": base_metrics["int8_accuracy"], **base_clips,
                  "params": base_metrics["params"]},
-        "transfer": {"run": str(out_dir / "transfer"), **_detector_summary(transfer),
+        "transfer": {"run": str(final / "transfer"), **_detector_summary(transfer),
                      "stage1_epochs": transfer["transfer"]["stage1_epochs"],
                      "stage2_epochs": transfer["transfer"]["stage2_epochs"],
-                     "c_array": str(out_dir / "transfer" / "model_int8.h"),
+                     "c_array": str(final / "transfer" / "model_int8.h"),
                      "int8_bytes": transfer["sizes_bytes"]["int8"]},
-        "scratch": {"run": str(out_dir / "scratch"), **_detector_summary(scratch)},
+        "scratch": {"run": str(final / "scratch"), **_detector_summary(scratch)},
         "target_max_fpr": r.target_max_fpr,
     }
-    write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    write_text_atomic(out_dir / "report.md", report_markdown(report))
+    folder.write_json("report.json", report)
+    folder.write_text("report.md", report_markdown(report))
     return report
 
 

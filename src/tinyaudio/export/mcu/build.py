@@ -1,0 +1,263 @@
+"""Compile the C frontend and whole exported projects: for the host (tests) or a Cortex-M3 under QEMU.
+
+Object files of CMSIS-DSP are cached in the tinyaudio cache, keyed by compiler and flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from tinyaudio.errors import BuildError
+from tinyaudio.export.codegen.build import find_compiler
+from tinyaudio.export.codegen.generate import write_c
+from tinyaudio.export.codegen.build import run_checked as _run
+from tinyaudio.export.mcu.frontend import write_frontend
+from tinyaudio.export.mcu.project import export_project
+from tinyaudio.export.mcu.sources import CMSIS_DSP_SOURCES, CMSISDSP_VERSION, cmsis_dsp_root
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.q15 import q15_tables
+from tinyaudio.paths import cache_root
+
+#: Flags matching the Linux x86-64 ``cmsisdsp`` wheel: no CMSIS-Core, plain C intrinsics,
+#: loop unrolling on (its CMake build sets LOOPUNROLL=ON).
+HOST_CFLAGS = ("-O2", "-std=c11", "-D__GNUC_PYTHON__", "-DARM_MATH_LOOPUNROLL")
+#: Cortex-M3 (QEMU mps2-an385) with the same C code paths: CMSIS-Core headers are not in the
+#: sdist, so ``__GNUC_PYTHON__`` selects CMSIS-DSP's portable intrinsics (the M3 has no DSP
+#: extension, so these are the paths a real M3 build takes too).
+CORTEX_M3_CFLAGS = (
+    "-mcpu=cortex-m3", "-mthumb", "-O2", "-std=c11", "-D__GNUC_PYTHON__", "-DARM_MATH_LOOPUNROLL",
+    "-ffunction-sections", "-fdata-sections",
+)
+ARM_CC = "arm-none-eabi-gcc"
+_QEMU_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "qemu"
+QEMU = "qemu-system-arm"
+
+
+def cmsis_dsp_objects(
+    cc: str = "gcc",
+    cflags: tuple[str, ...] = HOST_CFLAGS,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+) -> list[Path]:
+    """Compile `CMSIS_DSP_SOURCES` once per (compiler, flags); later calls reuse the objects.
+
+    Returns:
+        The object files, in the order of `CMSIS_DSP_SOURCES`.
+
+    Raises:
+        BuildError: no compiler, no sources, or a compile error.
+    """
+    compiler = find_compiler(cc)
+    root = cmsis_dsp_root(cache_dir)
+    key = hashlib.sha256(repr((compiler, cflags, CMSIS_DSP_SOURCES, CMSISDSP_VERSION)).encode()).hexdigest()[:12]
+    out = cache_root(cache_dir) / "cmsisdsp-build" / f"{Path(cc).name}-{key}"
+    objects = [out / (Path(src).stem + ".o") for src in CMSIS_DSP_SOURCES]
+    if (out / ".complete").exists():
+        return objects
+    out.mkdir(parents=True, exist_ok=True)
+    includes = ["-I", str(root / "Include"), "-I", str(root / "PrivateInclude")]
+
+    def compile_one(pair: tuple[str, Path]) -> None:
+        src, obj = pair
+        tmp = obj.with_suffix(f".tmp{os.getpid()}.o")
+        _run([compiler, *cflags, *includes, "-c", str(root / "Source" / src), "-o", str(tmp)], f"compiling {src}")
+        os.replace(tmp, obj)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(compile_one, zip(CMSIS_DSP_SOURCES, objects)))
+    (out / ".complete").write_text(" ".join(cflags) + "\n")
+    return objects
+
+
+def build_host_frontend(
+    config: FeatureConfig,
+    out_dir: str | os.PathLike,
+    *,
+    cc: str = "gcc",
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Generate the C frontend for ``config`` and compile it with the host test harness.
+
+    Returns:
+        Path of the executable ``ta_frontend_host`` (usage in ``ta_host_main.c``; see
+        `run_host_frontend`).
+
+    Raises:
+        BuildError: no compiler, CMSIS-DSP sources unavailable, or a compile error.
+    """
+    out_dir = Path(out_dir)
+    write_frontend(config, out_dir, harness=True)
+    objects = cmsis_dsp_objects(cc, HOST_CFLAGS, cache_dir=cache_dir)
+    root = cmsis_dsp_root(cache_dir)
+    exe = out_dir / "ta_frontend_host"
+    cmd = [
+        find_compiler(cc), *HOST_CFLAGS, "-Wall", "-Wextra", "-I", str(out_dir), "-I", str(root / "Include"),
+        "-I", str(root / "PrivateInclude"), str(out_dir / "ta_frontend.c"), str(out_dir / "ta_host_main.c"),
+        *map(str, objects), "-lm", "-o", str(exe),
+    ]
+    _run(cmd, "linking the host frontend")
+    return exe
+
+
+def run_host_frontend(exe: str | os.PathLike, clips: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Run the compiled C frontend on int16 clips.
+
+    Args:
+        exe: from `build_host_frontend` for the same ``config``.
+        clips: int16, shape (n_clips, n_samples).
+
+    Returns:
+        int16, shape (n_clips, n_frames, n_features): the C frontend's output.
+    """
+    clips = np.ascontiguousarray(clips, dtype="<i2")
+    n_clips, n_samples = clips.shape
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.raw", Path(tmp) / "out.raw"
+        clips.tofile(src)
+        _run([str(exe), str(src), str(dst), str(n_samples)], f"running {exe}")
+        out = np.fromfile(dst, dtype="<i2")
+    return out.reshape(n_clips, -1, n_q15_features(config)).astype(np.int16)
+
+
+def n_q15_features(config: FeatureConfig) -> int:
+    """Features per frame of the q15 frontend (``q15_tables(config).n_features``)."""
+    return q15_tables(config).n_features
+
+
+def build_qemu_frontend(
+    config: FeatureConfig,
+    out_dir: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Cross-compile the C frontend and the file-in / file-out harness for QEMU's mps2-an385.
+
+    Cortex-M3, newlib with semihosting (``rdimon.specs``) for file I/O and argv, SysTick
+    instrumentation on (``-DTA_QEMU_SYSTICK``).
+
+    Returns:
+        Path of ``ta_frontend_cm3.elf``; run it with `run_qemu_frontend`.
+
+    Raises:
+        BuildError: ``arm-none-eabi-gcc`` / newlib missing, sources unavailable, compile error.
+    """
+    out_dir = Path(out_dir)
+    write_frontend(config, out_dir, harness=True)
+    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h"):
+        shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
+    objects = cmsis_dsp_objects(ARM_CC, CORTEX_M3_CFLAGS, cache_dir=cache_dir)
+    root = cmsis_dsp_root(cache_dir)
+    elf = out_dir / "ta_frontend_cm3.elf"
+    cmd = [
+        find_compiler(ARM_CC), *CORTEX_M3_CFLAGS, "-DTA_QEMU_SYSTICK", "--specs=rdimon.specs",
+        "-T", str(out_dir / "mps2_an385.ld"), "-Wl,--gc-sections", "-I", str(out_dir),
+        "-I", str(root / "Include"), "-I", str(root / "PrivateInclude"), str(out_dir / "startup_cm3.c"),
+        str(out_dir / "ta_frontend.c"), str(out_dir / "ta_host_main.c"), *map(str, objects), "-lm", "-o", str(elf),
+    ]
+    _run(cmd, "linking the Cortex-M3 frontend (needs Debian libnewlib-arm-none-eabi)")
+    return elf
+
+
+
+# -- the whole firmware (frontend + pipeline + generated model) under QEMU ----------------------------
+
+#: Sources of an exported project (target "c") that the firmware compiles, besides the harness.
+FIRMWARE_PROJECT_SOURCES = ("ta_frontend.c", "ta_pipeline.c")
+#: The generated plain-C model (`tinyaudio.export.codegen.write_c`) implementing ``ta_model.h``.
+FIRMWARE_MODEL_SOURCES = ("ta_model_c.c", "ta_nn.c")
+
+
+def _firmware_sources(source: Path, out_dir: Path, cache_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """(project folder, folder holding ta_model_c.c / ta_nn.c / ta_nn.h) for `build_qemu_firmware`."""
+    if (source / "ta_pipeline.c").exists():
+        project = source
+    elif (source / "feature_config.json").exists() and (source / "model_int8.tflite").exists():
+
+        project = export_project(source, out_dir / "project", target="c", overwrite=True, cache_dir=cache_dir).source_dir
+    else:
+        raise BuildError(
+            f"{source}: neither a project folder from `tinyaudio export --target c` (no ta_pipeline.c) "
+            "nor a run folder (no feature_config.json + model_int8.tflite)"
+        )
+    if all((project / name).exists() for name in (*FIRMWARE_MODEL_SOURCES, "ta_nn.h")):
+        return project, project
+    if not (project / "model_int8.tflite").exists():
+        raise BuildError(f"{project}: has no ta_model_c.c and no model_int8.tflite to generate it from")
+
+    model_dir = out_dir / "model_c"
+    write_c(project / "model_int8.tflite", model_dir)
+    return project, model_dir
+
+
+def build_qemu_firmware(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+) -> Path:
+    """Cross-compile an exported project's pipeline and generated C model into a QEMU firmware.
+
+    The firmware is ``ta_frontend.c`` + ``ta_pipeline.c`` (ring buffer, streaming q15 frontend,
+    int16 -> int8 input quantization) + the plain-C model (``ta_model_c.c``, ``ta_nn.c``) + the
+    semihosting harness ``templates/qemu/ta_firmware_main.c``, for QEMU's mps2-an385 (Cortex-M3,
+    `CORTEX_M3_CFLAGS`, newlib ``rdimon.specs``, SysTick instrumentation ``-DTA_QEMU_SYSTICK``).
+    When the project has no ``ta_model_c.c`` (exports from before tinyaudio.export.codegen), it is
+    generated from the project's ``model_int8.tflite`` into ``out_dir/model_c``.
+
+    Args:
+        source: a project folder written by ``tinyaudio export --target c``, or a run folder
+            (exported into ``out_dir/project`` first).
+        out_dir: build folder; receives the objects, ``ta_firmware_cm3.elf`` and its link map
+            ``ta_firmware_cm3.map`` (read by `firmware_memory`).
+        cache_dir: tinyaudio cache holding (or receiving) CMSIS-DSP and its compiled objects.
+        jobs: parallel compiler processes.
+
+    Returns:
+        Path of ``ta_firmware_cm3.elf``; run it with `run_qemu_firmware`.
+
+    Raises:
+        BuildError: ``source`` is neither kind of folder, ``arm-none-eabi-gcc`` / newlib missing
+            (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi), CMSIS-DSP unavailable, or a
+            compile / link error.
+        ExportError, CodegenError: the run folder cannot be exported or its model lowered to C.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    compiler = find_compiler(ARM_CC)
+    project, model_dir = _firmware_sources(source, out_dir, cache_dir)
+    for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h", "ta_firmware_main.c"):
+        shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
+    cmsis = project / "third_party" / "CMSIS-DSP"
+    if not (cmsis / "Include").is_dir():
+        cmsis = cmsis_dsp_root(cache_dir)
+    flags = [*CORTEX_M3_CFLAGS, "-DTA_QEMU_SYSTICK", "--specs=rdimon.specs", "-Wall", "-Wextra"]
+    includes = ["-I", str(model_dir), "-I", str(project), "-I", str(cmsis / "Include"), "-I", str(cmsis / "PrivateInclude")]
+    sources = [
+        out_dir / "startup_cm3.c", out_dir / "ta_firmware_main.c",
+        *(project / name for name in FIRMWARE_PROJECT_SOURCES), *(model_dir / name for name in FIRMWARE_MODEL_SOURCES),
+    ]
+    objects = [out_dir / (src.stem + ".o") for src in sources]
+
+    def compile_one(pair: tuple[Path, Path]) -> None:
+        _run([compiler, *flags, *includes, "-c", str(pair[0]), "-o", str(pair[1])], f"compiling {pair[0].name} for the Cortex-M3")
+
+    cmsis_objects = cmsis_dsp_objects(ARM_CC, CORTEX_M3_CFLAGS, cache_dir=cache_dir, jobs=jobs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(compile_one, zip(sources, objects)))
+    elf = out_dir / "ta_firmware_cm3.elf"
+    _run(
+        [compiler, *flags, "-T", str(out_dir / "mps2_an385.ld"), "-Wl,--gc-sections",
+         f"-Wl,-Map={out_dir / 'ta_firmware_cm3.map'}", *map(str, objects), *map(str, cmsis_objects), "-lm",
+         "-o", str(elf)],
+        "linking the Cortex-M3 firmware (needs Debian libnewlib-arm-none-eabi)",
+    )
+    return elf

@@ -1,0 +1,147 @@
+"""`train`: dataset -> features -> augment -> fit -> quantize -> export -> evaluate, into one run folder."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from tinyaudio.export import to_c_array
+from tinyaudio.evaluate.classify import test_metrics
+from tinyaudio.evaluate.threshold import operating_point
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.models import build_model, count_macs
+from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
+from tinyaudio.quantize.silence import quiet_converter
+from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, RunFolder
+from tinyaudio.train.config import TrainConfig
+from tinyaudio.train.data import load_training_data, split_arrays
+from tinyaudio.train.fit import class_weights, fit, loss_name, set_seeds
+
+
+def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
+          overwrite: bool = False, log: Callable[[str], None] = print, verbose: int = 1) -> dict[str, Any]:
+    """Train, quantize and evaluate one model; write the run folder (see `tinyaudio.runtime.run_folder`).
+
+    The folder is built under a temporary sibling name and renamed at the end (`RunFolder.create`):
+    a failed or interrupted run never leaves half a run folder, and an existing one is replaced
+    only with ``overwrite`` and only if tinyaudio wrote everything in it. That is checked before
+    any work starts.
+
+    Args:
+        verbose: 0 silent, 1 progress bars (default), 2 Keras' per-epoch lines and converter output.
+
+    Returns:
+        the metrics dict written to ``metrics.json``; accuracies come from running the ``.tflite``
+        files with ai-edge-litert on the test split.
+
+    Raises:
+        RunFolderError: ``out_dir`` exists (without ``overwrite``) or is not a tinyaudio run folder.
+        ConfigError / AudioError / DatasetError: bad settings or data.
+    """
+    RunFolder.check_target(out_dir, overwrite=overwrite)
+    started = time.time()
+    base = RunFolder.open(config.base, need=(KERAS_MODEL, FEATURE_CONFIG)) if config.base else None
+    feature_config = base.feature_config if base else FeatureConfig.load(config.features)
+    dataset = load_training_data(config, data_dir)
+    labels = list(dataset.labels)
+    splits, skipped = split_arrays(config, dataset, feature_config, progress=verbose > 0, log=log)
+    train_set, val = splits["train"], splits["validation"]
+    n_outputs = 1 if config.keyword else len(labels)
+    weights = class_weights(train_set.y, len(labels), config.class_weights)
+    set_seeds(config.seed)
+    model, history, transfer_info = _fit_model(config, base, train_set, val, n_outputs, weights, verbose)
+    qat_model, qat_history = None, None
+    if config.qat:
+        from tinyaudio.quantize.qat import fine_tune_qat
+
+        qat_model, qat_history = fine_tune_qat(
+            model, train_set.x, train_set.y, (val.x, val.y), loss=loss_name(n_outputs), epochs=config.qat_epochs,
+            learning_rate=config.qat_lr, batch_size=config.batch_size, patience=max(2, config.patience // 2),
+            class_weight=weights, verbose=verbose)
+    representative = representative_set(train_set.x, config.representative_size, config.seed)
+    with quiet_converter(verbose < 2):
+        flatbuffers = {"float": convert_float(model), "dynamic": quantize_dynamic(model),
+                       "int8": quantize_int8(model, representative)}
+        if qat_model is not None:
+            flatbuffers["int8_qat"] = quantize_int8(qat_model, representative)
+
+    with RunFolder.create(out_dir, overwrite=overwrite) as run:
+        run.write_json(CONFIG, config.to_dict())
+        run.write_text(FEATURE_CONFIG, feature_config.to_json() + "\n")
+        run.write_labels(labels)
+        model.save(run.file(KERAS_MODEL))
+        run.record(KERAS_MODEL)
+        for kind, data in flatbuffers.items():
+            run.write_bytes(run.model_path(kind).name, data)
+            if kind.startswith("int8"):
+                run.write_text(run.c_array_path(kind).name, to_c_array(data, f"model_{kind}_tflite"))
+        test = splits["test"]
+        metrics = test_metrics(run, test.x, test.y, test.clips, labels)
+        metrics.update(
+            dataset=dataset.name, counts={s: int(len(splits[s].y)) for s in splits}, skipped_files=skipped,
+            model=config.model, params=int(model.count_params()),
+            macs=count_macs(model), sizes_bytes={k: len(v) for k, v in flatbuffers.items()},
+            epochs_run=len(history.get("loss", [])),
+            best_val_loss=float(min(history.get("val_loss", [float("nan")]))),
+            class_weights=weights, history=history, train_seconds=round(time.time() - started, 1),
+        )
+        if transfer_info is not None:
+            metrics["transfer"] = {"base": str(base.path), "base_labels": len(base.labels), **transfer_info}
+        if qat_history is not None:
+            metrics["qat"] = {"epochs_run": len(qat_history.get("loss", [])), "history": qat_history}
+        if config.keyword:
+            metrics["operating_point"] = operating_point(run.path, (val.x, val.y), (test.x, test.y),
+                                                         max_fpr=config.target_max_fpr, min_recall=config.target_min_recall)
+        run.write_json(METRICS, metrics)
+        _plots(run, history, metrics, labels, transfer_info)
+        if config.task == "speaker":  # the embedding network for enrol / verify (tinyaudio.runtime.speaker)
+            from tinyaudio.pipeline.speaker import write_embedding
+
+            write_embedding(run, model, train_set.x[: 1000], log=log)
+    return metrics
+
+
+def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int):
+    """The trained Keras model, its history and (transfer) the two stages' info."""
+    import keras
+
+    if base is not None:
+        from tinyaudio.train.transfer import fit_transfer
+
+        return fit_transfer(
+            keras.models.load_model(base.file(KERAS_MODEL)), train_set.x, train_set.y, (val.x, val.y),
+            n_outputs=n_outputs, learning_rate=config.learning_rate, freeze_backbone_epochs=config.freeze_backbone_epochs,
+            fine_tune_epochs=config.fine_tune_epochs, fine_tune_lr=config.fine_tune_lr, batch_size=config.batch_size,
+            patience=config.patience, class_weight=weights, verbose=verbose)
+    x = train_set.x
+    extra = {"mean": float(x.mean()), "variance": float(x.var())} if config.model == "cnn_resize32" else {}
+    model = build_model(config.model, x.shape[1:], n_outputs, **extra)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss_name(n_outputs), metrics=["accuracy"])
+    history = fit(model, x, train_set.y, (val.x, val.y), epochs=config.epochs, batch_size=config.batch_size,
+                  patience=config.patience, monitor=config.monitor, halve_lr=True, class_weight=weights,
+                  verbose=verbose, description=f"training {config.model}")
+    return model, history, None
+
+
+def _plots(run: RunFolder, history: dict, metrics: dict, labels: list[str], transfer_info: dict | None) -> None:
+    """``history.png``, ``confusion_int8.png`` and (transfer) ``history_stage{1,2}.png``; none without matplotlib."""
+    try:
+        from tinyaudio.features.plot import plot_confusion_matrix, plot_training_history
+    except ImportError:  # matplotlib missing: the run is still complete without PNGs
+        return
+    plot_training_history(history, run.file("history.png"))
+    int8 = metrics["test"]["int8"]
+    if "confusion" in int8:
+        c = int8["confusion"]
+        matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+    else:
+        matrix = np.array(int8["confusion_matrix"])
+    plot_confusion_matrix(matrix, labels, run.file("confusion_int8.png"))
+    run.record("history.png", "confusion_int8.png")
+    for stage in ("stage1", "stage2"):
+        if transfer_info and transfer_info.get(stage):
+            plot_training_history(transfer_info[stage], run.file(f"history_{stage}.png"))
+            run.record(f"history_{stage}.png")

@@ -1,0 +1,117 @@
+"""`TrainConfig`: everything that decides a training run, validated like `FeatureConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal, get_args
+
+from tinyaudio._io import dataclass_from_dict
+from tinyaudio.errors import ConfigError
+
+Task = Literal["words", "speaker"]
+ClassWeights = Literal["auto", "balanced", "none"]
+Augment = Literal["none", "noise"]
+Monitor = Literal["val_loss", "val_accuracy"]
+_CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; saved as ``config.json`` in the run folder.
+
+    Attributes:
+        dataset: ``fsdd``, ``speech_commands``, ``esc50`` or a ``label/*.wav`` folder.
+        model: zoo name (``ds_cnn``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
+        features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
+        task: ``"words"`` (labels are what is said) or ``"speaker"`` (labels are who speaks;
+            the loader's ``label_by="speaker"``).
+        keyword: if set, a one-vs-rest detector for this label with a sigmoid output.
+        holdout_speaker: FSDD only: test on this speaker, train on the others.
+        validation_percent, test_percent: hash-split percentages for speech_commands / folders
+            (None: the loader's defaults).
+        epochs, batch_size, learning_rate, patience: Adam with the learning rate halved after
+            ``patience // 2`` epochs without validation-loss improvement; early stopping after
+            ``patience`` epochs, best weights restored.
+        seed: seeds Python, NumPy and TensorFlow; TensorFlow op determinism is enabled.
+        class_weights: ``"auto"`` (balanced weights when the largest class is > 1.5x the
+            smallest), ``"balanced"`` or ``"none"``.
+        augment: ``"none"`` or ``"noise"`` (adds ``augment_copies`` noisy copies of each training
+            clip: background noise / white noise and a time shift, seeded).
+        max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
+        skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
+        representative_size: training examples used to calibrate int8 quantization.
+        base: run folder to transfer from (`tinyaudio.train.transfer`): its model minus the
+            head, its feature config (``features`` is then ignored); stage 1 trains the new
+            head for up to ``freeze_backbone_epochs`` at ``learning_rate`` (decaying), stage 2
+            everything for up to ``fine_tune_epochs`` at ``fine_tune_lr``.
+        qat: after training, fine-tune with fake quantization for up to ``qat_epochs`` at
+            ``qat_lr`` (`tinyaudio.quantize.qat`) and also write ``model_int8_qat.tflite``.
+        target_max_fpr, target_min_recall: binary detectors: the threshold target, met on
+            validation (`tinyaudio.evaluate.threshold`); neither means 0.5.
+        monitor: what early stopping and the learning-rate halving watch when training from
+            scratch: ``"val_loss"`` or ``"val_accuracy"`` (for many classes and few clips,
+            where validation loss rises from the first epoch while accuracy still improves).
+    """
+
+    dataset: str = "fsdd"
+    model: str = "ds_cnn"
+    features: str = "fsdd_mfcc"
+    task: Task = "words"
+    keyword: str | None = None
+    holdout_speaker: str | None = None
+    validation_percent: float | None = None
+    test_percent: float | None = None
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 8
+    seed: int = 0
+    class_weights: ClassWeights = "auto"
+    augment: Augment = "none"
+    augment_copies: int = 1
+    max_clips_per_split: int | None = None
+    skip_bad: bool = False
+    representative_size: int = 300
+    base: str | None = None
+    freeze_backbone_epochs: int = 20
+    fine_tune_epochs: int = 20
+    fine_tune_lr: float = 1e-4
+    qat: bool = False
+    qat_epochs: int = 10
+    qat_lr: float = 1e-4
+    target_max_fpr: float | None = None
+    target_min_recall: float | None = None
+    monitor: Monitor = "val_loss"
+
+    def __post_init__(self) -> None:
+        problems = [f"{name}={getattr(self, name)!r} is not one of {get_args(kind)}"
+                    for name, kind in _CHOICES.items() if getattr(self, name) not in get_args(kind)]
+        for name in ("epochs", "batch_size", "patience", "augment_copies", "representative_size", "qat_epochs"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 1")
+        for name in ("freeze_backbone_epochs", "fine_tune_epochs"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
+        if self.max_clips_per_split is not None and self.max_clips_per_split < 1:
+            problems.append(f"max_clips_per_split={self.max_clips_per_split} must be >= 1")
+        for name in ("learning_rate", "fine_tune_lr", "qat_lr"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name}={getattr(self, name)!r} must be > 0")
+        for name in ("validation_percent", "test_percent"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < 100:
+                problems.append(f"{name}={value} must be between 0 and 100")
+        for name in ("target_max_fpr", "target_min_recall"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                problems.append(f"{name}={value} must be a rate between 0 and 1")
+        if problems:
+            raise ConfigError("invalid TrainConfig: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict, refusing unknown keys (a typo must not silently become a default)."""
+        return dataclass_from_dict(cls, data)

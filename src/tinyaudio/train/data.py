@@ -1,0 +1,122 @@
+"""Training data of a run: the dataset a `TrainConfig` names, its features per split, and augmented copies.
+
+data -> features -> augment, as arrays ready for `tinyaudio.train.fit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from tinyaudio.augment import augment_batch
+from tinyaudio.augment.recipes import noise_recipe
+from tinyaudio.data.dataset import Clip, Dataset, load_clips
+from tinyaudio.data.loaders import load_dataset
+from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
+from tinyaudio.errors import DatasetError
+from tinyaudio.features.cache import dataset_features
+from tinyaudio.features.config import FeatureConfig
+from tinyaudio.features.extract import compute_features_batch
+from tinyaudio.train.config import TrainConfig
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclasses.dataclass
+class Split:
+    """One split as arrays: ``x`` float32 (n, n_frames, n_features, 1), ``y`` int64 (n,), and its clips."""
+
+    x: np.ndarray
+    y: np.ndarray
+    clips: list[Clip]
+
+
+def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """The dataset a `TrainConfig` names, made binary when ``keyword`` is set."""
+    kwargs: dict[str, Any] = {}
+    if config.task != "words":
+        kwargs["label_by"] = config.task
+    if config.dataset == "librispeech":  # cut utterances into windows of the model's clip length
+        kwargs["window_s"] = FeatureConfig.load(config.features).clip_duration
+    if config.holdout_speaker is not None:
+        kwargs["holdout_speaker"] = config.holdout_speaker
+    for name in ("validation_percent", "test_percent"):
+        if getattr(config, name) is not None:
+            kwargs[name] = getattr(config, name)
+    if config.dataset in SOUNDBITE_LOADERS:
+        dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, **kwargs)
+    else:
+        dataset = load_dataset(config.dataset, data_dir, **kwargs)
+    return dataset.binary(config.keyword) if config.keyword else dataset
+
+
+def _subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
+    if limit is None or len(clips) <= limit:
+        return clips
+    idx = np.sort(np.random.default_rng(seed).choice(len(clips), size=limit, replace=False))
+    return [clips[i] for i in idx]
+
+
+def subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
+    """At most ``limit`` clips, drawn without replacement (seeded), in their original order."""
+    if limit is None or len(clips) <= limit:
+        return clips
+    idx = np.sort(np.random.default_rng(seed).choice(len(clips), size=limit, replace=False))
+    return [clips[i] for i in idx]
+
+
+def split_arrays(
+    config: TrainConfig,
+    dataset: Dataset,
+    feature_config: FeatureConfig,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, Split], list[dict[str, str]]]:
+    """Features of every split, then (``config.augment``) augmented copies appended to train.
+
+    Returns:
+        ``({"train": Split, "validation": Split, "test": Split}, skipped)``; ``skipped`` lists
+        ``{"path", "error"}`` of unreadable files left out (``config.skip_bad``).
+
+    Raises:
+        DatasetError: a split is empty, or the training split has fewer than two labels.
+    """
+    labels = list(dataset.labels)
+    splits: dict[str, Split] = {}
+    skipped: list[dict[str, str]] = []
+    for name in SPLITS:
+        clips = subsample(dataset.split(name), config.max_clips_per_split, config.seed)
+        if not clips:
+            raise DatasetError(f"{dataset.name}: the {name} split is empty; check the split settings")
+        x, kept, bad = dataset_features(clips, feature_config, skip_bad=config.skip_bad, progress=progress)
+        skipped += [{"path": str(c.path), "error": msg} for c, msg in bad]
+        splits[name] = Split(x[..., None], np.array([labels.index(c.label) for c in kept], dtype=np.int64), kept)
+        log(f"{name}: {len(kept)} clips" + (f" ({len(bad)} unreadable, skipped)" if bad else ""))
+    if len(set(splits["train"].y.tolist())) < 2:
+        raise DatasetError(f"{dataset.name}: the training split has one label ({labels[int(splits['train'].y[0])]!r}); "
+                           "a classifier needs at least two (add a folder per label)")
+    if config.augment != "none":
+        train = splits["train"]
+        x_aug, y_aug = augmented_copies(config, dataset, train.clips, feature_config, progress=progress)
+        splits["train"] = Split(np.concatenate([train.x, x_aug]), np.concatenate([train.y, y_aug]), train.clips)
+        log(f"train after augmentation: {len(splits['train'].x)} examples")
+    return splits, skipped
+
+
+def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], feature_config: FeatureConfig,
+                     *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``augment_copies`` augmented copies of every training clip (waveform domain), as features.
+
+    Returns:
+        ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
+    """
+    samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
+    noisy = augment_batch(samples, noise_recipe(feature_config.sample_rate), feature_config.sample_rate,
+                          config.seed, copies=config.augment_copies)
+    y = np.array([dataset.labels.index(c.label) for c in kept])
+    x_aug = compute_features_batch(noisy, feature_config, progress=progress)[..., None]
+    return x_aug, np.tile(y, config.augment_copies)
