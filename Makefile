@@ -15,20 +15,23 @@ DEMO_OUT ?= runs/demo
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip wheel >/dev/null
-	$(BIN)/pip install -e ".[train,runtime,dev,mcu,web]"
-	touch $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing tinyaudio and its dependencies into $(VENV) (a few minutes the first time)"
+	@$(BIN)/pip install -q --upgrade pip wheel >/dev/null 2>&1
+	@$(BIN)/pip install -q -e ".[train,runtime,dev,mcu,web]" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import tinyaudio, tensorflow, importlinter" 2>/dev/null || { echo "install failed: run $(BIN)/pip install -e '.[train,runtime,dev,mcu,web]' to see why"; exit 1; }
+	@touch $(STAMP)
 
 # Without a local copy the demo downloads FSDD from GitHub; that archive has no published sha256,
 # so it is accepted after a file-count check (see tinyaudio/data/download.py).
 demo: export TINYAUDIO_ALLOW_UNVERIFIED ?= 1
 demo: $(STAMP)
-	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out $(DEMO_OUT) --overwrite
-	$(BIN)/tinyaudio predict $(DEMO_OUT) $$($(BIN)/python -c "from tinyaudio.data import fsdd; print(' '.join(str(c.path) for c in fsdd().split('test')[::60]))")
+	@$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out $(DEMO_OUT) --overwrite
+	@$(BIN)/tinyaudio predict $(DEMO_OUT) $$($(BIN)/python -c "from tinyaudio.data import fsdd; print(' '.join(str(c.path) for c in fsdd().split('test')[::60]))")
 	@echo "artifacts in $(DEMO_OUT): model_int8.tflite, model_int8.h, metrics.json, *.png"
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-all: $(STAMP)

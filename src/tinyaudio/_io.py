@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import json
 import os
 import shutil
@@ -91,14 +92,23 @@ def record_entries(folder: str | os.PathLike, *names: str) -> None:
         write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | new)}, indent=1) + "\n")
 
 
-def foreign_entries(folder: str | os.PathLike) -> list[str]:
-    """Entries of ``folder`` that tinyaudio did not write (absent from its manifest)."""
+def foreign_entries(folder: str | os.PathLike, legacy: tuple[str, ...] = ()) -> list[str]:
+    """Entries of ``folder`` that tinyaudio did not write (absent from its manifest).
+
+    Args:
+        legacy: ``fnmatch`` patterns of what tinyaudio wrote before folders had a manifest;
+            used only when the folder has none.
+    """
     folder = Path(folder)
-    known = _manifest_entries(folder) | {MANIFEST}
+    known = _manifest_entries(folder)
+    if not known and legacy:
+        return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatchcase(p.name, g) for g in legacy))
+    known.add(MANIFEST)
     return sorted(p.name for p in folder.iterdir() if p.name not in known)
 
 
-def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder") -> None:
+def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder",
+                        legacy: tuple[str, ...] = ()) -> None:
     """Refuse, before any work, an output folder that must not be written.
 
     Raises:
@@ -115,7 +125,7 @@ def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str =
         return
     if not overwrite:
         raise FolderExistsError(f"{path}: {what} exists; choose another --out (or --overwrite to replace it)")
-    foreign = foreign_entries(path)
+    foreign = foreign_entries(path, legacy)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise FolderExistsError(
@@ -125,7 +135,8 @@ def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str =
 
 
 @contextlib.contextmanager
-def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str = "run folder") -> Iterator[Path]:
+def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str = "run folder",
+                 legacy: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to fill; rename it onto ``path`` when the block succeeds.
 
     On an exception or KeyboardInterrupt the temporary folder is removed and an existing ``path``
@@ -136,7 +147,7 @@ def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str 
         FolderExistsError: see `check_output_folder` (checked on entry and again before the rename).
     """
     path = Path(path)
-    check_output_folder(path, overwrite=overwrite, what=what)
+    check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -144,7 +155,7 @@ def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str 
     try:
         yield tmp
         record_entries(tmp, *(p.name for p in tmp.iterdir()))
-        check_output_folder(path, overwrite=overwrite, what=what)
+        check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
         old = path.with_name(f".{path.name}.old-{os.getpid()}")
         if path.exists():
             os.replace(path, old)

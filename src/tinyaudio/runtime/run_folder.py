@@ -47,6 +47,11 @@ STREAM_DET = "stream_det.png"
 #: Model kinds of a run folder, in the order they are reported.
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
+#: What run folders held before they had a manifest (tinyaudio 0.1 before this layout module):
+#: such a folder may be replaced with ``--overwrite`` if it holds nothing else.
+LEGACY_ENTRIES = (CONFIG, FEATURE_CONFIG, LABELS, KERAS_MODEL, METRICS, THRESHOLD, EMBEDDING_META, SPEAKER_PROFILES,
+                  "model_*.tflite", "model_*.h", "*.png", "speaker_eval*.json", "trials_*.tsv", STREAM_EVAL,
+                  "mcu_*", "codegen", "recipe.json", "report.json", "report.md", "base", "transfer", "scratch")
 
 
 class RunFolder:
@@ -224,7 +229,7 @@ class RunFolder:
             FolderExistsError: ``path`` exists and ``overwrite`` is False; or it holds anything
                 tinyaudio did not write there: ``--overwrite`` replaces only tinyaudio's own run folders.
         """
-        check_output_folder(path, overwrite=overwrite)
+        check_output_folder(path, overwrite=overwrite, legacy=LEGACY_ENTRIES)
 
     @classmethod
     @contextlib.contextmanager
@@ -242,7 +247,7 @@ class RunFolder:
         Raises:
             FolderExistsError: see `check_target` (checked on entry and again before the rename).
         """
-        with build_folder(path, overwrite=overwrite) as tmp:
+        with build_folder(path, overwrite=overwrite, legacy=LEGACY_ENTRIES) as tmp:
             run = cls(tmp)
             yield run
         run.path = Path(path)
