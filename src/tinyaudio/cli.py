@@ -20,7 +20,7 @@ from tinyaudio.runtime.run_folder import RunFolder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="From audio recordings to a tiny int8 model.")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
 
 DataDir = typer.Option(None, "--data-dir", help="Local dataset root (default $TINYAUDIO_DATA, else download).")
 
