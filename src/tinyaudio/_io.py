@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
@@ -92,23 +93,29 @@ def record_entries(folder: str | os.PathLike, *names: str) -> None:
         write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | new)}, indent=1) + "\n")
 
 
-def foreign_entries(folder: str | os.PathLike, legacy: tuple[str, ...] = ()) -> list[str]:
+#: How a folder written before manifests existed is recognised: ``(signature, patterns)``; a folder
+#: holding every file of ``signature`` counts as tinyaudio's where its entries match ``patterns``.
+Legacy = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def foreign_entries(folder: str | os.PathLike, legacy: Legacy | None = None) -> list[str]:
     """Entries of ``folder`` that tinyaudio did not write (absent from its manifest).
 
     Args:
-        legacy: ``fnmatch`` patterns of what tinyaudio wrote before folders had a manifest;
-            used only when the folder has none.
+        legacy: for a folder without a manifest that holds every ``signature`` file, the
+            ``fnmatch`` patterns of what tinyaudio wrote there; any other folder without a
+            manifest is all foreign.
     """
     folder = Path(folder)
     known = _manifest_entries(folder)
-    if not known and legacy:
-        return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatchcase(p.name, g) for g in legacy))
+    if not known and legacy and all((folder / name).is_file() for name in legacy[0]):
+        return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatchcase(p.name, g) for g in legacy[1]))
     known.add(MANIFEST)
     return sorted(p.name for p in folder.iterdir() if p.name not in known)
 
 
 def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder",
-                        legacy: tuple[str, ...] = ()) -> None:
+                        legacy: Legacy | None = None) -> None:
     """Refuse, before any work, an output folder that must not be written.
 
     Raises:
@@ -136,7 +143,7 @@ def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str =
 
 @contextlib.contextmanager
 def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str = "run folder",
-                 legacy: tuple[str, ...] = ()) -> Iterator[Path]:
+                 legacy: Legacy | None = None) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to fill; rename it onto ``path`` when the block succeeds.
 
     On an exception or KeyboardInterrupt the temporary folder is removed and an existing ``path``
@@ -146,20 +153,21 @@ def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str 
     Raises:
         FolderExistsError: see `check_output_folder` (checked on entry and again before the rename).
     """
-    path = Path(path)
+    path = Path(path).absolute()  # "." and "" have no name to build a sibling from
     check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    # Fresh, unique names (mkdtemp): nothing that already exists is ever removed here.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
         record_entries(tmp, *(p.name for p in tmp.iterdir()))
         check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
         if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

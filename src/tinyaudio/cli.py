@@ -58,7 +58,7 @@ def _quiet_tensorflow(verbose: bool = False) -> None:
 
         logging.getLogger("absl").setLevel(logging.ERROR)
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
-        warnings.filterwarnings("ignore", module="audiomentations")
+        warnings.filterwarnings("ignore", message=".* had to be resampled from .*")  # audiomentations, per noise file
 
 
 @command()
@@ -462,7 +462,10 @@ def codegen(
 
     model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
     folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
-    generated = write_c(model, folder, name=model.name)
+    try:
+        generated = write_c(model, folder, name=model.name)
+    except OSError as exc:  # an unreadable model or an unwritable --out: not a TinyAudioError, still no traceback
+        _fail(exc)
     console.print(f"ops: {', '.join(generated.ops)}")
     console.print(f"arena {generated.arena_size} bytes (peak live tensors {generated.plan.peak_live_bytes}), "
                   f"{generated.weights_bytes} bytes of constants; {len(generated.files)} files in [bold]{folder}[/bold]")

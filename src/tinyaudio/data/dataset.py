@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from tinyaudio.data.audio import fix_length, load_audio
-from tinyaudio.errors import AudioError, DatasetError
+from tinyaudio.errors import AudioError, ConfigError, DatasetError
 from tinyaudio.paths import data_root
 
 SPLITS = ("train", "validation", "test")
@@ -63,7 +63,7 @@ class Dataset:
     def split(self, name: str) -> list[Clip]:
         """Clips of one split (``"train"``, ``"validation"``, ``"test"``)."""
         if name not in SPLITS:
-            raise ValueError(f"unknown split {name!r}; use one of {SPLITS}")
+            raise ConfigError(f"unknown split {name!r}; use one of {SPLITS}")
         return [c for c in self.clips if c.split == name]
 
     def label_index(self, label: str) -> int:

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio.data.dataset import Clip, Dataset, resolve_root
-from tinyaudio.errors import AudioError, DatasetError
+from tinyaudio.errors import AudioError, ConfigError, DatasetError
 from tinyaudio.paths import data_root
 
 FIRE_ALARM = "fire_alarm"
@@ -60,7 +60,7 @@ class SoundbiteRule:
 
     def __post_init__(self) -> None:
         if not self.window_s > 0 or not self.hop_s > 0:
-            raise ValueError(f"window_s and hop_s must be > 0 seconds, got {self.window_s}, {self.hop_s}")
+            raise ConfigError(f"window_s and hop_s must be > 0 seconds, got {self.window_s}, {self.hop_s}")
 
 
 @dataclasses.dataclass

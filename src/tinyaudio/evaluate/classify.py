@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from tinyaudio.data.dataset import Clip
-from tinyaudio.errors import DatasetError
+from tinyaudio.errors import ConfigError, DatasetError
 from tinyaudio.evaluate.metrics import binary_metrics, classification_metrics
 from tinyaudio.features.cache import dataset_features
 from tinyaudio.runtime.litert import TFLiteModel
@@ -79,8 +79,6 @@ def evaluate_run(
         DatasetError: the dataset lacks one of the run's labels.
     """
     if split not in SPLITS:
-        from tinyaudio.errors import ConfigError
-
         raise ConfigError(f"split {split!r}: use one of {', '.join(SPLITS)}")
     run = RunFolder.open(run_dir, need=(CONFIG,))
     config = TrainConfig.from_dict(run.train_config)
@@ -100,7 +98,7 @@ def evaluate_run(
     metrics = classification_metrics(y, scores, classifier.labels)
     absent = [label for i, label in enumerate(classifier.labels) if i not in present]
     if absent:
-        metrics["per_class_recall"] = {k: v for k, v in metrics.get("per_class_recall", {}).items() if k not in absent}
+        metrics["per_class_recall"] = {k: v for k, v in metrics["per_class_recall"].items() if k not in absent}
         metrics["absent_labels"] = absent
     return metrics
 

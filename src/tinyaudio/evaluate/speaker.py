@@ -19,6 +19,7 @@ import numpy as np
 from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
 from tinyaudio.data.loaders import load_dataset
+from tinyaudio.errors import ConfigError
 from tinyaudio.runtime.run_folder import SPEAKER_EVAL, RunFolder
 from tinyaudio.runtime.speaker import SpeakerEmbedder
 
@@ -45,7 +46,7 @@ def det_curve(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.n
         raise ValueError(f"scores {scores.shape} and targets {targets.shape} must be 1-D of equal length")
     n_tar, n_non = int(targets.sum()), int((~targets).sum())
     if n_tar == 0 or n_non == 0:
-        raise ValueError(f"need target and non-target trials, got {n_tar} and {n_non}")
+        raise ConfigError(f"need target and non-target trials, got {n_tar} and {n_non}")
     order = np.argsort(scores, kind="mergesort")
     s, t = scores[order], targets[order]
     # threshold = s[i]: scores below it (indices < i) are rejected.

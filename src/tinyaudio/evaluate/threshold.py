@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyaudio.errors import ConfigError
 from tinyaudio.runtime.litert import TFLiteModel
 from tinyaudio.runtime.run_folder import THRESHOLD, RunFolder
 
@@ -42,16 +43,16 @@ def choose_threshold(
         ValueError: both targets given, a target outside [0, 1], or a single-class ``y_true``.
     """
     if max_fpr is not None and min_recall is not None:
-        raise ValueError("give max_fpr or min_recall, not both")
+        raise ConfigError("give max_fpr or min_recall, not both")
     if max_fpr is None and min_recall is None:
         return 0.5
     target = max_fpr if max_fpr is not None else min_recall
     if not 0.0 <= target <= 1.0:
-        raise ValueError(f"target must be in [0, 1], got {target}")
+        raise ConfigError(f"target must be in [0, 1], got {target}")
     y = np.asarray(y_true).astype(int)
     s = np.asarray(scores, dtype=np.float64)
     if y.min() == y.max():
-        raise ValueError("threshold choice needs both positives and negatives in the split")
+        raise ConfigError("threshold choice needs both positives and negatives in the split")
     # "never fire": the next float32 above the top score, so float32 scores compare the same way
     never = float(np.nextafter(np.float32(s.max()), np.float32(np.inf)))
     candidates = np.unique(np.concatenate([s, [never]]))

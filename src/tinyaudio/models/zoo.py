@@ -11,6 +11,8 @@ from typing import Callable
 import keras
 from keras import layers
 
+from tinyaudio.errors import ConfigError
+
 
 def _head(x, n_outputs: int):
     """Dense output: sigmoid for one output (binary detector), softmax otherwise."""
@@ -151,7 +153,7 @@ def build_model(name: str, input_shape: tuple[int, int, int], n_outputs: int, **
         ValueError: unknown name (the message lists the zoo).
     """
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
     return MODELS[name](tuple(input_shape), n_outputs, **kwargs)
 
 

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-
 from tinyaudio.evaluate.classify import clip_accuracy
 from tinyaudio.pipeline.train import train
 from tinyaudio.runtime.run_folder import RunFolder
@@ -110,7 +109,6 @@ def _fire_alarm_runs(folder: RunFolder, final: Path, r: FireAlarmRecipe, base, d
     folder.write_json("recipe.json", dataclasses.asdict(r))
     if base is None:
         base = out_dir / "base"
-        folder.record("base")
         log(f"[1/3] base: {r.model} on ESC-50 soundbites (50 classes) -> {base}")
         train(TrainConfig(dataset="esc50_soundbites", model=r.model, features=r.features, epochs=r.base_epochs,
                           patience=12, learning_rate=r.base_lr, seed=r.seed, augment="noise", monitor="val_accuracy"),
@@ -128,12 +126,10 @@ def _fire_alarm_runs(folder: RunFolder, final: Path, r: FireAlarmRecipe, base, d
                                  freeze_backbone_epochs=r.freeze_backbone_epochs, fine_tune_epochs=r.fine_tune_epochs,
                                  fine_tune_lr=r.fine_tune_lr, qat=True, qat_epochs=r.qat_epochs),
                      out_dir / "transfer", data_dir=data_dir, log=log, verbose=verbose)
-    folder.record("transfer")
     log(f"[3/3] scratch: the same detector from random weights, {r.scratch_epochs} epochs")
     scratch = train(TrainConfig(**detector, model=r.model, features=r.features, epochs=r.scratch_epochs,
                                 learning_rate=r.base_lr),
                     out_dir / "scratch", data_dir=data_dir, log=log, verbose=verbose)
-    folder.record("scratch")
 
     report = {
         "base": {"run": str(final / "base" if own_base else base), "classes": len(base_metrics["test"]["int8"]["per_class_recall"]),

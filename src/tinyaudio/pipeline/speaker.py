@@ -12,12 +12,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinyaudio.features.cache import dataset_features
 from tinyaudio.quantize import convert_float, quantize_int8, representative_set
 from tinyaudio.runtime.litert import TFLiteModel
 from tinyaudio.runtime.run_folder import CONFIG, EMBEDDING_META, FEATURE_CONFIG, KERAS_MODEL, RunFolder
 from tinyaudio.train.config import TrainConfig
 from tinyaudio.train.data import load_training_data, subsample
-from tinyaudio.features.cache import dataset_features
 
 
 def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, log: Callable[[str], None] = print) -> dict[str, Any]:

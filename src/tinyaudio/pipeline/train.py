@@ -70,10 +70,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
 
     with RunFolder.create(out_dir, overwrite=overwrite) as run:
         run.write_json(CONFIG, config.to_dict())
-        run.write_text(FEATURE_CONFIG, feature_config.to_json() + "\n")
+        feature_config.save(run.file(FEATURE_CONFIG))
         run.write_labels(labels)
         model.save(run.file(KERAS_MODEL))
-        run.record(KERAS_MODEL)
         for kind, data in flatbuffers.items():
             run.write_bytes(run.model_path(kind).name, data)
             if kind.startswith("int8"):
@@ -100,7 +99,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
         if config.task == "speaker":  # the embedding network for enrol / verify (tinyaudio.runtime.speaker)
             from tinyaudio.pipeline.speaker import write_embedding
 
-            write_embedding(run, model, train_set.x[: 1000], log=log)
+            originals = train_set.x[: len(train_set.clips)]  # not the augmented copies appended after them
+            write_embedding(run, model, representative_set(originals, 1000, config.seed), log=log)
     return metrics
 
 
@@ -140,8 +140,6 @@ def _plots(run: RunFolder, history: dict, metrics: dict, labels: list[str], tran
     else:
         matrix = np.array(int8["confusion_matrix"])
     plot_confusion_matrix(matrix, labels, run.file("confusion_int8.png"))
-    run.record("history.png", "confusion_int8.png")
     for stage in ("stage1", "stage2"):
         if transfer_info and transfer_info.get(stage):
             plot_training_history(transfer_info[stage], run.file(f"history_{stage}.png"))
-            run.record(f"history_{stage}.png")

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from tinyaudio.errors import ConfigError
 from tinyaudio.train.fit import fit
 
 _FOLLOWERS = (layers.BatchNormalization, layers.ReLU, layers.Activation)
@@ -154,7 +155,7 @@ def _check_chain(model) -> list:
     for layer in body:
         nodes = getattr(layer, "_inbound_nodes", [])
         if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
-            raise ValueError(f"{model.name}: layer {layer.name} is not part of a single chain; "
+            raise ConfigError(f"{model.name}: layer {layer.name} is not part of a single chain; "
                              f"QAT here supports the zoo's sequential models")
     return body
 

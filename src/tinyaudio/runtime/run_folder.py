@@ -47,11 +47,13 @@ STREAM_DET = "stream_det.png"
 #: Model kinds of a run folder, in the order they are reported.
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
-#: What run folders held before they had a manifest (tinyaudio 0.1 before this layout module):
-#: such a folder may be replaced with ``--overwrite`` if it holds nothing else.
-LEGACY_ENTRIES = (CONFIG, FEATURE_CONFIG, LABELS, KERAS_MODEL, METRICS, THRESHOLD, EMBEDDING_META, SPEAKER_PROFILES,
-                  "model_*.tflite", "model_*.h", "*.png", "speaker_eval*.json", "trials_*.tsv", STREAM_EVAL,
-                  "mcu_*", "codegen", "recipe.json", "report.json", "report.md", "base", "transfer", "scratch")
+#: Run folders written before they had a manifest (tinyaudio 0.1 before this layout module): a
+#: folder with config.json, feature_config.json and labels.txt may be replaced with ``--overwrite``
+#: if it holds nothing but these names. A recipe folder of that time is not recognised.
+LEGACY_ENTRIES = ((CONFIG, FEATURE_CONFIG, LABELS), (
+    CONFIG, FEATURE_CONFIG, LABELS, KERAS_MODEL, METRICS, THRESHOLD, EMBEDDING_META, SPEAKER_PROFILES, SPEAKER_EVAL,
+    STREAM_EVAL, STREAM_DET, "model_*.tflite", "model_*.h", "history.png", "history_stage[12].png",
+    "confusion_int8.png", "roc_*.png", "pr_*.png", "det_*.png", "speaker_eval_*.json", "trials_*.tsv"))
 
 
 class RunFolder:
@@ -69,9 +71,6 @@ class RunFolder:
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
-
-    def __fspath__(self) -> str:
-        return str(self.path)
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -188,19 +187,19 @@ class RunFolder:
         """Write ``data`` as indented JSON to ``name`` (temp file + rename) and record it in the manifest."""
         path = self.file(name)
         write_text_atomic(path, json.dumps(data, indent=2) + "\n")
-        self._record(name)
+        self.record(name)
         return path
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file into the folder (temp file + rename) and record it in the manifest."""
         write_text_atomic(self.file(name), text)
-        self._record(name)
+        self.record(name)
         return self.file(name)
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Write a binary file into the folder (temp file + rename) and record it in the manifest."""
         write_bytes_atomic(self.file(name), data)
-        self._record(name)
+        self.record(name)
         return self.file(name)
 
     def write_labels(self, labels: list[str]) -> Path:
@@ -217,9 +216,6 @@ class RunFolder:
     def record(self, *names: str) -> None:
         """Add entries written by other code (a PNG, a sub-folder) to the folder's manifest."""
         record_entries(self.path, *names)
-
-    def _record(self, name: str) -> None:
-        record_entries(self.path, name)
 
     @staticmethod
     def check_target(path: str | os.PathLike, *, overwrite: bool) -> None:

@@ -146,8 +146,8 @@ class StreamingFeatures:
             AudioError: samples contain NaN / inf or are not 1-D floats.
         """
         samples = np.asarray(samples)
-        if samples.size == 0 and samples.ndim == 1:
-            return 0
+        if samples.size == 0 and samples.ndim == 1 and np.issubdtype(samples.dtype, np.floating):
+            return 0  # nothing arrived
         samples = check_audio(samples, name="stream block (1-D float audio)")
         c = self.config
         pending = np.concatenate([self._pending, samples.astype(np.float64)])

@@ -53,13 +53,6 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     return dataset.binary(config.keyword) if config.keyword else dataset
 
 
-def _subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
-    if limit is None or len(clips) <= limit:
-        return clips
-    idx = np.sort(np.random.default_rng(seed).choice(len(clips), size=limit, replace=False))
-    return [clips[i] for i in idx]
-
-
 def subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
     """At most ``limit`` clips, drawn without replacement (seeded), in their original order."""
     if limit is None or len(clips) <= limit:

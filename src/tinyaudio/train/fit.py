@@ -4,7 +4,6 @@ rich progress bar. Plain training, both transfer stages and QAT call `fit`.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 History = dict[str, list[float]]
