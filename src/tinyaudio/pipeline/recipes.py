@@ -95,24 +95,23 @@ def fire_alarm_recipe(
         the report dict.
 
     Raises:
-        RunFolderError: ``out_dir`` exists and ``overwrite`` is False, or holds files tinyaudio did not write.
+        FolderExistsError: ``out_dir`` (or one of its runs) exists and ``overwrite`` is False, or holds
+            files tinyaudio did not write. Each run folder is built atomically; an interrupted recipe
+            keeps the runs it finished.
     """
-    with RunFolder.create(out_dir, overwrite=overwrite) as folder:
-        report = _fire_alarm_runs(folder, Path(out_dir), recipe, base, data_dir, log, verbose)
-    return report
-
-
-def _fire_alarm_runs(folder: RunFolder, final: Path, r: FireAlarmRecipe, base, data_dir, log, verbose) -> dict[str, Any]:
-    """The three runs of the recipe inside the (temporary) recipe folder, then its report (naming ``final`` paths)."""
-    out_dir = folder.path
-    own_base = base is None
-    folder.write_json("recipe.json", dataclasses.asdict(r))
+    RunFolder.check_target(out_dir, overwrite=overwrite)  # before any work: nothing of the user's is replaced
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out_dir)
+    folder.write_json("recipe.json", dataclasses.asdict(recipe))
+    r = recipe
     if base is None:
         base = out_dir / "base"
         log(f"[1/3] base: {r.model} on ESC-50 soundbites (50 classes) -> {base}")
         train(TrainConfig(dataset="esc50_soundbites", model=r.model, features=r.features, epochs=r.base_epochs,
                           patience=12, learning_rate=r.base_lr, seed=r.seed, augment="noise", monitor="val_accuracy"),
-              base, data_dir=data_dir, log=log, verbose=verbose)
+              base, data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+        folder.record("base")
     base = Path(base)
     base_metrics = RunFolder.open(base).metrics
     base_clips = clip_accuracy(base, data_dir=data_dir)
@@ -125,23 +124,25 @@ def _fire_alarm_runs(folder: RunFolder, final: Path, r: FireAlarmRecipe, base, d
     transfer = train(TrainConfig(**detector, base=str(base), learning_rate=r.head_lr,
                                  freeze_backbone_epochs=r.freeze_backbone_epochs, fine_tune_epochs=r.fine_tune_epochs,
                                  fine_tune_lr=r.fine_tune_lr, qat=True, qat_epochs=r.qat_epochs),
-                     out_dir / "transfer", data_dir=data_dir, log=log, verbose=verbose)
+                     out_dir / "transfer", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+    folder.record("transfer")
     log(f"[3/3] scratch: the same detector from random weights, {r.scratch_epochs} epochs")
     scratch = train(TrainConfig(**detector, model=r.model, features=r.features, epochs=r.scratch_epochs,
                                 learning_rate=r.base_lr),
-                    out_dir / "scratch", data_dir=data_dir, log=log, verbose=verbose)
+                    out_dir / "scratch", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+    folder.record("scratch")
 
     report = {
-        "base": {"run": str(final / "base" if own_base else base), "classes": len(base_metrics["test"]["int8"]["per_class_recall"]),
+        "base": {"run": str(base), "classes": len(base_metrics["test"]["int8"]["per_class_recall"]),
                  "float_window_accuracy": base_metrics["float_accuracy"],
                  "int8_window_accuracy": base_metrics["int8_accuracy"], **base_clips,
                  "params": base_metrics["params"]},
-        "transfer": {"run": str(final / "transfer"), **_detector_summary(transfer),
+        "transfer": {"run": str(out_dir / "transfer"), **_detector_summary(transfer),
                      "stage1_epochs": transfer["transfer"]["stage1_epochs"],
                      "stage2_epochs": transfer["transfer"]["stage2_epochs"],
-                     "c_array": str(final / "transfer" / "model_int8.h"),
+                     "c_array": str(out_dir / "transfer" / "model_int8.h"),
                      "int8_bytes": transfer["sizes_bytes"]["int8"]},
-        "scratch": {"run": str(final / "scratch"), **_detector_summary(scratch)},
+        "scratch": {"run": str(out_dir / "scratch"), **_detector_summary(scratch)},
         "target_max_fpr": r.target_max_fpr,
     }
     folder.write_json("report.json", report)
