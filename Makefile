@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := $(abspath ../shared/datasets)
 export TINYAUDIO_DATA ?= $(if $(wildcard $(SHARED)),$(SHARED),)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 DEMO_OUT ?= runs/demo
 
 .PHONY: demo test test-all benchmarks results clean

@@ -39,7 +39,9 @@ from tinyaudio.data.dataset import load_clips
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.export.mcu import build_qemu_firmware, firmware_memory, run_qemu_firmware
 from tinyaudio.export.mcu.check import model_io, tflm_outputs
-from tinyaudio.export.mcu.project import export_project, model_input_q15
+from tinyaudio.export.mcu.project import model_input_q15
+from tinyaudio.pipeline import export_run
+from tinyaudio.runtime.run_folder import RunFolder
 from tinyaudio.features import FeatureConfig
 from tinyaudio.features.q15 import float_to_q15
 
@@ -63,12 +65,13 @@ def ms(instructions: float) -> float:
 
 def bench(run_dir: Path, n_clips: int) -> None:
     print(f"\n{run_dir}")
-    config = FeatureConfig.load(run_dir / "feature_config.json")
-    model = (run_dir / "model_int8.tflite").read_bytes()
+    run = RunFolder.open(run_dir)
+    config = run.feature_config
+    model = run.model_path("int8").read_bytes()
     inp, outp = model_io(model)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            project = export_project(run_dir, Path(tmp) / "project", target="c")
+            project = export_run(run_dir, Path(tmp) / "project", target="c")
         except TinyAudioError as exc:
             print(f"  not exported: {exc}")
             return

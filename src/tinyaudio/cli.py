@@ -241,7 +241,7 @@ def speaker_eval(
 
     if export or not RunFolder(run_dir).file(EMBEDDING_META).exists():
         export_embedding(run_dir, data_dir=data_dir, log=console.print)
-    m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, log=console.print)
+    m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, progress=True, log=console.print)
     seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
     console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} non-target trials")
     console.print(f"EER {100 * m['eer']:.2f} % at cosine {m['eer_threshold']:.3f}; minDCF "
@@ -355,15 +355,20 @@ def stream_eval_command(
     seed: int = typer.Option(0),
     noise_dir: Optional[Path] = typer.Option(None, help="Background noise folder (default $TINYAUDIO_DATA/speech_commands_background_noise)."),
     save_stream: Optional[Path] = typer.Option(None, help="Also write stream.wav and stream_labels.txt here."),
+    speech_share: float = typer.Option(0.25, min=0.0, max=0.9, help="Share of the stream that is running speech (LibriSpeech test-other)."),
+    sound_share: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of the stream that is everyday sounds (ESC-50 test split)."),
+    split: str = typer.Option("test", help="test | validation: which clips, speech and sounds make the stream."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Generate a long noisy test stream, run the streaming engine, report FRR, false accepts / hour, DET."""
+    """Generate a long test stream (words in noise, running speech, everyday sounds), run the streaming
+    engine, report FRR and false accepts / hour per source, DET."""
     from tinyaudio.evaluate.stream import stream_eval, summary_table
 
     results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
                           noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
                           smoothing_s=smoothing, min_count=min_count, suppression_s=suppression,
-                          max_fa_per_hour=target_fa, save_stream=save_stream, log=console.print)
+                          max_fa_per_hour=target_fa, save_stream=save_stream, speech_share=speech_share,
+                          sound_share=sound_share, split=split, progress=True, log=console.print)
     console.print(summary_table(results))
 
 
@@ -378,10 +383,9 @@ def export(
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
-    from tinyaudio.export.mcu.project import export_project
+    from tinyaudio.pipeline import export_run
 
-    result = export_project(run_dir, out or run_dir / f"mcu_{target}", target=target, board=board,
-                            step_ms=step_ms, threshold=threshold, overwrite=overwrite)
+    result = export_run(run_dir, out, target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite)
     console.print(result.report.summary())
     console.print(f"TA_ARENA_BYTES {result.arena_bytes}, {result.step_samples} samples per step; "
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
@@ -403,7 +407,7 @@ def recipe(
     if name != "fire-alarm":
         _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
     fire_alarm_recipe(out, recipe=FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), base=base,
-                      data_dir=data_dir, overwrite=overwrite, log=console.print)
+                      data_dir=data_dir, overwrite=overwrite, verbose=1, log=console.print)
     console.print((out / "report.md").read_text(), markup=False, highlight=False)
 
 
@@ -436,12 +440,13 @@ def check_mcu(
     """Run the int8 model under the TFLite Micro interpreter: ops, arena_size, flash, fits or not,
     and its int8 outputs against LiteRT's reference (and XNNPACK) kernels on real clips."""
     from tinyaudio.export.mcu.check import check_mcu as run_check
-    from tinyaudio.export.mcu.check import compare_codegen, compare_outputs, real_model_inputs
+    from tinyaudio.export.mcu.check import compare_codegen, compare_outputs
+    from tinyaudio.pipeline import run_model_inputs
 
     model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
     report = run_check(model, board=board)
     console.print(report.summary())
-    inputs = real_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
+    inputs = run_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
     if inputs is not None:
         comparison = compare_outputs(model, inputs)
         console.print(comparison.summary())

@@ -16,7 +16,8 @@ pytest.importorskip("tflite_micro", reason="the reference is TFLite Micro (pip i
 from tinyaudio.export.codegen import CodegenError, build_host_model, generate_c, plan_memory, run_host_model  # noqa: E402
 from tinyaudio.export.codegen.build import BuildError, find_compiler  # noqa: E402
 from tinyaudio.export.codegen.params import mean_multiplier, quantize_multiplier  # noqa: E402
-from tinyaudio.export.mcu.check import check_mcu, litert_outputs, real_model_inputs, tflm_outputs  # noqa: E402
+from tinyaudio.export.mcu.check import check_mcu, litert_outputs, tflm_outputs  # noqa: E402
+from tinyaudio.pipeline import run_model_inputs  # noqa: E402
 
 ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn")
 N_TEST = 200
@@ -104,7 +105,7 @@ def test_resize_and_normalization_ops_are_lowered(zoo_models):
 
 def test_trained_fsdd_model_c_equals_tflite_micro_on_200_real_clips(fsdd_run, data_root, gcc, tmp_path):
     model = (fsdd_run / "model_int8.tflite").read_bytes()
-    inputs = real_model_inputs(fsdd_run, N_TEST, data_dir=data_root)
+    inputs = run_model_inputs(fsdd_run, N_TEST, data_dir=data_root)
     exe, generated = build_host_model(model, tmp_path)
     got = run_host_model(exe, inputs, int(np.prod(generated.output_shape)))
     np.testing.assert_array_equal(got, tflm_outputs(model, inputs))

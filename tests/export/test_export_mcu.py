@@ -23,16 +23,15 @@ from tinyaudio.export.mcu.check import (  # noqa: E402
     compare_outputs,
     model_io,
     quantize_features,
-    real_model_inputs,
     tflm_outputs,
 )
 from tinyaudio.export.mcu.project import (  # noqa: E402
     ExportError,
-    export_project,
     labels_header,
     model_input_q15,
 )
 from tinyaudio.export.codegen.build import find_compiler  # noqa: E402
+from tinyaudio.pipeline import export_run, run_model_inputs  # noqa: E402
 from tinyaudio.export.mcu.build import HOST_CFLAGS, cmsis_dsp_objects  # noqa: E402
 from tinyaudio.export.mcu.sources import cmsis_dsp_root  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
@@ -131,7 +130,7 @@ def run_dir(tmp_path_factory, data_root) -> Path:
 def exported(run_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     try:
-        return {t: export_project(run_dir, out / t, target=t) for t in ("c", "pico", "arduino")}
+        return {t: export_run(run_dir, out / t, target=t) for t in ("c", "pico", "arduino")}
     except BuildError as exc:
         pytest.skip(f"CMSIS-DSP sources unavailable: {exc}")
 
@@ -190,11 +189,11 @@ def test_unsupported_frontend_and_existing_folder_are_refused(run_dir, tmp_path)
         (bad / name).write_bytes((run_dir / name).read_bytes())
     FeatureConfig.load("fsdd_mfcc").save(bad / "feature_config.json")  # n_fft 320, power 2
     with pytest.raises(ExportError, match="n_fft=320.*power=2.0"):
-        export_project(bad, tmp_path / "out")
+        export_run(bad, tmp_path / "out")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "x").write_text("keep")
     with pytest.raises(FileExistsError):
-        export_project(run_dir, tmp_path / "taken")
+        export_run(run_dir, tmp_path / "taken")
     assert (tmp_path / "taken" / "x").read_text() == "keep"
 
 
@@ -270,7 +269,7 @@ def test_labels_header_escapes_and_round_trips(tmp_path):
 def test_tflm_outputs_against_litert_reference_kernels_on_200_real_clips(run_dir, data_root):
     """Not always bit-exact: with tflite-micro 0.dev20261023 and ai-edge-litert 2.3.0, one FULLY_CONNECTED
     output in ~2000 came out 1 LSB apart (every earlier tensor equal): a requantization rounding tie."""
-    inputs = real_model_inputs(run_dir, 200, data_dir=data_root)
+    inputs = run_model_inputs(run_dir, 200, data_dir=data_root)
     assert inputs.shape == (200, *CONFIG.shape, 1) and inputs.dtype == np.int8
     result = compare_outputs(run_dir / "model_int8.tflite", inputs)
     assert result.n_inputs == 200 and result.n_values == 2000

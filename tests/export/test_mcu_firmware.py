@@ -21,7 +21,8 @@ pytest.importorskip("tflite_micro", reason="the reference outputs come from tfli
 
 from tinyaudio.export.mcu import BuildError, build_qemu_firmware, firmware_memory, run_qemu_firmware  # noqa: E402
 from tinyaudio.export.mcu.check import model_io, tflm_outputs  # noqa: E402
-from tinyaudio.export.mcu.project import export_project, model_input_q15  # noqa: E402
+from tinyaudio.export.mcu.project import model_input_q15  # noqa: E402
+from tinyaudio.pipeline import export_run  # noqa: E402
 from tinyaudio.export.mcu.build import ARM_CC  # noqa: E402
 from tinyaudio.export.mcu.qemu import QEMU  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
@@ -74,7 +75,7 @@ def fsdd_test_clips(data_root: Path, n: int) -> np.ndarray:
 
 def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_root, tmp_path):
     try:
-        project = export_project(q15_run, tmp_path / "project", target="c")
+        project = export_run(q15_run, tmp_path / "project", target="c")
         elf = build_qemu_firmware(project.source_dir, tmp_path / "build")
     except BuildError as exc:
         if "download" in str(exc):

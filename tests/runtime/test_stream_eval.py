@@ -13,11 +13,13 @@ from tinyaudio.data import Clip
 from tinyaudio.runtime.stream import Detection
 from tinyaudio.evaluate.stream import (
     StreamEvent,
+    StreamSection,
     active_power,
     generate_stream,
     pick_threshold,
     score_detections,
     stream_eval,
+    stream_sections,
 )
 
 
@@ -61,9 +63,47 @@ def test_scoring_counts_true_false_accepts_and_rejects():
             Detection(50.0, "yes", 0.9)]  # on noise: false accept
     s = score_detections(dets, events, ["yes", "no"], duration_s=3600.0, tolerance_s=1.0)
     assert (s["keyword_events"], s["true_accepts"], s["false_rejects"], s["false_accepts"], s["substitutions"]) == (3, 1, 2, 3, 1)
-    assert s["false_accepts_by_kind"] == {"noise": 1, "other_word": 1, "repeat": 1}
+    assert s["false_accepts_by_kind"] == {"speech": 0, "sounds": 0, "other_words": 1, "noise": 1, "repeat": 1}
     assert s["frr_percent"] == pytest.approx(66.67) and s["false_accepts_per_hour"] == 3.0 and s["substitutions_per_hour"] == 1.0
     assert s["frr_percent_by_snr"] == {"0": 100.0, "5": 50.0}
+
+
+def test_false_accepts_are_counted_per_negative_source_with_its_hours():
+    events = [StreamEvent("stop", 10.0, 11.0, 5.0, "a"), StreamEvent("_unknown_", 20.0, 21.0, 5.0, "b"),
+              StreamEvent("_speech_", 100.0, 460.0, 10.0, "c"), StreamEvent("_sound_", 500.0, 505.0, 10.0, "d")]
+    dets = [Detection(10.5, "stop", 0.9), Detection(150.0, "stop", 0.9), Detection(300.0, "stop", 0.9),
+            Detection(502.0, "stop", 0.9), Detection(600.0, "stop", 0.9)]
+    s = score_detections(dets, events, ["stop"], duration_s=3600.0, tolerance_s=1.0)
+    assert s["false_accepts_by_kind"] == {"speech": 2, "sounds": 1, "other_words": 0, "noise": 1, "repeat": 0}
+    assert s["hours_by_source"] == {"speech": pytest.approx(361 / 3600, abs=1e-4), "sounds": pytest.approx(6 / 3600, abs=1e-4),
+                                    "other_words": pytest.approx(2 / 3600, abs=1e-4),
+                                    "noise": pytest.approx((3600 - 361 - 6 - 2 - 2) / 3600, abs=1e-4)}
+    assert s["false_accepts_per_hour_by_source"]["speech"] == pytest.approx(2 * 3600 / 361, rel=1e-3)
+    assert s["false_accepts_per_hour_by_source"]["other_words"] == 0.0
+    assert s["false_accepts"] == 4 and s["frr_percent"] == 0.0
+
+
+def test_stream_sections_play_running_speech_and_sounds_after_the_clips(data_root):
+    clips = _clips(data_root)
+    noise = sorted((data_root / "speech_commands_background_noise").glob("*.wav"))[:1]
+    sections = stream_sections("test", speech_share=0.4, sound_share=0.2, data_dir=data_root)
+    assert [sec.label for sec in sections] == ["_speech_", "_sound_"]
+    assert all("librispeech_test-other" in f for f in sections[0].files) and len(sections[0].files) == 100
+    samples, events = generate_stream(clips, noise, duration_s=100, sample_rate=16000, sections=sections, seed=3)
+    labels = [e.label for e in events]
+    first_speech = labels.index("_speech_")
+    assert set(labels[:first_speech]) <= {"yes", "stop", "_unknown_"} and events[first_speech - 1].end_s <= 40.0
+    speech = [e for e in events if e.label == "_speech_"]
+    sounds = [e for e in events if e.label == "_sound_"]
+    assert 40.0 <= speech[0].start_s < 41.3 and speech[-1].end_s <= 80.0 and sum(e.end_s - e.start_s for e in speech) > 30
+    assert 80.0 <= sounds[0].start_s and sounds[-1].end_s <= 100.0 and all(e.path.endswith(".flac") for e in sounds)
+    assert samples[int(45 * 16000) : int(75 * 16000)].std() > 2 * 0.02  # speech above the -34 dBFS background
+    # validation streams never use test audio: other speakers, other ESC-50 source recordings
+    val = stream_sections("validation", speech_share=0.4, sound_share=0.2, data_dir=data_root)
+    assert not set(val[0].files) & set(sections[0].files) and not set(val[1].files) & set(sections[1].files)
+    assert all("test-other" not in f for f in val[0].files)
+    with pytest.raises(ValueError, match="each must be >= 0 and together < 1"):
+        generate_stream(clips, noise, duration_s=10, sample_rate=16000, sections=[StreamSection("_speech_", ("x",), 1.0)])
 
 
 def test_pick_threshold_takes_lowest_frr_within_the_false_accept_target():
@@ -75,7 +115,7 @@ def test_pick_threshold_takes_lowest_frr_within_the_false_accept_target():
 
 
 def test_stream_eval_writes_results_and_det_to_the_run_folder(tiny_detector_run, data_root):
-    r = stream_eval(tiny_detector_run, duration_s=40, snrs_db=(10.0,), data_dir=data_root, seed=2)
+    r = stream_eval(tiny_detector_run, duration_s=40, snrs_db=(10.0,), data_dir=data_root, seed=2, speech_share=0.0, sound_share=0.0)
     saved = json.loads((tiny_detector_run / "stream_eval.json").read_text())
     assert saved["keywords"] == ["stop"] and saved["stream"]["duration_s"] == 40
     assert saved["stream"]["keyword_clips"] >= 3 and saved["engine"]["hops"] == (40 * 16000 - 16000) // 320 + 1
@@ -112,10 +152,14 @@ def test_cli_listen_without_a_microphone_says_so_in_one_line(tiny_run, monkeypat
 
 
 def test_cli_stream_eval_prints_the_table(tiny_run, data_root):
-    res = CliRunner().invoke(app, ["stream-eval", str(tiny_run), "--minutes", "0.5", "--snr", "5", "--data-dir", str(data_root)])
+    res = CliRunner().invoke(app, ["stream-eval", str(tiny_run), "--minutes", "1", "--snr", "5", "--data-dir", str(data_root)])
     assert res.exit_code == 0, res.output
-    assert "FRR %" in res.output and "FA/h" in res.output
-    assert json.loads((tiny_run / "stream_eval.json").read_text())["stream"]["snrs_db"] == [5.0]
+    assert "FRR %" in res.output and "FA/h" in res.output and "speech" in res.output and "sounds" in res.output
+    saved = json.loads((tiny_run / "stream_eval.json").read_text())
+    assert saved["stream"]["snrs_db"] == [5.0] and saved["stream"]["split"] == "test"
+    hours = saved["at_threshold_0.7"]["hours_by_source"]
+    assert hours["speech"] * 3600 == pytest.approx(15, abs=2.5) and hours["sounds"] * 3600 == pytest.approx(9, abs=2.5)
+    assert {"_speech_", "_sound_"} <= set(saved["stream"]["clips_per_label"])
 
 
 def test_cli_listen_live_line_logs_detections_and_summary(tiny_run, stop_wav):

@@ -172,6 +172,7 @@ def speaker_eval(
     model: str = "int8",
     seed: int = 0,
     save_threshold: bool = True,
+    progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """EER / minDCF of a run's embedding model on one dataset's speakers.
@@ -213,7 +214,12 @@ def speaker_eval(
         profiles[s] = m / max(float(np.linalg.norm(m)), 1e-12)
     tests = sorted({c for _, c, _ in trials}, key=lambda c: (str(c.path), c.offset))
     test_emb = {}
-    for c in tests:
+    to_embed: Sequence[Clip] = tests
+    if progress:
+        from rich.progress import track
+
+        to_embed = track(tests, description=f"embedding {len(tests)} {Path(dataset).name} test clips", transient=True)
+    for c in to_embed:
         m = emb(c).mean(axis=0)
         test_emb[c] = m / max(float(np.linalg.norm(m)), 1e-12)
     scores = np.array([float(np.dot(test_emb[c], profiles[s])) for s, c, _ in trials])

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, Literal, get_args
 
 from tinyaudio._io import dataclass_from_dict
+from tinyaudio.data.speech import TRAINING_CORPORA
 from tinyaudio.errors import ConfigError
 
 Task = Literal["words", "speaker"]
@@ -37,6 +38,11 @@ class TrainConfig:
             smallest), ``"balanced"`` or ``"none"``.
         augment: ``"none"`` or ``"noise"`` (adds ``augment_copies`` noisy copies of each training
             clip: background noise / white noise and a time shift, seeded).
+        speech_negatives: number of 1 s windows of running speech (`tinyaudio.data.speech`), cut
+            at random offsets, added to the negative class (``_other_`` of a keyword detector,
+            ``_unknown_`` of a multi-class model): the hard negatives of an always-listening model.
+        speech_corpora: comma-separated corpora the windows come from (`TRAINING_CORPORA`;
+            LibriSpeech test-other is kept for evaluation and refused).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
@@ -69,6 +75,8 @@ class TrainConfig:
     class_weights: ClassWeights = "auto"
     augment: Augment = "none"
     augment_copies: int = 1
+    speech_negatives: int = 0
+    speech_corpora: str = ",".join(TRAINING_CORPORA)
     max_clips_per_split: int | None = None
     skip_bad: bool = False
     representative_size: int = 300
@@ -92,6 +100,11 @@ class TrainConfig:
         for name in ("freeze_backbone_epochs", "fine_tune_epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
+        if not isinstance(self.speech_negatives, int) or self.speech_negatives < 0:
+            problems.append(f"speech_negatives={self.speech_negatives!r} must be a whole number >= 0")
+        unknown = [c for c in self.speech_corpora.split(",") if c not in TRAINING_CORPORA]
+        if unknown:
+            problems.append(f"speech_corpora: {unknown[0]!r} is not one of {TRAINING_CORPORA}")
         if self.max_clips_per_split is not None and self.max_clips_per_split < 1:
             problems.append(f"max_clips_per_split={self.max_clips_per_split} must be >= 1")
         for name in ("learning_rate", "fine_tune_lr", "qat_lr"):

@@ -14,7 +14,8 @@ import numpy as np
 from tinyaudio.augment import augment_batch
 from tinyaudio.augment.recipes import noise_recipe
 from tinyaudio.data.dataset import Clip, Dataset, load_clips
-from tinyaudio.data.loaders import load_dataset
+from tinyaudio.data.loaders import UNKNOWN, load_dataset
+from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
 from tinyaudio.errors import DatasetError
 from tinyaudio.features.cache import dataset_features
@@ -50,7 +51,30 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
         dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, **kwargs)
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
-    return dataset.binary(config.keyword) if config.keyword else dataset
+    dataset = dataset.binary(config.keyword) if config.keyword else dataset
+    return with_speech_negatives(dataset, config, data_dir)
+
+
+def with_speech_negatives(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """``dataset`` plus ``config.speech_negatives`` windows of running speech in its negative class.
+
+    The negative class is ``_other_`` (a one-keyword detector) or ``_unknown_``; the windows go
+    to train and validation only (`tinyaudio.data.speech.speech_windows`), so the test split
+    stays the dataset's own.
+
+    Raises:
+        DatasetError: the dataset has no negative class, or a speech corpus is missing.
+    """
+    if config.speech_negatives == 0:
+        return dataset
+    negative = next((label for label in ("_other_", UNKNOWN) if label in dataset.labels), None)
+    if negative is None:
+        raise DatasetError(f"{dataset.name}: speech_negatives needs a negative class (_other_ with --keyword, or "
+                           f"{UNKNOWN}); labels are {list(dataset.labels)}")
+    window_s = FeatureConfig.load(config.features).clip_duration
+    windows = speech_windows(config.speech_corpora.split(","), config.speech_negatives, window_s=window_s,
+                             label=negative, seed=config.seed, data_dir=data_dir)
+    return dataclasses.replace(dataset, clips=(*dataset.clips, *windows))
 
 
 def subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:

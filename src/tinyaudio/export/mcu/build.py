@@ -19,7 +19,6 @@ from tinyaudio.export.codegen.build import find_compiler
 from tinyaudio.export.codegen.generate import write_c
 from tinyaudio.export.codegen.build import run_checked as _run
 from tinyaudio.export.mcu.frontend import write_frontend
-from tinyaudio.export.mcu.project import export_project
 from tinyaudio.export.mcu.sources import CMSIS_DSP_SOURCES, CMSISDSP_VERSION, cmsis_dsp_root
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.q15 import q15_tables
@@ -175,18 +174,10 @@ FIRMWARE_PROJECT_SOURCES = ("ta_frontend.c", "ta_pipeline.c")
 FIRMWARE_MODEL_SOURCES = ("ta_model_c.c", "ta_nn.c")
 
 
-def _firmware_sources(source: Path, out_dir: Path, cache_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+def _firmware_sources(project: Path, out_dir: Path) -> tuple[Path, Path]:
     """(project folder, folder holding ta_model_c.c / ta_nn.c / ta_nn.h) for `build_qemu_firmware`."""
-    if (source / "ta_pipeline.c").exists():
-        project = source
-    elif (source / "feature_config.json").exists() and (source / "model_int8.tflite").exists():
-
-        project = export_project(source, out_dir / "project", target="c", overwrite=True, cache_dir=cache_dir).source_dir
-    else:
-        raise BuildError(
-            f"{source}: neither a project folder from `tinyaudio export --target c` (no ta_pipeline.c) "
-            "nor a run folder (no feature_config.json + model_int8.tflite)"
-        )
+    if not (project / "ta_pipeline.c").exists():
+        raise BuildError(f"{project}: not a project folder from `tinyaudio export --target c` (no ta_pipeline.c); export the run first")
     if all((project / name).exists() for name in (*FIRMWARE_MODEL_SOURCES, "ta_nn.h")):
         return project, project
     if not (project / "model_int8.tflite").exists():
@@ -214,8 +205,8 @@ def build_qemu_firmware(
     generated from the project's ``model_int8.tflite`` into ``out_dir/model_c``.
 
     Args:
-        source: a project folder written by ``tinyaudio export --target c``, or a run folder
-            (exported into ``out_dir/project`` first).
+        source: a project folder written by ``tinyaudio export --target c``
+            (`tinyaudio.pipeline.export_run`).
         out_dir: build folder; receives the objects, ``ta_firmware_cm3.elf`` and its link map
             ``ta_firmware_cm3.map`` (read by `firmware_memory`).
         cache_dir: tinyaudio cache holding (or receiving) CMSIS-DSP and its compiled objects.
@@ -225,15 +216,15 @@ def build_qemu_firmware(
         Path of ``ta_firmware_cm3.elf``; run it with `run_qemu_firmware`.
 
     Raises:
-        BuildError: ``source`` is neither kind of folder, ``arm-none-eabi-gcc`` / newlib missing
+        BuildError: ``source`` is not an exported project, ``arm-none-eabi-gcc`` / newlib missing
             (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi), CMSIS-DSP unavailable, or a
             compile / link error.
-        ExportError, CodegenError: the run folder cannot be exported or its model lowered to C.
+        CodegenError: the project's model cannot be lowered to C.
     """
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     compiler = find_compiler(ARM_CC)
-    project, model_dir = _firmware_sources(source, out_dir, cache_dir)
+    project, model_dir = _firmware_sources(source, out_dir)
     for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h", "ta_firmware_main.c"):
         shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
     cmsis = project / "third_party" / "CMSIS-DSP"

@@ -16,11 +16,16 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tinyaudio.errors import McuCheckError
+
+if TYPE_CHECKING:
+    from tinyaudio.data import Clip
+    from tinyaudio.features.config import FeatureConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,41 +327,25 @@ def compare_outputs(model: str | os.PathLike | bytes, inputs: np.ndarray, *, xnn
     )
 
 
-def real_model_inputs(
-    run_dir: str | os.PathLike, n_clips: int, *, data_dir: str | os.PathLike | None = None, split: str = "test"
-) -> np.ndarray:
-    """int8 model inputs of ``n_clips`` real clips of a run's own dataset split.
+def real_model_inputs(model: bytes, config: FeatureConfig, clips: Sequence[Clip]) -> np.ndarray:
+    """int8 model inputs of real clips, as the firmware's model sees them.
 
-    Reads ``config.json`` (dataset), ``feature_config.json`` and ``model_int8.tflite`` of the run
-    folder, takes clips evenly spread over the split, computes the run's features (the float
-    frontend, as `tinyaudio predict` does) and quantizes them with the model's input scale.
+    Computes ``config``'s features of each clip (the float frontend, as `tinyaudio predict` does)
+    and quantizes them with the model's input scale and zero point.
+    `tinyaudio.pipeline.run_model_inputs` picks the clips of a run's own dataset split.
+
+    Args:
+        model: int8 ``.tflite`` bytes.
+        config: the model's `FeatureConfig`.
+        clips: `tinyaudio.data.Clip` records.
 
     Returns:
-        int8, shape (n, n_frames, n_features, 1); n <= n_clips when the split is smaller.
-
-    Raises:
-        McuCheckError: the run folder lacks a file or names no dataset.
-        DatasetError / DownloadError: the dataset is not available.
+        int8, shape (n, n_frames, n_features, 1); n < len(clips) when some clips cannot be read.
     """
-    import json
-
-    from tinyaudio.data import load_dataset
     from tinyaudio.features.cache import dataset_features
-    from tinyaudio.features.config import FeatureConfig
 
-    run_dir = Path(run_dir)
-    for name in ("config.json", "feature_config.json", "model_int8.tflite"):
-        if not (run_dir / name).exists():
-            raise McuCheckError(f"{run_dir / name}: missing; comparing outputs needs a run folder written by `tinyaudio train`")
-    dataset_name = json.loads((run_dir / "config.json").read_text()).get("dataset")
-    if not dataset_name:
-        raise McuCheckError(f"{run_dir / 'config.json'}: names no dataset; pass --clips 0 to skip the comparison")
-    config = FeatureConfig.load(run_dir / "feature_config.json")
-    clips = load_dataset(dataset_name, data_dir).split(split)
-    if n_clips < len(clips):
-        clips = [clips[i] for i in np.linspace(0, len(clips) - 1, n_clips).round().astype(int)]
-    features, _, _ = dataset_features(clips, config, progress=False)
-    inp, _ = model_io((run_dir / "model_int8.tflite").read_bytes())
+    features, _, _ = dataset_features(list(clips), config, progress=False)
+    inp, _ = model_io(model)
     return quantize_features(features, inp.scale, inp.zero_point)[..., None]
 
 
