@@ -5,6 +5,7 @@ Imports are inside the commands so that ``tinyaudio predict`` never loads Tensor
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -16,13 +17,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tinyaudio.runtime.run_folder import RunFolder
+from tinyaudio.runtime.run_folder import DETECTOR, RunFolder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="From audio recordings to a tiny int8 model.")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
 
 DataDir = typer.Option(None, "--data-dir", help="Local dataset root (default $TINYAUDIO_DATA, else download).")
+# The streaming decision rule: each option overrides the run's detector.json (`tinyaudio tune-detector`).
+RuleThreshold = typer.Option(None, min=0.0, max=0.9999, help="Smoothed score a keyword must exceed (default: the run's rule, else 0.7).")
+RuleSmoothing = typer.Option(None, min=0.01, help="Posterior averaging window, seconds (default: the run's rule, else 0.5).")
+RuleMinCount = typer.Option(None, min=1, help="Hops in the window before anything fires (default: the run's rule, else 3).")
+RuleSuppression = typer.Option(None, min=0.0, help="Refractory time after a detection, seconds (default: the run's rule, else 1.5).")
 
 
 def _fail(exc: Exception) -> None:
@@ -47,6 +53,18 @@ def command(*args, **kwargs):
         return app.command(*args, **kwargs)(wrapper)
 
     return decorate
+
+
+def _decision_rule(run_dir: Path, threshold, smoothing, min_count, suppression):
+    """The run's decision rule (or the default) with the options given on the command line; None if none given."""
+    from tinyaudio.runtime.stream import DecisionRule
+
+    given = {k: v for k, v in (("threshold", threshold), ("smoothing_s", smoothing), ("min_count", min_count),
+                               ("suppression_s", suppression)) if v is not None}
+    if not given:
+        return None
+    base = RunFolder(run_dir).decision_rule() if run_dir.is_dir() else None
+    return dataclasses.replace(base or DecisionRule(), **given)
 
 
 def _quiet_tensorflow(verbose: bool = False) -> None:
@@ -78,6 +96,12 @@ def train(
     patience: int = typer.Option(8, help="Early-stopping patience in epochs."),
     seed: int = typer.Option(0),
     augment: str = typer.Option("none", help="none | noise"),
+    augment_copies: int = typer.Option(1, help="Augmented copies of each training clip."),
+    speech_negatives: int = typer.Option(0, help="1 s windows of running speech added to the negative class (hard negatives)."),
+    speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
+    synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword by every installed TTS engine (see `tinyaudio synthesize`)."),
+    synthetic_near_misses: int = typer.Option(0, min=0, help="Synthetic words that sound like --keyword, as negatives."),
+    real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Keep the dataset's own keyword clips in train / validation."),
     max_clips_per_split: Optional[int] = typer.Option(None, help="Subsample each split (quick runs)."),
     skip_bad: bool = typer.Option(False, help="Skip unreadable files and list them in metrics.json."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -101,8 +125,9 @@ def train(
     config = TrainConfig(
         dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, patience=patience, seed=seed, augment=augment,
-        max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
+        learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
+        speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
+        synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
         monitor=monitor,
@@ -315,13 +340,13 @@ def listen(
     wav: Optional[Path] = typer.Option(None, "--wav", help="Listen to this file instead of the microphone."),
     fast: bool = typer.Option(False, "--fast", help="With --wav: as fast as possible, not real time."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines: one per detection, then a summary."),
-    threshold: float = typer.Option(0.7, help="Smoothed score a keyword must exceed."),
-    smoothing: float = typer.Option(0.5, help="Posterior averaging window, seconds."),
-    min_count: int = typer.Option(3, help="Hops in the window before anything fires."),
-    suppression: float = typer.Option(1.5, help="Refractory time after a detection, seconds."),
-    hop_ms: Optional[float] = typer.Option(None, help="Ms between inferences (default: whole feature hops >= 20 ms)."),
-    duration: Optional[float] = typer.Option(None, help="Stop after this many seconds."),
-    block_size: int = typer.Option(512, help="Samples per audio block."),
+    threshold: Optional[float] = RuleThreshold,
+    smoothing: Optional[float] = RuleSmoothing,
+    min_count: Optional[int] = RuleMinCount,
+    suppression: Optional[float] = RuleSuppression,
+    hop_ms: Optional[float] = typer.Option(None, min=1.0, help="Ms between inferences (default: whole feature hops >= 20 ms)."),
+    duration: Optional[float] = typer.Option(None, min=0.0, help="Stop after this many seconds."),
+    block_size: int = typer.Option(512, min=1, help="Samples per audio block."),
     device: Optional[str] = typer.Option(None, help="Input device name or index (sounddevice)."),
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
 ) -> None:
@@ -331,8 +356,8 @@ def listen(
     from tinyaudio.runtime.stream import StreamingEngine
 
     clf = Classifier(run_dir, model=model)
-    engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, smoothing_s=smoothing,
-                             threshold=threshold, min_count=min_count, suppression_s=suppression)
+    rule = _decision_rule(run_dir, threshold, smoothing, min_count, suppression) or RunFolder(run_dir).decision_rule()
+    engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, rule=rule)
     sr = clf.feature_config.sample_rate
     dev = int(device) if device is not None and device.isdigit() else device
     source = (WavSource(wav, sr, block_size=block_size, realtime=not fast, pad_end_s=clf.feature_config.clip_duration)
@@ -346,12 +371,12 @@ def stream_eval_command(
     run_dir: Path = typer.Argument(..., help="Run folder written by `tinyaudio train`."),
     minutes: float = typer.Option(30.0, help="Length of the generated stream."),
     snr: List[float] = typer.Option([0.0, 5.0, 10.0, 20.0], "--snr", help="SNR in dB (repeat for several)."),
-    keyword_share: Optional[float] = typer.Option(None, help="Share of keyword clips (default: uniform; 0.5 for a detector)."),
-    target_fa: float = typer.Option(1.0, help="False accepts per hour allowed at the chosen threshold."),
-    smoothing: float = typer.Option(0.5, help="Posterior averaging window, seconds."),
-    min_count: int = typer.Option(3),
-    suppression: float = typer.Option(1.5, help="Refractory time, seconds."),
-    hop_ms: Optional[float] = typer.Option(None, help="Ms between inferences."),
+    keyword_share: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Share of keyword clips (default: uniform; 0.5 for a detector)."),
+    threshold: Optional[float] = RuleThreshold,
+    smoothing: Optional[float] = RuleSmoothing,
+    min_count: Optional[int] = RuleMinCount,
+    suppression: Optional[float] = RuleSuppression,
+    hop_ms: Optional[float] = typer.Option(None, min=1.0, help="Ms between inferences."),
     seed: int = typer.Option(0),
     noise_dir: Optional[Path] = typer.Option(None, help="Background noise folder (default $TINYAUDIO_DATA/speech_commands_background_noise)."),
     save_stream: Optional[Path] = typer.Option(None, help="Also write stream.wav and stream_labels.txt here."),
@@ -366,10 +391,57 @@ def stream_eval_command(
 
     results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
                           noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
-                          smoothing_s=smoothing, min_count=min_count, suppression_s=suppression,
-                          max_fa_per_hour=target_fa, save_stream=save_stream, speech_share=speech_share,
+                          rule=_decision_rule(run_dir, threshold, smoothing, min_count, suppression),
+                          save_stream=save_stream, speech_share=speech_share,
                           sound_share=sound_share, split=split, progress=True, log=console.print)
     console.print(summary_table(results))
+
+
+@command("synthesize")
+def synthesize_command(
+    word: Optional[str] = typer.Argument(None, help="Word or phrase to speak (English)."),
+    n: int = typer.Option(100, "--n", min=0, help="Renderings of WORD (1 s clips, 16 kHz)."),
+    near_misses: int = typer.Option(0, min=0, help="Renderings of words that sound like WORD (to _other_/)."),
+    sentences: int = typer.Option(0, "--sentences", min=0, help="Random English sentences (to _speech_/): synthetic running speech."),
+    out: Path = typer.Option(..., "--out", help="Folder to write: WORD/*.wav, _other_/*.wav, _speech_/*.wav, synthesis.json."),
+    engine: Optional[List[str]] = typer.Option(None, "--engine", help="flite | festival | espeak-ng | piper (repeat; default: all installed)."),
+    seed: int = typer.Option(0),
+    overwrite: bool = typer.Option(False, help="Replace a folder this command wrote before."),
+) -> None:
+    """Speak a keyword nobody recorded with every offline TTS engine and voice (rate, pitch and speed
+    perturbation), as an ordinary label/*.wav folder; near-miss words and sentences as negatives."""
+    from rich.progress import Progress
+
+    from tinyaudio.data.synth import synthetic_folder
+
+    total = (n + near_misses if word else 0) + sentences
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("synthesizing", total=total)
+        result = synthetic_folder(out, word, n if word else 0, near_misses=near_misses if word else 0, n_sentences=sentences,
+                                  engines=engine, seed=seed, overwrite=overwrite,
+                                  progress=lambda i: bar.update(task, completed=i))
+    console.print(f"{result['clips']} clips in {escape(str(out))}: {', '.join(result['labels'])}", highlight=False)
+
+
+@command("tune-detector")
+def tune_detector_command(
+    run_dir: Path = typer.Argument(..., help="Run folder of a keyword model."),
+    target_fa: float = typer.Option(1.0, min=0.0, help="False accepts per hour allowed on the validation stream."),
+    minutes: float = typer.Option(60.0, min=1.0, help="Length of the validation stream."),
+    snr: List[float] = typer.Option([0.0, 5.0, 10.0, 20.0], "--snr", help="SNR in dB (repeat for several)."),
+    speech_share: float = typer.Option(0.25, min=0.0, max=0.9, help="Share of running speech (validation speakers of the training corpora)."),
+    sound_share: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of everyday sounds (ESC-50 validation split)."),
+    noise_dir: Optional[Path] = typer.Option(None, help="Background noise folder (default $TINYAUDIO_DATA/speech_commands_background_noise)."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Choose threshold, smoothing and suppression together for a false-accept budget on a validation
+    stream (never the test one) and store them in the run (detector.json) for listen, serve and export."""
+    from tinyaudio.evaluate.detector import rule_summary, tune_detector
+
+    result = tune_detector(run_dir, target_fa_per_hour=target_fa, duration_s=minutes * 60, snrs_db=snr,
+                           speech_share=speech_share, sound_share=sound_share, noise_dir=noise_dir, data_dir=data_dir,
+                           progress=True, log=console.print)
+    console.print(rule_summary(result, RunFolder(run_dir).file(DETECTOR)), markup=False, highlight=False)
 
 
 @command("export")
@@ -379,7 +451,7 @@ def export(
     out: Optional[Path] = typer.Option(None, "--out", help="Project folder to write (default RUN_DIR/mcu_TARGET)."),
     board: Optional[str] = typer.Option(None, help="Board to check RAM / flash against (default per target)."),
     step_ms: float = typer.Option(32.0, help="Audio per loop step in ms (rounded to whole hops)."),
-    threshold: float = typer.Option(0.6, help="Score the top class needs to light the LED and print."),
+    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Score the top class needs to light the LED and print (default: the run's detector.json, else 0.6)."),
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""

@@ -59,3 +59,7 @@ class MicrophoneError(TinyAudioError):
 
 class UploadError(TinyAudioError):
     """An uploaded clip or a label / file name was refused; the message says why in one line."""
+
+
+class SynthesisError(TinyAudioError):
+    """A text-to-speech engine is missing or failed, or the text cannot be spoken."""

@@ -31,6 +31,7 @@ from tinyaudio.export.mcu.project import (  # noqa: E402
     model_input_q15,
 )
 from tinyaudio.export.codegen.build import find_compiler  # noqa: E402
+from tinyaudio.errors import RunFolderError  # noqa: E402
 from tinyaudio.pipeline import export_run, run_model_inputs  # noqa: E402
 from tinyaudio.export.mcu.build import HOST_CFLAGS, cmsis_dsp_objects  # noqa: E402
 from tinyaudio.export.mcu.sources import cmsis_dsp_root  # noqa: E402
@@ -305,3 +306,23 @@ def test_cli_export_and_check_mcu(run_dir, tmp_path, data_root):
     assert {"ta_model_c.c", "ta_nn.c", "ta_nn.h", "ta_model.h"} <= {p.name for p in (tmp_path / "c").iterdir()}
     result = runner.invoke(app, ["codegen", str(tmp_path / "c" / "ta_nn.c"), "--out", str(tmp_path / "bad")])
     assert result.exit_code != 0 and "not a valid .tflite" in result.output
+
+
+def test_the_firmware_threshold_comes_from_the_runs_decision_rule(run_dir, tmp_path):
+    import shutil
+
+    from tinyaudio.runtime.run_folder import DETECTOR
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / DETECTOR).write_text(json.dumps({"rule": {"threshold": 0.83, "smoothing_s": 0.8, "min_count": 3, "suppression_s": 1.5}}))
+    try:
+        settings = (export_run(run, tmp_path / "c", target="c").source_dir / "model_settings.h").read_text()
+        assert "#define TA_DETECTION_THRESHOLD 0.83f" in settings
+        settings = (export_run(run, tmp_path / "c2", target="c", threshold=0.5).source_dir / "model_settings.h").read_text()
+        assert "#define TA_DETECTION_THRESHOLD 0.5f" in settings
+    except BuildError as exc:
+        pytest.skip(f"CMSIS-DSP sources unavailable: {exc}")
+    (run / DETECTOR).write_text(json.dumps({"rule": {"threshold": 1.5}}))
+    with pytest.raises(RunFolderError, match=r"detector.json: invalid decision rule: threshold=1.5 must be in \[0, 1\)"):
+        export_run(run, tmp_path / "c3", target="c")

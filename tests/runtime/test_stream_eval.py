@@ -16,7 +16,6 @@ from tinyaudio.evaluate.stream import (
     StreamSection,
     active_power,
     generate_stream,
-    pick_threshold,
     score_detections,
     stream_eval,
     stream_sections,
@@ -106,14 +105,6 @@ def test_stream_sections_play_running_speech_and_sounds_after_the_clips(data_roo
         generate_stream(clips, noise, duration_s=10, sample_rate=16000, sections=[StreamSection("_speech_", ("x",), 1.0)])
 
 
-def test_pick_threshold_takes_lowest_frr_within_the_false_accept_target():
-    curve = [{"threshold": t, "frr_percent": f, "false_accepts_per_hour": fa}
-             for t, f, fa in [(0.5, 5.0, 8.0), (0.7, 9.0, 1.0), (0.9, 20.0, 0.0)]]
-    assert pick_threshold(curve, 1.0)["threshold"] == 0.7
-    assert pick_threshold(curve, 0.5)["threshold"] == 0.9
-    assert pick_threshold(curve[:1], 1.0) is None
-
-
 def test_stream_eval_writes_results_and_det_to_the_run_folder(tiny_detector_run, data_root):
     r = stream_eval(tiny_detector_run, duration_s=40, snrs_db=(10.0,), data_dir=data_root, seed=2, speech_share=0.0, sound_share=0.0)
     saved = json.loads((tiny_detector_run / "stream_eval.json").read_text())
@@ -166,3 +157,48 @@ def test_cli_listen_live_line_logs_detections_and_summary(tiny_run, stop_wav):
     res = CliRunner().invoke(app, ["listen", str(tiny_run), "--wav", str(stop_wav), "--fast", "--threshold", "0.0", "--min-count", "1"])
     assert res.exit_code == 0, res.output
     assert "51 hops of 20 ms" in res.output and "overruns 0" in res.output and "peak memory" in res.output
+
+
+def test_resmooth_equals_listening_again_with_that_window(tiny_run, sc_stream):
+    from tinyaudio.evaluate.stream import listen_to, resmooth
+    from tinyaudio.runtime import Classifier
+    from tinyaudio.runtime.stream import DecisionRule, StreamingEngine
+
+    samples, _ = sc_stream
+    clf = Classifier(tiny_run)
+    heard = listen_to(StreamingEngine(clf, rule=DecisionRule(smoothing_s=0.3)), samples)
+    again = listen_to(StreamingEngine(clf, rule=DecisionRule(smoothing_s=0.8)), samples)
+    replayed = resmooth(heard, 0.8)
+    np.testing.assert_allclose(replayed.smoothed, again.smoothed, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(replayed.counts, again.counts)
+    assert again.counts.max() == 40  # 0.8 s of 20 ms hops
+
+
+def test_tune_detector_stores_the_rule_that_listen_stream_eval_and_export_use(tiny_detector_run, data_root, stop_wav):
+    from tinyaudio.evaluate.detector import SMOOTHING_GRID, SUPPRESSION_GRID, tune_detector
+    from tinyaudio.runtime.run_folder import RunFolder
+
+    result = tune_detector(tiny_detector_run, target_fa_per_hour=60.0, duration_s=90, data_dir=data_root,
+                           speech_share=0.3, sound_share=0.2)
+    rule = RunFolder(tiny_detector_run).decision_rule()
+    assert rule is not None and rule.to_dict() == result["rule"]
+    assert rule.smoothing_s in SMOOTHING_GRID and rule.suppression_s in SUPPRESSION_GRID and rule.min_count == 3
+    assert result["stream"]["split"] == "validation" and result["stream"]["recordings"]["speech"] > 0
+    assert len(result["grid"]) == len(SMOOTHING_GRID) * len(SUPPRESSION_GRID)
+    if result["reached"]:  # the lowest FRR among the rules within the budget
+        assert result["validation"]["false_accepts_per_hour"] <= 60.0
+        assert result["validation"]["frr_percent"] == min(g["frr_percent"] for g in result["grid"] if g["reached"])
+    # stream-eval scores the stored rule on the test stream without choosing anything
+    r = stream_eval(tiny_detector_run, duration_s=40, snrs_db=(10.0,), data_dir=data_root, seed=2,
+                    speech_share=0.2, sound_share=0.1, write=False)
+    assert r["rule_source"] == "detector.json" and r["rule"] == result["rule"] and "chosen" not in r
+    assert r["at_rule"]["threshold"] == round(rule.threshold, 4)
+    # listen uses it; an option on the command line overrides one field only
+    res = CliRunner().invoke(app, ["listen", str(tiny_detector_run), "--wav", str(stop_wav), "--fast", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.splitlines()[-1])["rule"] == result["rule"]
+    res = CliRunner().invoke(app, ["listen", str(tiny_detector_run), "--wav", str(stop_wav), "--fast", "--json",
+                                   "--suppression", "0.25"])
+    assert json.loads(res.output.splitlines()[-1])["rule"] == {**result["rule"], "suppression_s": 0.25}
+    res = CliRunner().invoke(app, ["listen", str(tiny_detector_run), "--wav", str(stop_wav), "--threshold", "-1"])
+    assert res.exit_code == 2 and "Invalid value for '--threshold'" in res.output

@@ -12,6 +12,9 @@ Corpora, all disjoint sets of speakers (see the shared data README):
 - ``librispeech_test_other`` (10 speakers) is kept for evaluation: `TRAINING_CORPORA` never
   names it, and `speech_windows` refuses it.
 
+``synthetic_sentences`` is English text spoken by every installed TTS engine
+(`tinyaudio.data.synth`): hard negatives for a user with no speech corpus at all.
+
 Local copies only for the two training corpora (``$TINYAUDIO_DATA`` or ``data_dir``); test-other
 is downloaded like the ``librispeech`` loader when missing.
 """
@@ -37,6 +40,10 @@ CORPUS_FOLDERS = {
 }
 #: Corpora a model may train on; the rest are for evaluation only.
 TRAINING_CORPORA = ("librispeech_train_clean_5", "speechocean762")
+#: Synthetic running speech (`tinyaudio.data.synth`): may train, for users without a speech corpus.
+SYNTHETIC_CORPUS = "synthetic_sentences"
+#: Sentences spoken for `SYNTHETIC_CORPUS` (cached under the tinyaudio cache, made once).
+SYNTHETIC_SENTENCES = 240
 #: Where to get a corpus that has no local copy.
 SOURCES = {
     "librispeech_train_clean_5": "openslr.org/31 (train-clean-5.tar.gz)",
@@ -62,8 +69,10 @@ def speech_files(corpus: str, data_dir: str | os.PathLike | None = None) -> list
         DatasetError: an unknown corpus, no local copy (the message says where to get it), or no
             audio in it.
     """
+    if corpus == SYNTHETIC_CORPUS:
+        return _synthetic_sentence_files()
     if corpus not in CORPUS_FOLDERS:
-        raise DatasetError(f"unknown speech corpus {corpus!r}; use one of {', '.join(CORPUS_FOLDERS)}")
+        raise DatasetError(f"unknown speech corpus {corpus!r}; use one of {', '.join([*CORPUS_FOLDERS, SYNTHETIC_CORPUS])}")
     base = data_root(data_dir)
     root = next((base / name for name in CORPUS_FOLDERS[corpus] if base is not None and (base / name).is_dir()), None)
     if root is None and corpus == "librispeech_test_other":
@@ -119,7 +128,7 @@ def speech_windows(
 
     if n < 0:
         raise DatasetError(f"speech windows: n must be >= 0, got {n}")
-    held_out = [c for c in corpora if c not in TRAINING_CORPORA]
+    held_out = [c for c in corpora if c not in (*TRAINING_CORPORA, SYNTHETIC_CORPUS)]
     if held_out:
         raise DatasetError(f"speech corpus {held_out[0]!r} is kept for evaluation; train on {', '.join(TRAINING_CORPORA)}")
     if n == 0:
@@ -135,3 +144,18 @@ def speech_windows(
         split = "validation" if stable_split(speaker, validation_percent, 0.0, salt="speech:") == "validation" else "train"
         clips.append(Clip(path, label, speaker, split, offset=round(float(start), 3)))
     return clips
+
+
+def _synthetic_sentence_files() -> list[tuple[Path, str]]:
+    """`SYNTHETIC_SENTENCES` sentences spoken by every installed TTS engine (made once, cached);
+    the "speaker" is the voice."""
+    import json
+
+    from tinyaudio.data.synth import synthetic_folder
+    from tinyaudio.paths import cache_root
+
+    folder = cache_root() / "synth" / f"sentences-{SYNTHETIC_SENTENCES}"
+    if not (folder / "synthesis.json").exists():
+        synthetic_folder(folder, None, 0, n_sentences=SYNTHETIC_SENTENCES, overwrite=True)
+    meta = json.loads((folder / "synthesis.json").read_text())["files"]
+    return [(folder / name, f"{m['engine']}:{m['voice']}") for name, m in sorted(meta.items())]

@@ -28,7 +28,7 @@ from tinyaudio.data.dataset import Clip
 from tinyaudio.errors import ConfigError, DatasetError
 from tinyaudio.paths import background_noise_dir, data_root
 from tinyaudio.runtime.run_folder import CONFIG, STREAM_DET, STREAM_EVAL, RunFolder
-from tinyaudio.runtime.stream import Detector, StreamingEngine, detections_from_track
+from tinyaudio.runtime.stream import DecisionRule, Detector, PosteriorSmoother, StreamingEngine, detections_from_track
 
 RESULTS_FILE = STREAM_EVAL
 DET_FILE = STREAM_DET
@@ -204,26 +204,43 @@ def generate_stream(clips: Sequence[Clip], noise_files: Sequence[str | os.PathLi
 
 @dataclasses.dataclass
 class ScoreTrack:
-    """What the engine said at every hop: times (s), smoothed scores (n_hops, n_labels), window counts."""
+    """What the engine said at every hop: times (s), smoothed scores (n_hops, n_labels), window
+    counts (n_hops,), and the raw model scores (n_hops, n_labels) that `resmooth` re-averages."""
 
     times: np.ndarray
     smoothed: np.ndarray
     counts: np.ndarray
+    scores: np.ndarray
 
 
 def listen_to(engine: StreamingEngine, samples: np.ndarray, *, block_size: int = 512,
               progress: Callable[[float], None] | None = None) -> ScoreTrack:
-    """Run ``engine`` over a whole stream as fast as possible; record the smoothed score track."""
-    times, smoothed, counts = [], [], []
+    """Run ``engine`` over a whole stream as fast as possible; record the score track."""
+    times, smoothed, counts, scores = [], [], [], []
     step = max(block_size, len(samples) // 100)
     for start in range(0, len(samples), step):
         for r in engine.run(samples[start : start + step], block_size=block_size):
             times.append(r.time_s)
             smoothed.append(r.smoothed)
             counts.append(r.count)
+            scores.append(r.scores)
         if progress:
             progress(min(1.0, (start + step) / len(samples)))
-    return ScoreTrack(np.asarray(times), np.asarray(smoothed, dtype=np.float64).reshape(len(times), -1), np.asarray(counts))
+    n = len(times)
+    return ScoreTrack(np.asarray(times), np.asarray(smoothed, dtype=np.float64).reshape(n, -1), np.asarray(counts),
+                      np.asarray(scores, dtype=np.float64).reshape(n, -1))
+
+
+def resmooth(track: ScoreTrack, smoothing_s: float) -> ScoreTrack:
+    """The track as an engine with another smoothing window would have heard it (`PosteriorSmoother`
+    replayed over the raw scores; same results as listening again, without the model)."""
+    smoother = PosteriorSmoother(smoothing_s)
+    smoothed = np.empty_like(track.scores)
+    counts = np.empty(len(track.times), dtype=np.int64)
+    for i, (t, sc) in enumerate(zip(track.times, track.scores)):
+        smoothed[i] = smoother.update(float(t), sc)
+        counts[i] = len(smoother)
+    return ScoreTrack(track.times, smoothed, counts, track.scores)
 
 
 def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequence[str], duration_s: float,
@@ -306,12 +323,6 @@ def det_curve(track: ScoreTrack, detector: Detector, events: Sequence[StreamEven
         out.append({"threshold": round(float(th), 4), **s})
     detector.threshold = saved
     return out
-
-
-def pick_threshold(curve: Sequence[dict[str, Any]], max_fa_per_hour: float = 1.0) -> dict[str, Any] | None:
-    """The sweep point with the lowest FRR among those with ``false_accepts_per_hour <= max_fa_per_hour``."""
-    ok = [p for p in curve if p["false_accepts_per_hour"] <= max_fa_per_hour]
-    return min(ok, key=lambda p: (p["frr_percent"], p["threshold"])) if ok else None
 
 
 def plot_det(curve: Sequence[dict[str, Any]], path: Path, title: str, chosen: dict[str, Any] | None = None) -> bool:
@@ -399,37 +410,42 @@ def default_noise_dir(data_dir: str | os.PathLike | None) -> Path:
     return found
 
 
-def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
-                keyword_share: float | None = None, data_dir: str | os.PathLike | None = None,
-                noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
-                smoothing_s: float = 0.5, min_count: int = 3, suppression_s: float = 1.5, tolerance_s: float = 1.0,
-                max_fa_per_hour: float = 1.0, model: str = "int8", save_stream: str | os.PathLike | None = None,
-                speech_share: float = 0.25, sound_share: float = 0.15, split: str = "test",
-                write: bool = True, progress: bool = False,
-                log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
-    """Generate a test stream for a run, listen to it with the engine, and score it.
+#: Thresholds of the DET sweeps: coarse below 0.9, fine towards 1 where a budget of ~1 FA/h lives.
+THRESHOLDS = tuple(np.unique(np.round(np.concatenate([np.arange(0.10, 0.90, 0.025), np.arange(0.90, 0.99, 0.005),
+                                                      np.arange(0.99, 0.9995, 0.001)]), 4)).tolist())
 
-    Args:
-        run_dir: run folder; its ``config.json`` names the dataset whose test split is used.
-        duration_s: stream length, seconds.
-        snrs_db: SNRs the clips are mixed at, in turn.
-        keyword_share: share of clips that are keywords (default: uniform over the test clips for
-            a multi-class model, 0.5 for a one-keyword detector).
-        data_dir, noise_dir: dataset root and background-noise folder.
-        hop_s, smoothing_s, min_count, suppression_s: engine / detector settings (see
-            `StreamingEngine`).
-        tolerance_s: a detection may come this long after its clip ends.
-        max_fa_per_hour: target for the chosen threshold.
-        save_stream: folder to write ``stream.wav`` and ``stream_labels.txt`` (label, start ms).
-        speech_share, sound_share: parts of the stream filled with running speech and everyday
-            sounds (`stream_sections`); the rest holds the dataset's clips over background noise.
-        split: ``"test"`` (what a user reads) or ``"validation"`` (what a decision rule may be
-            tuned on): the dataset split, speech and sounds of the stream (`stream_sections`).
-        write: write ``stream_eval.json`` (and ``stream_det.png``) into the run folder.
-        progress: show a rich progress bar over the stream minutes while listening.
 
-    Returns:
-        the results dict written to ``stream_eval.json``.
+@dataclasses.dataclass
+class ListenedStream:
+    """A generated stream of one split, its ground truth and what the engine heard.
+
+    Attributes:
+        events: the ground-truth track (`generate_stream`).
+        track: the engine's scores at every hop (`listen_to`).
+        engine: the `StreamingEngine` that listened (its detector, timer, overruns).
+        keywords: the labels that may fire.
+        info: the ``stream`` entry of a results file (duration, clips, sources, seed, ...).
+    """
+
+    events: list[StreamEvent]
+    track: ScoreTrack
+    engine: StreamingEngine
+    keywords: list[str]
+    info: dict[str, Any]
+
+
+def listen_to_stream(run_dir: str | os.PathLike, *, split: str = "test", duration_s: float = 1800.0,
+                     snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0), keyword_share: float | None = None,
+                     speech_share: float = 0.25, sound_share: float = 0.15, data_dir: str | os.PathLike | None = None,
+                     noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
+                     rule: DecisionRule | None = None, model: str = "int8", save_stream: str | os.PathLike | None = None,
+                     progress: bool = False, log: Callable[[str], None] = lambda _msg: None) -> ListenedStream:
+    """Generate a ``split`` stream for a run (`generate_stream`, `stream_sections`) and listen to it once.
+
+    Args: as `stream_eval`; ``rule`` sets the engine's smoothing and detector (default `DecisionRule()`).
+
+    Raises:
+        RunFolderError: the run folder lacks a file; DatasetError: a corpus or the noise is missing.
     """
     from tinyaudio.runtime.run import Classifier
 
@@ -453,9 +469,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         out.mkdir(parents=True, exist_ok=True)
         sf.write(out / "stream.wav", samples, sr, subtype="PCM_16")
         (out / "stream_labels.txt").write_text("".join(f"{e.label}, {e.start_s * 1000:.0f}\n" for e in events))
-    engine = StreamingEngine(classifier, hop_s=hop_s, smoothing_s=smoothing_s, min_count=min_count,
-                             suppression_s=suppression_s)
-    log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {smoothing_s} s, {len(events)} clips")
+    engine = StreamingEngine(classifier, hop_s=hop_s, rule=rule or DecisionRule())
+    log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {engine.rule.smoothing_s} s, {len(events)} events")
     if progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -466,34 +481,81 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
             track = listen_to(engine, samples, progress=lambda done: bar.update(task, completed=done * minutes))
     else:
         track = listen_to(engine, samples)
-    thresholds = np.unique(np.round(np.concatenate([np.arange(0.10, 0.90, 0.025), np.arange(0.90, 0.99, 0.005),
-                                                    np.arange(0.99, 0.9965, 0.001)]), 4))
-    curve = det_curve(track, engine.detector, events, keywords, duration_s, thresholds, tolerance_s=tolerance_s)
-    chosen = pick_threshold(curve, max_fa_per_hour)
-    default_point = next(p for p in curve if abs(p["threshold"] - 0.7) < 1e-9)
     label_counts: dict[str, int] = {}
     for e in events:
         label_counts[e.label] = label_counts.get(e.label, 0) + 1
+    info = {"duration_s": duration_s, "split": split, "clips": len(events),
+            "keyword_clips": sum(e.label in keywords for e in events), "clips_per_label": label_counts,
+            "snrs_db": list(snrs_db), "clips_available": len(clips), "noise": [p.name for p in noise_files],
+            "seed": seed, "keyword_share": keyword_share, "speech_share": speech_share, "sound_share": sound_share,
+            "recordings": {SECTION_SOURCES[sec.label]: len(sec.files) for sec in sections}}
+    return ListenedStream(events, track, engine, keywords, info)
+
+
+def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_db: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
+                keyword_share: float | None = None, data_dir: str | os.PathLike | None = None,
+                noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
+                rule: DecisionRule | None = None, tolerance_s: float = 1.0, model: str = "int8",
+                save_stream: str | os.PathLike | None = None, speech_share: float = 0.25, sound_share: float = 0.15,
+                split: str = "test", write: bool = True, progress: bool = False,
+                log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
+    """Generate a stream for a run, listen to it with the engine, and score it at the run's decision rule.
+
+    Nothing is chosen here: the rule is ``rule``, else the run's ``detector.json``
+    (`tinyaudio.evaluate.detector` tunes it on a validation stream), else `DecisionRule()`; the DET sweep over
+    thresholds (same smoothing and suppression) is reported for reading, not for picking.
+
+    Args:
+        run_dir: run folder; its ``config.json`` names the dataset whose ``split`` is used.
+        duration_s: stream length, seconds.
+        snrs_db: SNRs the clips, utterances and sounds are mixed at, in turn.
+        keyword_share: share of clips that are keywords (default: uniform over the test clips for
+            a multi-class model, 0.5 for a one-keyword detector).
+        data_dir, noise_dir: dataset root and background-noise folder.
+        hop_s: seconds between inferences (see `StreamingEngine`).
+        rule: the decision rule to score (default: the run's own).
+        tolerance_s: a detection may come this long after its clip ends.
+        save_stream: folder to write ``stream.wav`` and ``stream_labels.txt`` (label, start ms).
+        speech_share, sound_share: parts of the stream filled with running speech and everyday
+            sounds (`stream_sections`); the rest holds the dataset's clips over background noise.
+        split: ``"test"`` (what a user reads) or ``"validation"``: the dataset split, speech and
+            sounds of the stream (`stream_sections`).
+        write: write ``stream_eval.json`` (and ``stream_det.png``) into the run folder.
+        progress: show a rich progress bar over the stream minutes while listening.
+
+    Returns:
+        the results dict written to ``stream_eval.json``: ``at_rule`` (FRR, false accepts per hour
+        per source), ``at_threshold_0.7``, the ``det`` sweep, timings.
+    """
+    run_dir = Path(run_dir)
+    stored = RunFolder.open(run_dir, need=()).decision_rule()
+    rule_source = "given" if rule else "detector.json" if stored else "default"
+    rule = rule or stored or DecisionRule()
+    heard = listen_to_stream(run_dir, split=split, duration_s=duration_s, snrs_db=snrs_db, keyword_share=keyword_share,
+                             speech_share=speech_share, sound_share=sound_share, data_dir=data_dir, noise_dir=noise_dir,
+                             seed=seed, hop_s=hop_s, rule=rule, model=model, save_stream=save_stream, progress=progress,
+                             log=log)
+    thresholds = sorted({*THRESHOLDS, 0.7, round(rule.threshold, 4)})
+    curve = det_curve(heard.track, heard.engine.detector, heard.events, heard.keywords, duration_s, thresholds,
+                      tolerance_s=tolerance_s)
     results = {
         "run": str(run_dir),
         "model": model,
-        "keywords": keywords,
-        "stream": {"duration_s": duration_s, "clips": len(events), "keyword_clips": sum(e.label in keywords for e in events),
-                   "clips_per_label": label_counts, "snrs_db": list(snrs_db), "test_clips_available": len(clips),
-                   "noise": [p.name for p in noise_files], "seed": seed, "keyword_share": keyword_share,
-                   "split": split, "speech_share": speech_share, "sound_share": sound_share},
-        "engine": {"hop_s": engine.hop_s, "smoothing_s": smoothing_s, "min_count": min_count,
-                   "suppression_s": suppression_s, "tolerance_s": tolerance_s, "hops": len(track.times)},
-        "at_threshold_0.7": default_point,
-        "target_false_accepts_per_hour": max_fa_per_hour,
-        "chosen": chosen,
+        "keywords": heard.keywords,
+        "stream": heard.info,
+        "engine": {"hop_s": heard.engine.hop_s, "tolerance_s": tolerance_s, "hops": len(heard.track.times)},
+        "rule": rule.to_dict(),
+        "rule_source": rule_source,
+        "at_rule": next(p for p in curve if abs(p["threshold"] - round(rule.threshold, 4)) < 1e-9),
+        "at_threshold_0.7": next(p for p in curve if abs(p["threshold"] - 0.7) < 1e-9),
         "det": curve,
-        "timing_ms": engine.timer.summary(),
-        "overruns": engine.overruns,
+        "timing_ms": heard.engine.timer.summary(),
+        "overruns": heard.engine.overruns,
     }
     if write:
-        title = f"{run_dir.name}: {duration_s / 60:.0f} min stream, SNR {', '.join(f'{s:g}' for s in snrs_db)} dB"
-        results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, chosen) else None
+        title = (f"{run_dir.name}: {duration_s / 60:.0f} min {split} stream, SNR {', '.join(f'{s:g}' for s in snrs_db)} dB, "
+                 f"smoothing {rule.smoothing_s} s")
+        results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, results["at_rule"]) else None
         run = RunFolder(run_dir)
         run.write_json(RESULTS_FILE, results)
         run.record(DET_FILE)
@@ -511,20 +573,20 @@ def summary_table(results: dict[str, Any]):
     columns = ("threshold", "FRR %", "FRR % at SNR dB", "FA/h", *(short.get(k, k) for k in NEGATIVE_SOURCES))
     for col in columns:
         table.add_column(col, justify="left" if col == "FRR % at SNR dB" else "right")
-    rows = [("0.7", results["at_threshold_0.7"])]
-    chosen = results["chosen"]
-    if chosen is not None:
-        rows.append((f"{chosen['threshold']:.3f} (<={results['target_false_accepts_per_hour']:g} FA/h)", chosen))
+    rule = results["rule"]
+    rows = [(f"{rule['threshold']:g} ({results['rule_source']} rule)", results["at_rule"])]
+    if abs(rule["threshold"] - 0.7) > 1e-9:
+        rows.append(("0.7", results["at_threshold_0.7"]))
     for name, p in rows:
         by_snr = " ".join(f"{k}:{v:.0f}" for k, v in p["frr_percent_by_snr"].items())
         by_source = p.get("false_accepts_per_hour_by_source", {})
         per_source = ["-" if by_source.get(k) is None else f"{by_source[k]:.1f}" for k in NEGATIVE_SOURCES]
         table.add_row(name, f"{p['frr_percent']:.1f}", by_snr, f"{p['false_accepts_per_hour']:.2f}", *per_source)
     t = results["timing_ms"]["total_ms"]
-    hours = results["at_threshold_0.7"].get("hours_by_source", {})
+    hours = results["at_rule"].get("hours_by_source", {})
     table.caption = ("FA/h: false accepts per hour of the whole stream, then per hour of each source ("
                      + ", ".join(f"{short.get(k, k)} {v:.2f} h" for k, v in hours.items()) + ")"
-                     + f"; hop {e['hop_s'] * 1000:.0f} ms, per hop p50 {t.get('p50', 0):.2f} ms, "
-                     f"p99 {t.get('p99', 0):.2f} ms; DET: {results.get('det_png') or 'no PNG (matplotlib not installed)'}"
-                     + ("" if chosen else f"; no threshold reaches {results['target_false_accepts_per_hour']:g} FA/h"))
+                     + f"; smoothing {rule['smoothing_s']:g} s, min count {rule['min_count']}, suppression "
+                     f"{rule['suppression_s']:g} s; hop {e['hop_s'] * 1000:.0f} ms, per hop p50 {t.get('p50', 0):.2f} ms, "
+                     f"p99 {t.get('p99', 0):.2f} ms; DET: {results.get('det_png') or 'no PNG (matplotlib not installed)'}")
     return table

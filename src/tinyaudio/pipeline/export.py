@@ -25,7 +25,7 @@ def export_run(
     target: str = "c",
     board: str | None = None,
     step_ms: float = 32.0,
-    threshold: float = 0.6,
+    threshold: float | None = None,
     overwrite: bool = False,
     cache_dir: str | os.PathLike | None = None,
 ) -> ExportResult:
@@ -34,7 +34,9 @@ def export_run(
     Args:
         run_dir: folder written by ``tinyaudio train`` (feature config, labels, int8 model).
         out_dir: project folder; default ``run_dir/mcu_<target>``.
-        target, board, step_ms, threshold, overwrite, cache_dir: as `export_project`.
+        threshold: score the firmware's top class needs; default the threshold of the run's
+            decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6.
+        target, board, step_ms, overwrite, cache_dir: as `export_project`.
 
     Raises:
         RunFolderError: a run file is missing or malformed (named in the message).
@@ -45,6 +47,9 @@ def export_run(
     if not model_path.exists():
         raise RunFolderError(f"{model_path}: missing; is {run.path} a folder written by `tinyaudio train`?")
     out = Path(out_dir) if out_dir is not None else run.path / f"mcu_{target}"
+    if threshold is None:
+        rule = run.decision_rule()
+        threshold = rule.threshold if rule is not None else 0.6
     return export_project(model_path.read_bytes(), run.feature_config, run.labels, out, source=str(run.path),
                           target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite,
                           cache_dir=cache_dir)

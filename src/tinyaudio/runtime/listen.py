@@ -178,6 +178,7 @@ def listen(engine: StreamingEngine, source: WavSource | MicSource, on_result: Ca
         "audio_s": round(engine.buffer.written / engine.config.sample_rate, 3),
         "wall_s": round(time.perf_counter() - t0, 3),
         "hop_ms": round(engine.hop_s * 1000, 3),
+        "rule": engine.rule.to_dict(),
         "overruns": engine.overruns,
         "dropped_samples": engine.buffer.dropped,
         "input_overflows": getattr(source, "input_overflows", 0),

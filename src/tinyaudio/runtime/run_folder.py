@@ -27,11 +27,14 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from tinyaudio._io import build_folder, check_output_folder, record_entries, write_bytes_atomic, write_text_atomic
 from tinyaudio.errors import RunFolderError
 from tinyaudio.features.config import FeatureConfig
+
+if TYPE_CHECKING:
+    from tinyaudio.runtime.stream import DecisionRule
 
 CONFIG = "config.json"
 FEATURE_CONFIG = "feature_config.json"
@@ -44,6 +47,8 @@ SPEAKER_EVAL = "speaker_eval.json"
 SPEAKER_PROFILES = "speakers.json"
 STREAM_EVAL = "stream_eval.json"
 STREAM_DET = "stream_det.png"
+DETECTOR = "detector.json"
+DETECTOR_DET = "detector_det.png"
 #: Model kinds of a run folder, in the order they are reported.
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
@@ -164,6 +169,21 @@ class RunFolder:
             return None
         entry = self.read_json(THRESHOLD).get(kind)
         return float(entry["threshold"]) if entry else None
+
+    def decision_rule(self) -> DecisionRule | None:
+        """The streaming decision rule tuned for this run (``detector.json``), if any.
+
+        Raises:
+            RunFolderError: ``detector.json`` is malformed (the message names the field).
+        """
+        from tinyaudio.runtime.stream import DecisionRule
+
+        if not self.file(DETECTOR).exists():
+            return None
+        try:
+            return DecisionRule.from_dict(self.read_json(DETECTOR)["rule"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{self.file(DETECTOR)}: {exc}; re-run `tinyaudio tune-detector {self.path}`") from None
 
     def read_json(self, name: str) -> dict[str, Any]:
         """A JSON file of the folder as a dict.

@@ -19,7 +19,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from tinyaudio.errors import ConfigMismatchError
+from tinyaudio._io import dataclass_from_dict
+from tinyaudio.errors import ConfigError, ConfigMismatchError
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.data.audio import check_audio
 from tinyaudio.features.extract import compute_features, frames_to_features, power_spectrogram, spectrum_to_db
@@ -205,6 +206,52 @@ class PosteriorSmoother:
 
 
 @dataclasses.dataclass(frozen=True)
+class DecisionRule:
+    """When an always-listening model calls a keyword: the `PosteriorSmoother` window and the
+    `Detector` settings, chosen together (`tinyaudio.evaluate.detector.tune_detector`) and stored
+    in the run folder's ``detector.json``.
+
+    Attributes:
+        threshold: smoothed score a keyword must exceed, in [0, 1).
+        smoothing_s: posterior averaging window, seconds (> 0).
+        min_count: hops needed in the window before anything fires (>= 1).
+        suppression_s: refractory time after a detection, seconds (>= 0).
+
+    The defaults are TensorFlow's ``RecognizeCommands`` example values (0.7 is ours; it uses 0.7
+    too in ``test_streaming_accuracy``).
+
+    Raises:
+        ConfigError: a value outside its range.
+    """
+
+    threshold: float = 0.7
+    smoothing_s: float = 0.5
+    min_count: int = 3
+    suppression_s: float = 1.5
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.threshold < 1.0:
+            problems.append(f"threshold={self.threshold} must be in [0, 1)")
+        if not self.smoothing_s > 0:
+            problems.append(f"smoothing_s={self.smoothing_s} must be > 0 seconds")
+        if not isinstance(self.min_count, int) or self.min_count < 1:
+            problems.append(f"min_count={self.min_count!r} must be a whole number >= 1")
+        if not self.suppression_s >= 0:
+            problems.append(f"suppression_s={self.suppression_s} must be >= 0 seconds")
+        if problems:
+            raise ConfigError("invalid decision rule: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DecisionRule:
+        """Build from ``detector.json``'s ``rule`` (unknown keys refused)."""
+        return dataclass_from_dict(cls, data)
+
+
+@dataclasses.dataclass(frozen=True)
 class Detection:
     """A keyword found at stream time ``time_s`` (end of the window that fired) with ``score``."""
 
@@ -328,6 +375,8 @@ class StreamingEngine:
             (default: the smallest multiple of the feature hop >= 20 ms).
         smoothing_s: posterior averaging window, seconds.
         threshold, min_count, suppression_s: `Detector` settings.
+        rule: a `DecisionRule` (e.g. the run's ``detector.json``); when given it replaces
+            ``smoothing_s``, ``threshold``, ``min_count`` and ``suppression_s``.
         buffer_s: ring-buffer capacity, seconds of audio; more unread audio is an overrun.
 
     Attributes:
@@ -336,7 +385,12 @@ class StreamingEngine:
     """
 
     def __init__(self, classifier, *, hop_s: float | None = None, smoothing_s: float = 0.5, threshold: float = 0.7,
-                 min_count: int = 3, suppression_s: float = 1.5, buffer_s: float = 2.0):
+                 min_count: int = 3, suppression_s: float = 1.5, rule: DecisionRule | None = None,
+                 buffer_s: float = 2.0):
+        rule = rule or DecisionRule(threshold=threshold, smoothing_s=smoothing_s, min_count=min_count,
+                                    suppression_s=suppression_s)
+        threshold, smoothing_s, min_count, suppression_s = rule.threshold, rule.smoothing_s, rule.min_count, rule.suppression_s
+        self.rule = rule
         self.classifier = classifier
         self.config: FeatureConfig = classifier.feature_config
         self.labels: list[str] = list(classifier.labels)

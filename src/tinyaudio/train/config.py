@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Literal, get_args
 
 from tinyaudio._io import dataclass_from_dict
-from tinyaudio.data.speech import TRAINING_CORPORA
+from tinyaudio.data.speech import SYNTHETIC_CORPUS, TRAINING_CORPORA
 from tinyaudio.errors import ConfigError
 
 Task = Literal["words", "speaker"]
@@ -41,8 +41,14 @@ class TrainConfig:
         speech_negatives: number of 1 s windows of running speech (`tinyaudio.data.speech`), cut
             at random offsets, added to the negative class (``_other_`` of a keyword detector,
             ``_unknown_`` of a multi-class model): the hard negatives of an always-listening model.
-        speech_corpora: comma-separated corpora the windows come from (`TRAINING_CORPORA`;
-            LibriSpeech test-other is kept for evaluation and refused).
+        speech_corpora: comma-separated corpora the windows come from (`TRAINING_CORPORA`, or
+            ``synthetic_sentences``: TTS speech; LibriSpeech test-other is kept for evaluation and refused).
+        synthetic: renderings of ``keyword`` by every installed TTS engine (`tinyaudio.data.synth`)
+            added to the keyword class (90 % train, 10 % validation).
+        synthetic_near_misses: renderings of words that sound close to ``keyword`` (`near_miss_words`),
+            added to the negative class.
+        real_positives: False drops the dataset's own keyword clips from train and validation
+            (a detector for a word nobody recorded; the test split stays real).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
@@ -77,6 +83,9 @@ class TrainConfig:
     augment_copies: int = 1
     speech_negatives: int = 0
     speech_corpora: str = ",".join(TRAINING_CORPORA)
+    synthetic: int = 0
+    synthetic_near_misses: int = 0
+    real_positives: bool = True
     max_clips_per_split: int | None = None
     skip_bad: bool = False
     representative_size: int = 300
@@ -102,9 +111,16 @@ class TrainConfig:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
         if not isinstance(self.speech_negatives, int) or self.speech_negatives < 0:
             problems.append(f"speech_negatives={self.speech_negatives!r} must be a whole number >= 0")
-        unknown = [c for c in self.speech_corpora.split(",") if c not in TRAINING_CORPORA]
+        unknown = [c for c in self.speech_corpora.split(",") if c not in (*TRAINING_CORPORA, SYNTHETIC_CORPUS)]
         if unknown:
-            problems.append(f"speech_corpora: {unknown[0]!r} is not one of {TRAINING_CORPORA}")
+            problems.append(f"speech_corpora: {unknown[0]!r} is not one of {(*TRAINING_CORPORA, SYNTHETIC_CORPUS)}")
+        for name in ("synthetic", "synthetic_near_misses"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
+        if (self.synthetic or self.synthetic_near_misses or not self.real_positives) and not self.keyword:
+            problems.append("synthetic / synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
+        if not self.real_positives and not self.synthetic:
+            problems.append("real_positives=False leaves no keyword clips to train on; add synthetic ones (--synthetic N)")
         if self.max_clips_per_split is not None and self.max_clips_per_split < 1:
             problems.append(f"max_clips_per_split={self.max_clips_per_split} must be >= 1")
         for name in ("learning_rate", "fine_tune_lr", "qat_lr"):

@@ -6,7 +6,10 @@ data -> features -> augment, as arrays ready for `tinyaudio.train.fit`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -18,6 +21,7 @@ from tinyaudio.data.loaders import UNKNOWN, load_dataset
 from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
 from tinyaudio.errors import DatasetError
+from tinyaudio.paths import cache_root
 from tinyaudio.features.cache import dataset_features
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
@@ -52,7 +56,40 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
     dataset = dataset.binary(config.keyword) if config.keyword else dataset
-    return with_speech_negatives(dataset, config, data_dir)
+    return with_synthetic_keyword(with_speech_negatives(dataset, config, data_dir), config)
+
+
+def with_synthetic_keyword(dataset: Dataset, config: TrainConfig) -> Dataset:
+    """``dataset`` with synthetic renderings of ``config.keyword`` (and of near-miss words as
+    negatives), and without its real keyword clips outside the test split when
+    ``config.real_positives`` is False.
+
+    The renderings (`tinyaudio.data.synth.synthetic_folder`) are made once per (word, counts,
+    seed) and cached under ``$TINYAUDIO_CACHE/synth``; every tenth goes to validation.
+
+    Raises:
+        SynthesisError: no TTS engine installed (the message says how to install one).
+    """
+    if not (config.synthetic or config.synthetic_near_misses) and config.real_positives:
+        return dataset
+    clips = [c for c in dataset.clips if config.real_positives or c.label != config.keyword or c.split == "test"]
+    folder = synthetic_cache(config.keyword, config.synthetic, config.synthetic_near_misses, config.seed)
+    meta = json.loads((folder / "synthesis.json").read_text())["files"]
+    for i, (name, m) in enumerate(sorted(meta.items())):
+        label = config.keyword if name.startswith(f"{config.keyword}/") else "_other_"
+        clips.append(Clip(folder / name, label, f"synthetic:{m['engine']}:{m['voice']}", "validation" if i % 10 == 0 else "train"))
+    return dataclasses.replace(dataset, clips=tuple(clips))
+
+
+def synthetic_cache(word: str, n: int, near_misses: int, seed: int) -> Path:
+    """The cached `synthetic_folder` of ``word`` (made on first use; keyed by the installed voices too)."""
+    from tinyaudio.data.synth import synthetic_folder, voices
+
+    key = json.dumps([word, n, near_misses, seed, [dataclasses.astuple(v) for v in voices()], 1])
+    folder = cache_root() / "synth" / f"{word}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    if not (folder / "synthesis.json").exists():
+        synthetic_folder(folder, word, n, near_misses=near_misses, seed=seed, overwrite=True)
+    return folder
 
 
 def with_speech_negatives(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:

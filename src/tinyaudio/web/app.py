@@ -180,7 +180,7 @@ def create_app(
             from tinyaudio.web.live import LiveScorer, decode_block
 
             classifier = await run_in_threadpool(Classifier, runs_dir / name)
-            scorer = LiveScorer(classifier, input_rate)
+            scorer = LiveScorer(classifier, input_rate, rule=RunFolder(classifier.run_dir).decision_rule())
             decode_block(b"", dtype)
         except (TinyAudioError, ValueError) as exc:
             await ws.send_json({"type": "error", "error": str(exc).splitlines()[0]})

@@ -10,7 +10,7 @@ import numpy as np
 
 from tinyaudio.errors import AudioError
 from tinyaudio.runtime import Classifier
-from tinyaudio.runtime.stream import HopResult, StreamingEngine
+from tinyaudio.runtime.stream import DecisionRule, HopResult, StreamingEngine
 
 DTYPES = {"float32": np.dtype("<f4"), "int16": np.dtype("<i2")}
 MAX_BLOCK_SECONDS = 5.0
@@ -44,14 +44,16 @@ class LiveScorer:
             resampler to the model's rate when different.
         hop_s: seconds of audio between inferences (10 a second is plenty for a display).
         smoothing_s, threshold: `StreamingEngine` posterior smoothing and detection settings.
+        rule: the run's `DecisionRule` (``detector.json``); when given it replaces ``smoothing_s``
+            and ``threshold``, and the engine hops every 20 ms as the rule was tuned.
     """
 
     def __init__(self, classifier: Classifier, input_rate: int, *, hop_s: float = 0.1, smoothing_s: float = 0.3,
-                 threshold: float = 0.7):
+                 threshold: float = 0.7, rule: DecisionRule | None = None):
         import soxr
 
-        self.engine = StreamingEngine(classifier, hop_s=hop_s, smoothing_s=smoothing_s, threshold=threshold,
-                                      buffer_s=2 * MAX_BLOCK_SECONDS)
+        self.engine = StreamingEngine(classifier, hop_s=None if rule else hop_s, smoothing_s=smoothing_s, threshold=threshold,
+                                      rule=rule, buffer_s=2 * MAX_BLOCK_SECONDS)
         self.labels = self.engine.labels
         self.rate = self.engine.config.sample_rate
         self.input_rate = int(input_rate)
