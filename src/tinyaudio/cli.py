@@ -97,6 +97,8 @@ def train(
     seed: int = typer.Option(0),
     augment: str = typer.Option("none", help="none | noise"),
     augment_copies: int = typer.Option(1, help="Augmented copies of each training clip."),
+    min_snr_db: float = typer.Option(3.0, help="--augment noise: lowest background-noise SNR (dB)."),
+    max_snr_db: float = typer.Option(20.0, help="--augment noise: highest background-noise SNR (dB)."),
     speech_negatives: int = typer.Option(0, help="1 s windows of running speech added to the negative class (hard negatives)."),
     speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword by every installed TTS engine (see `tinyaudio synthesize`)."),
@@ -126,6 +128,7 @@ def train(
         dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
+        min_snr_db=min_snr_db, max_snr_db=max_snr_db,
         speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
         synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
@@ -164,20 +167,25 @@ def predict(
     files: List[Path] = typer.Argument(..., help="Audio files to classify."),
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    hop: float = typer.Option(0.25, min=0.01, help="Files longer than one clip: seconds between the windows scored."),
 ) -> None:
-    """Classify audio files with a trained run (runtime extra only: no TensorFlow)."""
+    """Classify audio files with a trained run (runtime extra only: no TensorFlow). A file longer than
+    one clip is scanned window by window and its best-scoring window is reported with its time."""
     from tinyaudio.runtime import Classifier
 
-    predictions = Classifier(run_dir, model=model).predict_files(files)
+    predictions = Classifier(run_dir, model=model).predict_files(files, hop_s=hop)
     if as_json:
         for p in predictions:
-            typer.echo(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4)}))
+            typer.echo(json.dumps({"path": p.path, "label": p.label, "confidence": round(p.confidence, 4),
+                                   "start_s": p.start_s, "windows": p.windows}))
         return
     table = Table()
-    for col in ("file", "label", "confidence"):
+    long_files = any(p.windows > 1 for p in predictions)
+    for col in ("file", "label", "confidence", *(("at (s)", "windows") if long_files else ())):
         table.add_column(col)
     for p in predictions:
-        table.add_row(p.path, p.label, f"{p.confidence:.3f}")
+        table.add_row(escape(p.path), escape(p.label), f"{p.confidence:.3f}",
+                      *((f"{p.start_s:.2f}", str(p.windows)) if long_files else ()))
     console.print(table)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinyaudio.data import fix_length, load_audio
-from tinyaudio.errors import AudioError, ConfigMismatchError
+from tinyaudio.errors import ConfigError, AudioError, ConfigMismatchError
 from tinyaudio.features import PRESETS, FeatureConfig, compute_features, compute_features_batch
 from tinyaudio.features.cache import dataset_features
 
@@ -83,6 +83,9 @@ def test_config_json_round_trip_and_errors(tmp_path):
         FeatureConfig.from_dict({"n_mfc": 13})
     with pytest.raises(ValueError, match="n_mfcc"):
         FeatureConfig(n_mfcc=50, n_mels=40)
+    with pytest.raises(ConfigError, match=r"^invalid FeatureConfig: 42 mel bands \(2, 5, 8, 11, 14, \.\.\.\) cover no FFT bin at n_fft=512 "
+                                          r"\(257 bins\); lower n_mels \(300\)"):
+        dataclasses.replace(PRESETS["logmel_61x40"], n_mels=300)
     with pytest.raises(ConfigMismatchError, match="field n_mfcc differs: 10 here, 13 in model"):
         PRESETS["mfcc_49x10"].check_matches(dataclasses.replace(PRESETS["mfcc_49x10"], n_mfcc=13))
     with pytest.raises(ConfigMismatchError, match="n_mfcc gives 10 features per frame but the model expects 13"):

@@ -94,3 +94,27 @@ def test_existing_run_folder_is_not_overwritten(run_dir):
         config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
         train(config, run_dir, verbose=0, log=lambda *_: None)
     assert (run_dir / "metrics.json").read_bytes() == before
+
+
+def test_predict_scans_a_long_file_and_reports_the_window_with_the_word(run_dir, data_root, tmp_path):
+    """A 20 s recording with one spoken digit at 12 s: never only its first second."""
+    import soundfile as sf
+
+    from tinyaudio.data import load_audio
+    from tinyaudio.errors import ConfigError
+
+    digits = {}
+    for d in (3, 7):
+        word = load_audio(data_root / "fsdd" / "recordings" / f"{d}_theo_1.wav", 8000)
+        x = np.random.default_rng(d).normal(0, 0.002, 20 * 8000).astype(np.float32)
+        x[12 * 8000 : 12 * 8000 + len(word)] += word
+        sf.write(tmp_path / f"long_{d}.wav", x, 8000)
+        digits[d] = tmp_path / f"long_{d}.wav"
+    clf = Classifier(run_dir)
+    found = clf.predict_files([digits[3], digits[7]], hop_s=0.25)
+    assert [p.label for p in found] == ["3", "7"]
+    assert all(11.5 <= p.start_s <= 12.25 and p.windows == 77 for p in found)
+    short = clf.predict_files([data_root / "fsdd" / "recordings" / "7_theo_1.wav"])[0]
+    assert short.label == "7" and short.windows == 1 and short.start_s == 0.0
+    with pytest.raises(ConfigError, match="hop_s=0: the step between windows of a long file must be > 0 seconds"):
+        clf.predict_files([digits[3]], hop_s=0)

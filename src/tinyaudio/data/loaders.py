@@ -275,6 +275,7 @@ def folder(
     *,
     validation_percent: float = 10.0,
     test_percent: float = 10.0,
+    label_by: str = "words",
 ) -> Dataset:
     """Any ``root/<label>/*.{wav,flac,ogg}`` tree; labels are the sub-folder names, sorted.
 
@@ -282,9 +283,15 @@ def folder(
     or before the first ``_`` (``alice_001.wav``); files are split by a hash of the speaker
     (TensorFlow's rule, salted if that rule would leave a split empty).
 
+    With ``label_by="speaker"`` the sub-folders are people (``alice/*.wav``, ``bob/*.wav``) and
+    the task is to tell them apart, so every person must be in every split: files are split by a
+    hash of their own path instead.
+
     Raises:
-        DatasetError: root missing or no labelled audio found.
+        DatasetError: root missing, no labelled audio found, or an unknown ``label_by``.
     """
+    if label_by not in ("words", "speaker"):
+        raise DatasetError(f"{root}: label_by={label_by!r}; use words (sub-folders are classes) or speaker (sub-folders are people)")
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder; expected {root}/<label>/*.wav")
@@ -295,8 +302,12 @@ def folder(
             files.append((path, label_dir.name, stem.split("_nohash_")[0] if "_nohash_" in stem else stem.split("_")[0]))
     if not files:
         raise DatasetError(f"{root}: no audio files found in {root}/<label>/")
-    salt = _split_salt({f[2] for f in files}, validation_percent, test_percent)
-    clips = [Clip(p, label, spk, stable_split(spk, validation_percent, test_percent, salt=salt)) for p, label, spk in files]
+    if label_by == "speaker":
+        clips = [Clip(p, label, label, stable_split(f"{label}/{p.name}", validation_percent, test_percent, salt="file:"))
+                 for p, label, _ in files]
+    else:
+        salt = _split_salt({f[2] for f in files}, validation_percent, test_percent)
+        clips = [Clip(p, label, spk, stable_split(spk, validation_percent, test_percent, salt=salt)) for p, label, spk in files]
     labels = tuple(sorted({c.label for c in clips}))
     return Dataset(root.name, labels, tuple(clips))
 

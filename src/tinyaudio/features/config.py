@@ -55,14 +55,6 @@ def check_q15_config(config: FeatureConfig) -> None:
         problems.append(f"window={config.window!r} is not hann, hamming or rectangular")
     if problems:
         raise ConfigError("FeatureConfig not supported by the q15 frontend: " + "; ".join(problems))
-    if kind in ("mfcc", "logmel"):
-        bank = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
-        empty = [m for m, row in enumerate(bank) if not (row > 0).any()]
-        if empty:
-            raise ConfigError(
-                f"mel bands {empty} cover no FFT bin at n_fft={config.n_fft}; "
-                f"lower n_mels ({config.n_mels}), raise fmin ({config.fmin}) or raise n_fft"
-            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +136,14 @@ class FeatureConfig:
             problems.append(f"need 0 <= fmin < fmax <= sample_rate / 2, got {self.fmin}, {fmax}")
         if self.base_kind == "mfcc" and not 0 < self.n_mfcc <= self.n_mels:
             problems.append(f"need 0 < n_mfcc ({self.n_mfcc}) <= n_mels ({self.n_mels})")
+        if self.base_kind != "spectrogram" and not problems:
+            # librosa only warns ("Empty filters detected"); an all-zero band is a constant feature
+            bank = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, self.fmin, self.fmax)
+            empty = [m for m, row in enumerate(bank) if not (row > 0).any()]
+            if empty:
+                shown = ", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else "")
+                problems.append(f"{len(empty)} mel bands ({shown}) cover no FFT bin at n_fft={self.n_fft} "
+                                f"({self.n_fft // 2 + 1} bins); lower n_mels ({self.n_mels}), raise fmin ({self.fmin}) or raise n_fft")
         if problems:
             raise ConfigError("invalid FeatureConfig: " + "; ".join(problems))
         if self.kind.endswith("_q15"):

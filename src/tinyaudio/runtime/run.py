@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio.data.audio import fix_length, load_audio
-from tinyaudio.errors import RunFolderError
+from tinyaudio.errors import ConfigError, RunFolderError
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
@@ -22,12 +22,18 @@ MODEL_FILES = ("int8", "float", "dynamic")
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-    """One file's result: ``label``, its ``confidence`` in [0, 1], and every class score."""
+    """One file's result: ``label``, its ``confidence`` in [0, 1], and every class score.
+
+    For a file longer than one clip, the result is that of its best window (`Classifier.predict_files`):
+    ``start_s`` is where that window starts and ``windows`` how many were scored.
+    """
 
     path: str
     label: str
     confidence: float
     scores: dict[str, float]
+    start_s: float = 0.0
+    windows: int = 1
 
 
 class Classifier:
@@ -74,17 +80,40 @@ class Classifier:
         """Features of one decoded clip: pad / crop to the clip length, then the frontend."""
         return compute_features(fix_length(samples, self.feature_config.n_samples), self.feature_config)
 
-    def predict_files(self, paths: Sequence[str | os.PathLike]) -> list[Prediction]:
+    def predict_files(self, paths: Sequence[str | os.PathLike], *, hop_s: float = 0.25) -> list[Prediction]:
         """Classify audio files (any rate; resampled to ``feature_config.sample_rate``).
+
+        A file of at most one clip (``clip_duration``, 10 % slack) is padded or cropped to it. A
+        longer file is cut into clip-long windows every ``hop_s`` seconds (the last one ends at the
+        file's end) and the best window is reported: the one whose top label is not a background
+        label (``_`` prefix) with the highest score, else the highest-scoring one. Never only the
+        first second.
 
         Raises:
             AudioError: a file is unreadable, empty or contains NaN (naming the file).
+            ConfigError: ``hop_s`` is not positive.
         """
-        sr = self.feature_config.sample_rate
-        feats = np.stack([self.features_of(load_audio(p, sr)) for p in paths])
-        probs = self.scores(feats)
+        if not hop_s > 0:
+            raise ConfigError(f"hop_s={hop_s}: the step between windows of a long file must be > 0 seconds")
+        cfg = self.feature_config
         out = []
-        for path, p in zip(paths, probs):
-            best = int(np.argmax(p))
-            out.append(Prediction(str(path), self.labels[best], float(p[best]), dict(zip(self.labels, map(float, p)))))
+        for path in paths:
+            samples = load_audio(path, cfg.sample_rate)
+            if len(samples) <= 1.1 * cfg.n_samples:
+                starts = [0]
+                windows = self.features_of(samples)[None]
+            else:
+                step = max(1, int(round(hop_s * cfg.sample_rate)))
+                starts = list(range(0, len(samples) - cfg.n_samples + 1, step))
+                if starts[-1] != len(samples) - cfg.n_samples:
+                    starts.append(len(samples) - cfg.n_samples)
+                windows = np.stack([compute_features(samples[a : a + cfg.n_samples], cfg) for a in starts])
+            probs = self.scores(windows)
+            top = probs.argmax(axis=1)
+            best_score = probs[np.arange(len(top)), top]
+            foreground = np.array([not self.labels[t].startswith("_") for t in top])
+            pick = int(np.argmax(np.where(foreground, best_score, -1.0))) if foreground.any() else int(np.argmax(best_score))
+            p = probs[pick]
+            out.append(Prediction(str(path), self.labels[int(top[pick])], float(best_score[pick]),
+                                  dict(zip(self.labels, map(float, p))), round(starts[pick] / cfg.sample_rate, 3), len(starts)))
         return out

@@ -49,6 +49,8 @@ class TrainConfig:
             added to the negative class.
         real_positives: False drops the dataset's own keyword clips from train and validation
             (a detector for a word nobody recorded; the test split stays real).
+        min_snr_db, max_snr_db: SNR range of the background noise ``augment="noise"`` adds (dB,
+            whole-clip RMS; `tinyaudio.augment.recipes.noise_recipe`).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
@@ -81,6 +83,8 @@ class TrainConfig:
     class_weights: ClassWeights = "auto"
     augment: Augment = "none"
     augment_copies: int = 1
+    min_snr_db: float = 3.0
+    max_snr_db: float = 20.0
     speech_negatives: int = 0
     speech_corpora: str = ",".join(TRAINING_CORPORA)
     synthetic: int = 0
@@ -121,6 +125,8 @@ class TrainConfig:
             problems.append("synthetic / synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
         if not self.real_positives and not self.synthetic:
             problems.append("real_positives=False leaves no keyword clips to train on; add synthetic ones (--synthetic N)")
+        if not -30.0 <= self.min_snr_db <= self.max_snr_db <= 60.0:
+            problems.append(f"min_snr_db={self.min_snr_db}, max_snr_db={self.max_snr_db}: need -30 <= min <= max <= 60 dB")
         if self.max_clips_per_split is not None and self.max_clips_per_split < 1:
             problems.append(f"max_clips_per_split={self.max_clips_per_split} must be >= 1")
         for name in ("learning_rate", "fine_tune_lr", "qat_lr"):

@@ -81,15 +81,20 @@ def read_graph(model: str | os.PathLike | bytes) -> Graph:
     """Parse a ``.tflite`` file (path or bytes).
 
     Raises:
-        CodegenError: not a flatbuffer of the TFLite schema, or more than one subgraph.
+        CodegenError: an unreadable file, not a flatbuffer of the TFLite schema, or more than one
+            subgraph (the message names the file).
     """
     from ai_edge_litert import schema_py_generated as schema
 
-    data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    name = "model" if isinstance(model, (bytes, bytearray)) else str(model)
+    try:
+        data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    except OSError as exc:
+        raise CodegenError(f"{name}: cannot read ({exc.strerror or exc})") from None
     try:
         parsed = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     except Exception as exc:  # the generated parser fails with arbitrary errors on garbage
-        raise CodegenError(f"not a valid .tflite flatbuffer ({type(exc).__name__}); re-export the model") from None
+        raise CodegenError(f"{name}: not a valid .tflite flatbuffer ({type(exc).__name__}); re-export the model") from None
     if not parsed.subgraphs or len(parsed.subgraphs) != 1:
         raise CodegenError(f"model has {len(parsed.subgraphs or [])} subgraphs; code generation needs exactly one")
     names = _builtin_names()

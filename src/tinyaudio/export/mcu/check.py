@@ -126,18 +126,24 @@ def check_mcu(model: str | os.PathLike | bytes, *, board: str = "rp2040", max_ar
     Raises:
         McuCheckError: the model does not load; the message names the op TFLM lacks and the fix.
         ImportError: ``tflite-micro`` is not installed.
-        KeyError: unknown board.
+        McuCheckError: unknown board (the known ones listed), or an unreadable model file.
     """
     try:
         from tflite_micro import runtime
     except ImportError:
         raise ImportError("check_mcu needs the tflite-micro package: pip install tflite-micro") from None
+    if board not in BOARDS:
+        raise McuCheckError(f"unknown board {board!r}; use one of {', '.join(BOARDS)}")
     target = BOARDS[board]
-    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    name = "model" if isinstance(model, (bytes, bytearray)) else str(model)
+    try:
+        data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    except OSError as exc:
+        raise McuCheckError(f"{name}: cannot read ({exc.strerror or exc})") from None
     try:
         ops = model_ops(data)
     except Exception as exc:  # a corrupt flatbuffer fails deep inside the generated parser
-        raise McuCheckError(f"not a valid .tflite flatbuffer ({type(exc).__name__}: {exc}); re-export the model") from None
+        raise McuCheckError(f"{name}: not a valid .tflite flatbuffer ({type(exc).__name__}); re-export the model") from None
     with _capture_fd2() as log:
         try:
             interpreter = runtime.Interpreter.from_bytes(data, arena_size=max_arena_bytes)
