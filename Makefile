@@ -43,6 +43,9 @@ benchmarks: $(STAMP)
 # The README's result tables: every number there comes from these commands (~2 h on 2 cores).
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
+	for s in 1 2; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --seed $$s --out runs/fsdd_seed$$s --overwrite || exit 1; \
+	done
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
 	done

@@ -523,7 +523,7 @@ def check_mcu(
     from tinyaudio.export.mcu.check import compare_codegen, compare_outputs
     from tinyaudio.pipeline import run_model_inputs
 
-    model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
+    model = RunFolder.open(run_dir, need=()).model_path("int8") if run_dir.is_dir() else run_dir
     report = run_check(model, board=board)
     console.print(report.summary())
     inputs = run_model_inputs(run_dir, clips, data_dir=data_dir) if clips > 0 and run_dir.is_dir() else None
@@ -545,7 +545,7 @@ def codegen(
     per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""
     from tinyaudio.export.codegen import write_c
 
-    model = RunFolder(run_dir).model_path("int8") if run_dir.is_dir() else run_dir
+    model = RunFolder.open(run_dir, need=()).model_path("int8") if run_dir.is_dir() else run_dir
     folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
     try:
         generated = write_c(model, folder, name=model.name)

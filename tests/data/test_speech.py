@@ -56,3 +56,13 @@ def test_a_keyword_dataset_gets_speech_in_its_negative_class(data_root):
     assert all(c.label == "_other_" and c.offset >= 0 and c.split != "test" for c in added)
     with pytest.raises(DatasetError, match="speech_negatives needs a negative class"):
         load_training_data(TrainConfig(dataset="fsdd", features="fsdd_mfcc", speech_negatives=10), data_root)
+
+
+def test_synthetic_options_need_a_keyword_and_some_positives():
+    with pytest.raises(ConfigError, match="need a keyword"):
+        TrainConfig(synthetic=10)
+    with pytest.raises(ConfigError, match="real_positives=False leaves no keyword clips to train on"):
+        TrainConfig(keyword="stop", real_positives=False)
+    with pytest.raises(ConfigError, match=r"min_snr_db=30.0, max_snr_db=20.0: need -30 <= min <= max <= 60 dB"):
+        TrainConfig(min_snr_db=30.0)
+    assert TrainConfig(keyword="stop", synthetic=10, real_positives=False, min_snr_db=-5.0).synthetic == 10

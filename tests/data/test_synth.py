@@ -82,3 +82,24 @@ def test_trim_and_perturb_keep_the_word_and_place_it_in_one_second():
     loud = np.flatnonzero(np.abs(clip) > 1e-3)
     assert clip.shape == (sr,) and abs((loud[-1] - loud[0]) / sr - 0.3) < 0.02
     assert 20 * np.log10(np.sqrt(np.mean(clip[loud[0] : loud[-1]].astype(np.float64) ** 2))) == pytest.approx(-20, abs=0.5)
+
+
+@needs_engines
+def test_a_detector_for_a_word_nobody_recorded_trains_on_synthetic_positives_only(data_root, tmp_path, monkeypatch):
+    from tinyaudio.train import TrainConfig
+    from tinyaudio.train.data import load_training_data
+
+    monkeypatch.setenv("TINYAUDIO_CACHE", str(tmp_path / "cache"))
+    config = TrainConfig(dataset="speech_commands", keyword="stop", features="mfcc_49x10", synthetic=20,
+                         synthetic_near_misses=10, real_positives=False)
+    dataset = load_training_data(config, data_root)
+    real = load_training_data(TrainConfig(dataset="speech_commands", keyword="stop", features="mfcc_49x10"), data_root)
+    stops = [c for c in dataset.clips if c.label == "stop"]
+    assert all(c.speaker.startswith("synthetic:") for c in stops if c.split != "test")
+    assert len([c for c in stops if c.split != "test"]) == 20 and {c.split for c in stops} == {"train", "validation", "test"}
+    assert dataset.split("test") == real.split("test")  # scored on real recordings only
+    near = [c for c in dataset.clips if c.speaker.startswith("synthetic:") and c.label == "_other_"]
+    assert len(near) == 10
+    cached = list((tmp_path / "cache" / "synth").iterdir())
+    assert len(cached) == 1 and (cached[0] / "synthesis.json").exists()
+    assert load_training_data(config, data_root).clips == dataset.clips  # made once, then reused

@@ -74,9 +74,47 @@ def test_predict_cli_does_not_import_tensorflow(run_dir, data_root):
 def test_mismatched_feature_config_is_refused(run_dir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(run_dir, broken)
+    (broken / "checksums.json").unlink(missing_ok=True)  # a run from before checksums: the shape check still refuses it
     PRESETS["mfcc_49x10"].save(broken / "feature_config.json")  # 10 MFCC at 16 kHz vs 13 at 8 kHz
     with pytest.raises(ConfigMismatchError, match="n_mfcc gives 10 features per frame but the model expects 13"):
         Classifier(broken)
+
+
+@pytest.mark.parametrize("edit", ["fmax", "labels", "swap_model"])
+def test_a_run_with_an_edited_or_swapped_file_is_refused_by_every_reader(run_dir, data_root, tmp_path, edit):
+    """Edits that keep the model's input shape (fmax, the label order, another model of the same
+    shape) used to pass silently: the run's checksums name the file that changed."""
+    from typer.testing import CliRunner
+
+    from tinyaudio.cli import app
+    from tinyaudio.errors import RunFolderError
+    from tinyaudio.pipeline import export_run
+
+    edited = tmp_path / "edited"
+    shutil.copytree(run_dir, edited)
+    assert set(json.loads((edited / "checksums.json").read_text())) >= {"feature_config.json", "labels.txt", "model_int8.tflite"}
+    if edit == "fmax":
+        cfg = json.loads((edited / "feature_config.json").read_text())
+        (edited / "feature_config.json").write_text(json.dumps({**cfg, "fmax": 3000.0}))
+        name = "feature_config.json"
+    elif edit == "labels":
+        labels = (edited / "labels.txt").read_text().splitlines()
+        (edited / "labels.txt").write_text("\n".join(labels[1:] + labels[:1]) + "\n")
+        name = "labels.txt"
+    else:
+        (edited / "model_int8.tflite").write_bytes((edited / "model_float.tflite").read_bytes())
+        name = "model_int8.tflite"
+    message = f"{edited / name}: changed since the run was written"
+    with pytest.raises(RunFolderError, match=message):
+        Classifier(edited)
+    with pytest.raises(RunFolderError, match=message):
+        export_run(edited, tmp_path / "project")
+    wav = data_root / "fsdd" / "recordings" / "7_theo_1.wav"
+    for args in (["predict", str(edited), str(wav)], ["evaluate", str(edited)], ["codegen", str(edited)],
+                 ["check-mcu", str(edited), "--clips", "0"], ["listen", str(edited), "--wav", str(wav)]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2 and "changed since the run was written" in res.output, (args, res.output)
+    assert not (tmp_path / "project").exists() and not (edited / "codegen").exists()
 
 
 def test_predict_bad_wav_names_the_file(run_dir, tmp_path):

@@ -49,9 +49,13 @@ STREAM_EVAL = "stream_eval.json"
 STREAM_DET = "stream_det.png"
 DETECTOR = "detector.json"
 DETECTOR_DET = "detector_det.png"
+#: sha256 of the files that define what a model computes (`CHECKED`), written with them.
+CHECKSUMS = "checksums.json"
 #: Model kinds of a run folder, in the order they are reported.
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
+#: Files whose edit or swap changes what the run computes: checked on `RunFolder.open`.
+CHECKED = (FEATURE_CONFIG, LABELS, "model_*.tflite", "model_embedding_*.tflite")
 #: Run folders written before they had a manifest (tinyaudio 0.1 before this layout module): a
 #: folder with config.json, feature_config.json and labels.txt may be replaced with ``--overwrite``
 #: if it holds nothing but these names. A recipe folder of that time is not recognised.
@@ -91,7 +95,40 @@ class RunFolder:
         for name in need:
             if not (run.path / name).exists():
                 raise RunFolderError(f"{run.path / name}: missing; is {run.path} a folder written by `tinyaudio train`?")
+        run.verify()
         return run
+
+    def verify(self) -> None:
+        """Check the files of `CHECKED` against ``checksums.json`` (written with them).
+
+        A run folder from before checksums existed (no ``checksums.json``) passes unchecked.
+
+        Raises:
+            RunFolderError: a recorded file is missing, or was edited or swapped since it was
+                written (the message names it and says how to fix it).
+        """
+        path = self.file(CHECKSUMS)
+        if not path.exists():
+            return
+        for name, digest in self.read_json(CHECKSUMS).items():
+            file = self.file(name)
+            if not file.exists():
+                raise RunFolderError(f"{file}: missing, but the run was written with it ({CHECKSUMS}); restore it or train again")
+            if _sha256(file) != digest:
+                raise RunFolderError(f"{file}: changed since the run was written (sha256 differs from {CHECKSUMS}); "
+                                     "restore the original, or train again with the settings you want")
+
+    def seal(self, *names: str) -> None:
+        """Record the sha256 of ``names`` (default: every existing file of `CHECKED`) in ``checksums.json``."""
+        import fnmatch
+
+        if not names:
+            names = tuple(p.name for p in sorted(self.path.iterdir()) if any(fnmatch.fnmatch(p.name, pat) for pat in CHECKED))
+        path = self.file(CHECKSUMS)
+        sums = self.read_json(CHECKSUMS) if path.exists() else {}
+        sums.update({name: _sha256(self.file(name)) for name in names})
+        write_text_atomic(path, json.dumps(dict(sorted(sums.items())), indent=2) + "\n")
+        self.record(CHECKSUMS)
 
     # -- paths -----------------------------------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -217,9 +254,12 @@ class RunFolder:
         return self.file(name)
 
     def write_bytes(self, name: str, data: bytes) -> Path:
-        """Write a binary file into the folder (temp file + rename) and record it in the manifest."""
+        """Write a binary file into the folder (temp file + rename) and record it in the manifest;
+        a model file written into an existing run (e.g. an embedding model) joins ``checksums.json``."""
         write_bytes_atomic(self.file(name), data)
         self.record(name)
+        if self.file(CHECKSUMS).exists() and name.endswith(".tflite"):
+            self.seal(name)
         return self.file(name)
 
     def write_labels(self, labels: list[str]) -> Path:
@@ -258,7 +298,9 @@ class RunFolder:
                 run.write_labels(labels)          # writes into out's temporary sibling
 
         On an exception or KeyboardInterrupt inside the block the temporary folder is removed and
-        an existing ``path`` is untouched (`tinyaudio._io.build_folder`).
+        an existing ``path`` is untouched (`tinyaudio._io.build_folder`). At the end, the sha256 of
+        the feature config, labels and models go to ``checksums.json`` (`seal`), which `open`
+        checks so that an edited or swapped file is refused by every reader.
 
         Raises:
             FolderExistsError: see `check_target` (checked on entry and again before the rename).
@@ -266,4 +308,11 @@ class RunFolder:
         with build_folder(path, overwrite=overwrite, legacy=LEGACY_ENTRIES) as tmp:
             run = cls(tmp)
             yield run
+            run.seal()
         run.path = Path(path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
