@@ -417,10 +417,17 @@ def synthesize_command(
     overwrite: bool = typer.Option(False, help="Replace a folder this command wrote before."),
 ) -> None:
     """Speak a keyword nobody recorded with every offline TTS engine and voice (rate, pitch and speed
-    perturbation), as an ordinary label/*.wav folder; near-miss words and sentences as negatives."""
+    perturbation), as an ordinary label/*.wav folder; near-miss words and sentences as negatives.
+    `smoke_alarm` makes synthetic alarm recordings instead (piezo tones, temporal patterns, rooms)."""
     from rich.progress import Progress
 
+    from tinyaudio.data.alarms import SOUND_EVENTS, alarm_folder
     from tinyaudio.data.synth import synthetic_folder
+
+    if word in SOUND_EVENTS:
+        result = alarm_folder(out, n, seed=seed, overwrite=overwrite)
+        console.print(f"{result['clips']} recordings of {result['seconds']:g} s in {escape(str(out))}/{word}", highlight=False)
+        return
 
     total = (n + near_misses if word else 0) + sentences
     with Progress(transient=True, console=console, disable=not console.is_terminal) as bar:
@@ -434,7 +441,8 @@ def synthesize_command(
 @command("tune-detector")
 def tune_detector_command(
     run_dir: Path = typer.Argument(..., help="Run folder of a keyword model."),
-    target_fa: float = typer.Option(1.0, min=0.0, help="False accepts per hour allowed on the validation stream."),
+    target_fa: Optional[float] = typer.Option(None, min=0.0, help="False accepts per hour allowed on the whole validation stream (default 1 when no --max-fa is given)."),
+    max_fa: Optional[List[str]] = typer.Option(None, "--max-fa", help="SOURCE=N: false accepts per hour of one source (speech, sounds, other_words, noise); repeat."),
     minutes: float = typer.Option(60.0, min=1.0, help="Length of the validation stream."),
     snr: List[float] = typer.Option([0.0, 5.0, 10.0, 20.0], "--snr", help="SNR in dB (repeat for several)."),
     speech_share: float = typer.Option(0.25, min=0.0, max=0.9, help="Share of running speech (validation speakers of the training corpora)."),
@@ -446,7 +454,16 @@ def tune_detector_command(
     stream (never the test one) and store them in the run (detector.json) for listen, serve and export."""
     from tinyaudio.evaluate.detector import rule_summary, tune_detector
 
-    result = tune_detector(run_dir, target_fa_per_hour=target_fa, duration_s=minutes * 60, snrs_db=snr,
+    per_source = {}
+    for item in max_fa or []:
+        source, _, value = item.partition("=")
+        try:
+            per_source[source.strip()] = float(value)
+        except ValueError:
+            _fail(ValueError(f"--max-fa {item!r}: write SOURCE=N, e.g. speech=5"))
+    if target_fa is None and not per_source:
+        target_fa = 1.0
+    result = tune_detector(run_dir, target_fa_per_hour=target_fa, max_fa_per_source=per_source, duration_s=minutes * 60, snrs_db=snr,
                            speech_share=speech_share, sound_share=sound_share, noise_dir=noise_dir, data_dir=data_dir,
                            progress=True, log=console.print)
     console.print(rule_summary(result, RunFolder(run_dir).file(DETECTOR)), markup=False, highlight=False)

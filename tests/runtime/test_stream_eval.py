@@ -202,3 +202,19 @@ def test_tune_detector_stores_the_rule_that_listen_stream_eval_and_export_use(ti
     assert json.loads(res.output.splitlines()[-1])["rule"] == {**result["rule"], "suppression_s": 0.25}
     res = CliRunner().invoke(app, ["listen", str(tiny_detector_run), "--wav", str(stop_wav), "--threshold", "-1"])
     assert res.exit_code == 2 and "Invalid value for '--threshold'" in res.output
+
+
+def test_tune_detector_meets_per_source_budgets_and_refuses_bad_ones(tiny_detector_run, data_root):
+    from tinyaudio.errors import ConfigError
+    from tinyaudio.evaluate.detector import tune_detector
+
+    result = tune_detector(tiny_detector_run, target_fa_per_hour=None, max_fa_per_source={"speech": 200.0, "noise": 400.0},
+                           duration_s=60, data_dir=data_root, speech_share=0.4, sound_share=0.0)
+    assert result["budgets_per_hour"] == {"speech": 200.0, "noise": 400.0}
+    if result["reached"]:
+        fa = result["validation"]["false_accepts_per_hour_by_source"]
+        assert fa["speech"] <= 200.0 and (fa["noise"] is None or fa["noise"] <= 400.0)
+    with pytest.raises(ConfigError, match="false-accept budget for 'music': sources are speech, sounds, other_words, noise"):
+        tune_detector(tiny_detector_run, max_fa_per_source={"music": 1.0}, duration_s=60, data_dir=data_root)
+    res = CliRunner().invoke(app, ["tune-detector", str(tiny_detector_run), "--max-fa", "speech:5"])
+    assert res.exit_code == 2 and "--max-fa 'speech:5': write SOURCE=N, e.g. speech=5" in res.output
