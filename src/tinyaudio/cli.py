@@ -494,6 +494,8 @@ def recipe(
     out: Path = typer.Option(Path("runs/fire_alarm"), "--out", help="Folder for the runs and report."),
     base: Optional[Path] = typer.Option(None, "--base", help="Reuse this ESC-50 base run instead of training one."),
     quick: bool = typer.Option(False, help="Minutes-long smoke run (numbers not meaningful)."),
+    synthetic: int = typer.Option(0, min=0, help="Synthetic alarm recordings added to the detector's positives."),
+    real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Train the detector on the real alarm recordings too."),
     overwrite: bool = typer.Option(False, help="Replace existing run folders."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
@@ -503,7 +505,9 @@ def recipe(
 
     if name != "fire-alarm":
         _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
-    fire_alarm_recipe(out, recipe=FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), base=base,
+    settings = dataclasses.replace(FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), synthetic=synthetic,
+                                   real_positives=real_positives)
+    fire_alarm_recipe(out, recipe=settings, base=base,
                       data_dir=data_dir, overwrite=overwrite, verbose=1, log=console.print)
     console.print((out / "report.md").read_text(), markup=False, highlight=False)
 

@@ -36,3 +36,16 @@ def test_alarms_are_seeded_and_cover_the_patterns():
     assert all(2500 <= s["f0_hz"] <= 4500 and 0.15 <= s["rt60_s"] <= 0.9 for s in specs)
     with pytest.raises(SynthesisError, match="alarm fundamental 9000 Hz is not below Nyquist at 16000 Hz"):
         render_alarm(dataclasses.replace(draw_spec(np.random.default_rng(0)), f0_hz=9000.0), np.random.default_rng(0))
+
+
+def test_fire_alarm_data_with_synthetic_alarms_only_keeps_the_real_test_recording(data_root, tmp_path, monkeypatch):
+    from tinyaudio.data.soundbites import fire_alarm
+
+    monkeypatch.setenv("TINYAUDIO_CACHE", str(tmp_path))
+    real = fire_alarm(data_root)
+    synthetic = fire_alarm(data_root, synthetic=10, real_positives=False)
+    positives = [c for c in synthetic.clips if c.label == "fire_alarm"]
+    assert {c.split for c in positives if c.speaker.startswith("alarm/")} == {"test"}
+    assert {c.split for c in positives if c.speaker.startswith("synthetic/")} == {"train", "validation"}
+    assert synthetic.split("test") == real.split("test")
+    assert len(list((tmp_path / "synth" / "alarms-10-0" / "smoke_alarm").glob("*.wav"))) == 10

@@ -144,3 +144,13 @@ def alarm_folder(path, n: int, *, duration_s: float = 6.0, seed: int = 0, overwr
         paths = write_clips(recordings, tmp, "smoke_alarm")
         write_text_atomic(tmp / "alarms.json", json.dumps({p.name: s for p, s in zip(paths, specs)}, indent=1) + "\n")
     return {"path": str(path), "clips": n, "seconds": duration_s}
+
+
+def cached_alarms(n: int, *, seed: int = 0) -> list:
+    """Paths of ``n`` synthetic alarms made once under ``$TINYAUDIO_CACHE/synth/alarms-<n>-<seed>``."""
+    from tinyaudio.paths import cache_root
+
+    folder = cache_root() / "synth" / f"alarms-{n}-{seed}"
+    if not (folder / "alarms.json").exists():
+        alarm_folder(folder, n, seed=seed, overwrite=True)
+    return sorted((folder / "smoke_alarm").glob("*.wav"))

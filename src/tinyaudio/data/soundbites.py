@@ -215,6 +215,8 @@ def fire_alarm(
     validation_fraction: float = 0.2,
     sample_rate: int = 16000,
     seed: int = 0,
+    synthetic: int = 0,
+    real_positives: bool = True,
     with_stats: bool = False,
 ) -> Dataset | tuple[Dataset, SoundbiteStats]:
     """Fire / smoke alarm detector data: ``fire_alarm`` soundbites against ``_other_``.
@@ -240,6 +242,10 @@ def fire_alarm(
         root: folder holding ``fire_alarm/``, ``esc50_fold4_16k/``,
             ``speech_commands_background_noise/`` and ``speech_commands_v0.02_test_dev/``
             (default ``$TINYAUDIO_DATA``).
+        synthetic: add this many synthetic alarm recordings (`tinyaudio.data.alarms`, 6 s each,
+            made once and cached) as positives: every tenth in validation, the rest in train.
+        real_positives: False keeps the real alarm recordings out of train and validation (an
+            alarm detector from synthetic alarms only; test stays the real recording).
         with_stats: also return kept / dropped counts per label.
 
     Returns:
@@ -284,6 +290,15 @@ def fire_alarm(
         alarm_clips += [Clip(f, FIRE_ALARM, f"alarm/{f.stem}/train", "train"),
                         Clip(f, FIRE_ALARM, f"alarm/{f.stem}/validation", "validation")]
         alarm_spans += [(0.0, cut), (cut, round(seconds - cut, 3))]
+    if not real_positives:
+        keep = [i for i, c in enumerate(alarm_clips) if c.split == "test"]
+        alarm_clips, alarm_spans = [alarm_clips[i] for i in keep], [alarm_spans[i] for i in keep]
+    if synthetic:
+        from tinyaudio.data.alarms import cached_alarms
+
+        for i, f in enumerate(cached_alarms(synthetic, seed=seed)):
+            alarm_clips.append(Clip(f, FIRE_ALARM, f"synthetic/{f.stem}", "validation" if i % 10 == 0 else "train"))
+            alarm_spans.append((0.0, None))
     clips = cut_clips(alarm_clips, pos_rule, sample_rate, spans=alarm_spans, stats=stats)
 
     from tinyaudio.data.loaders import esc50, speech_commands
@@ -330,7 +345,7 @@ def load_soundbites(name: str, data_dir: str | os.PathLike | None = None, **kwar
     if name not in LOADERS:
         raise DatasetError(f"unknown soundbite dataset {name!r}; use one of {sorted(LOADERS)}")
     if name == "fire_alarm":
-        kwargs = {k: v for k, v in kwargs.items() if k in ("seed",)}
+        kwargs = {k: v for k, v in kwargs.items() if k in ("seed", "synthetic", "real_positives")}
     else:
         kwargs = {k: v for k, v in kwargs.items() if k in ("validation_percent", "test_percent")}
     return LOADERS[name](data_dir, **kwargs)

@@ -35,6 +35,8 @@ class FireAlarmRecipe:
         target_max_fpr: the detector's threshold is the highest-recall one with at most this
             false-positive rate on validation windows.
         seed: every run's seed.
+        synthetic: synthetic alarm recordings added to the detector's positives (`tinyaudio.data.alarms`).
+        real_positives: False trains the detector on synthetic alarms only (test stays real).
     """
 
     model: str = "cnn_resize32"
@@ -50,6 +52,8 @@ class FireAlarmRecipe:
     qat_epochs: int = 8
     target_max_fpr: float = 0.02
     seed: int = 0
+    synthetic: int = 0
+    real_positives: bool = True
 
     @classmethod
     def quick(cls) -> FireAlarmRecipe:
@@ -119,7 +123,8 @@ def fire_alarm_recipe(
         f"{base_clips['clip_accuracy']:.1%} per 5 s clip ({base_clips['clips']} clips; chance 2%)")
 
     detector = dict(dataset="fire_alarm", keyword="fire_alarm", augment="noise", augment_copies=r.augment_copies,
-                    target_max_fpr=r.target_max_fpr, seed=r.seed, patience=8)
+                    target_max_fpr=r.target_max_fpr, seed=r.seed, patience=8, synthetic=r.synthetic,
+                    real_positives=r.real_positives)
     log(f"[2/3] transfer: new sigmoid head, {r.freeze_backbone_epochs} frozen + {r.fine_tune_epochs} fine-tune epochs, QAT")
     transfer = train(TrainConfig(**detector, base=str(base), learning_rate=r.head_lr,
                                  freeze_backbone_epochs=r.freeze_backbone_epochs, fine_tune_epochs=r.fine_tune_epochs,

@@ -52,7 +52,10 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
     if config.dataset in SOUNDBITE_LOADERS:
-        dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, **kwargs)
+        dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, synthetic=config.synthetic,
+                                  real_positives=config.real_positives, **kwargs)
+        if config.dataset == "fire_alarm":  # its synthetic positives are alarms, made by the loader
+            return dataset
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
     dataset = dataset.binary(config.keyword) if config.keyword else dataset
