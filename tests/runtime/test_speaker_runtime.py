@@ -102,3 +102,25 @@ def test_short_clips_are_tiled_and_long_ones_cut():
 def test_missing_embedding_model_says_how_to_export(tmp_path):
     with pytest.raises(TinyAudioError, match="speaker-eval"):
         SpeakerEmbedder(tmp_path)
+
+
+def test_enrolling_silence_or_too_little_speech_is_refused_and_other_rates_are_resampled(run_dir, data_root, tmp_path):
+    import soundfile as sf
+
+    from tinyaudio.data import load_audio
+
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(3 * 8000, dtype=np.float32), 8000)
+    with pytest.raises(TinyAudioError, match=r"enrol 'nobody': .*silence.wav hold 0.0 s of speech .* record at least 1 s"):
+        enroll(run_dir, "nobody", [silence], profiles=tmp_path / "p.json")
+    with pytest.raises(TinyAudioError, match="hold 0.[0-9] s of speech"):
+        enroll(run_dir, "george", [rec(data_root, 3, "george", 5)], profiles=tmp_path / "p.json")
+    assert not (tmp_path / "p.json").exists()  # nothing saved
+    import soxr
+
+    clips = [load_audio(rec(data_root, d, "george", 5), 8000) for d in range(10)]
+    loud = tmp_path / "george_44k.wav"
+    sf.write(loud, soxr.resample(np.concatenate(clips), 8000, 44100), 44100)
+    profile = enroll(run_dir, "george", [loud], profiles=tmp_path / "p.json")
+    same = verify(run_dir, "george", [rec(data_root, d, "george", 0) for d in range(10)], profiles=tmp_path / "p.json")
+    assert profile["n_windows"] >= 5 and np.mean([v.accepted for v in same]) >= 0.7

@@ -183,3 +183,30 @@ def test_detector_replay_equals_online():
     replay = detections_from_track(times, smoothed, counts, Detector(["_silence_", "yes", "no"], threshold=0.8,
                                                                       min_count=3, suppression_s=0.5))
     assert got == replay and len(got) > 10
+
+
+def test_wav_source_reads_from_disk_in_chunks_and_gives_what_load_audio_gives(data_root, tmp_path):
+    """An hour-long file must not be read whole: chunks are decoded (and resampled) as blocks go."""
+    import soundfile as sf
+
+    from tinyaudio.data.audio import load_audio, stream_audio
+    from tinyaudio.errors import AudioError, ConfigError
+    from tinyaudio.runtime.listen import WavSource
+
+    flac = sorted((data_root / "librispeech_test-other_10spk").rglob("*.flac"))[0]
+    whole = load_audio(flac, 8000)  # 16 kHz file resampled
+    chunks = list(stream_audio(flac, 8000, chunk_frames=4000))
+    assert len(chunks) > 10 and max(len(c) for c in chunks) <= 4000  # ~2000 per chunk, the resampler delays some
+    np.testing.assert_array_equal(np.concatenate(chunks), whole)
+    source = WavSource(flac, 8000, block_size=333, realtime=False, pad_end_s=0.5)
+    blocks = list(source.blocks())
+    assert all(len(b) == 333 for b in blocks[:-1]) and 0 < len(blocks[-1]) <= 333
+    joined = np.concatenate(blocks)
+    np.testing.assert_array_equal(joined[: len(whole)], whole)
+    assert len(joined) == len(whole) + 4000 and not joined[len(whole):].any()
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(AudioError, match="bad.wav: cannot decode audio"):
+        WavSource(bad, 16000)
+    with pytest.raises(ConfigError, match="block_size=0: give the samples per audio block, >= 1"):
+        WavSource(flac, 16000, block_size=0)

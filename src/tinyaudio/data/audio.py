@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -67,6 +68,52 @@ def load_audio(
 
         samples = soxr.resample(samples, file_rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def stream_audio(path: str | os.PathLike, sample_rate: int, *, chunk_frames: int = 1 << 16) -> Iterator[np.ndarray]:
+    """Read an audio file in chunks, as mono float32 at ``sample_rate``, never the whole file at once.
+
+    The same decoding, checks and soxr ``"HQ"`` resampling as `load_audio` (a streaming
+    resampler, so chunk borders leave no trace), for hour-long recordings.
+
+    Yields:
+        float32 arrays of about ``chunk_frames * sample_rate / file_rate`` samples.
+
+    Raises:
+        AudioError: as `load_audio`, naming the file (an empty file, NaN / inf in any chunk).
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: file not found; check the path or re-download the dataset")
+    try:
+        f = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AudioError(f"{path}: cannot decode audio ({msg}); the file is corrupt or not audio, re-download or delete it") from None
+    with f:
+        if f.frames == 0:
+            raise AudioError(f"{path}: no audio samples (empty file); re-record or delete it")
+        resampler = None
+        if f.samplerate != sample_rate:
+            import soxr
+
+            resampler = soxr.ResampleStream(f.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+        while True:
+            try:
+                data = f.read(frames=chunk_frames, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                raise AudioError(f"{path}: cannot decode audio ({str(exc).splitlines()[0]}); the file is corrupt") from None
+            last = len(data) < chunk_frames
+            if not np.all(np.isfinite(data)):
+                raise AudioError(f"{path}: contains NaN or inf samples; the recording is corrupt, re-record or delete it")
+            mono = np.ascontiguousarray(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], dtype=np.float32)
+            out = resampler.resample_chunk(mono, last=last) if resampler is not None else mono
+            if len(out):
+                yield out
+            if last:
+                return
 
 
 def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:

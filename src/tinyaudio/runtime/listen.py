@@ -17,8 +17,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from tinyaudio.data.audio import load_audio
-from tinyaudio.errors import MicrophoneError
+from tinyaudio.data.audio import stream_audio
+from tinyaudio.errors import ConfigError, MicrophoneError
 from tinyaudio.runtime.stream import HopResult, StreamingEngine
 
 
@@ -57,28 +57,46 @@ class WavSource:
 
     def __init__(self, path: str | os.PathLike, sample_rate: int, *, block_size: int = 512, realtime: bool = True,
                  pad_end_s: float = 0.0):
+        if block_size < 1:
+            raise ConfigError(f"block_size={block_size}: give the samples per audio block, >= 1 (e.g. 512)")
         self.path = Path(path)
-        samples = load_audio(self.path, sample_rate)
-        self.samples = np.concatenate([samples, np.zeros(int(round(pad_end_s * sample_rate)), dtype=np.float32)])
         self.sample_rate, self.block_size, self.realtime = sample_rate, int(block_size), realtime
+        self.pad_samples = int(round(pad_end_s * sample_rate))
         self.late_blocks = 0
+        self._chunks = stream_audio(self.path, sample_rate)  # opens and checks the file now
+        self._first = next(self._chunks)
 
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate
+    def _samples(self) -> Iterator[np.ndarray]:
+        yield self._first
+        yield from self._chunks
+        yield np.zeros(self.pad_samples, dtype=np.float32)
 
     def blocks(self) -> Iterator[np.ndarray]:
+        """Blocks of ``block_size`` samples (the last may be shorter), read from disk as they go:
+        memory stays flat however long the file."""
         t0 = time.perf_counter()
-        for start in range(0, len(self.samples), self.block_size):
-            end = min(start + self.block_size, len(self.samples))
-            if self.realtime:
-                due = t0 + end / self.sample_rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                elif -wait > self.block_size / self.sample_rate:
-                    self.late_blocks += 1
-            yield self.samples[start:end]
+        sent = 0
+        pending = np.zeros(0, dtype=np.float32)
+        for chunk in self._samples():
+            pending = np.concatenate([pending, chunk])
+            while len(pending) >= self.block_size:
+                block, pending = pending[: self.block_size], pending[self.block_size :]
+                sent += len(block)
+                self._pace(t0, sent)
+                yield block
+        if len(pending):
+            sent += len(pending)
+            self._pace(t0, sent)
+            yield pending
+
+    def _pace(self, t0: float, sent: int) -> None:
+        if not self.realtime:
+            return
+        wait = t0 + sent / self.sample_rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        elif -wait > self.block_size / self.sample_rate:
+            self.late_blocks += 1
 
 
 def _sounddevice():

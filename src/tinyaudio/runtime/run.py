@@ -36,6 +36,20 @@ class Prediction:
     windows: int = 1
 
 
+#: `Classifier.predict_files` on a long file considers the windows whose loudest 20 ms frame is
+#: within this many dB of the file's loudest frame.
+ACTIVE_RANGE_DB = 20.0
+
+
+def _window_peaks_db(samples: np.ndarray, starts: list[int], config: FeatureConfig) -> np.ndarray:
+    """Level (dBFS) of the loudest 20 ms frame of each clip-long window starting at ``starts``."""
+    n = max(1, int(0.02 * config.sample_rate))
+    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
+    level = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+    per_window = config.n_samples // n
+    return np.array([level[a // n : a // n + per_window].max(initial=-120.0) for a in starts])
+
+
 class Classifier:
     """A trained run folder ready for inference, with no TensorFlow import.
 
@@ -85,9 +99,10 @@ class Classifier:
 
         A file of at most one clip (``clip_duration``, 10 % slack) is padded or cropped to it. A
         longer file is cut into clip-long windows every ``hop_s`` seconds (the last one ends at the
-        file's end) and the best window is reported: the one whose top label is not a background
-        label (``_`` prefix) with the highest score, else the highest-scoring one. Never only the
-        first second.
+        file's end) and the best window is reported: among the windows that hold sound (loudest
+        20 ms frame within `ACTIVE_RANGE_DB` of the file's loudest) and whose top label is not a
+        background label (``_`` prefix), the highest-scoring one; else the highest-scoring window.
+        Never only the first second.
 
         Raises:
             AudioError: a file is unreadable, empty or contains NaN (naming the file).
@@ -112,6 +127,9 @@ class Classifier:
             top = probs.argmax(axis=1)
             best_score = probs[np.arange(len(top)), top]
             foreground = np.array([not self.labels[t].startswith("_") for t in top])
+            if len(starts) > 1:  # only windows that hold sound: a model without a background class is sure of noise too
+                peaks = _window_peaks_db(samples, starts, cfg)
+                foreground &= peaks >= peaks.max() - ACTIVE_RANGE_DB
             pick = int(np.argmax(np.where(foreground, best_score, -1.0))) if foreground.any() else int(np.argmax(best_score))
             p = probs[pick]
             out.append(Prediction(str(path), self.labels[int(top[pick])], float(best_score[pick]),

@@ -147,6 +147,23 @@ def default_threshold(run_dir: str | os.PathLike) -> float:
     return DEFAULT_THRESHOLD
 
 
+#: Enrolment needs this much speech (seconds of 20 ms frames above `SPEECH_FLOOR_DBFS`).
+MIN_ENROL_SPEECH_S = 1.0
+#: A 20 ms frame quieter than this (RMS, dBFS) is not speech: room noise of a quiet room is
+#: about -60 to -50 dBFS, speech at arm's length -35 to -20.
+SPEECH_FLOOR_DBFS = -45.0
+
+
+def speech_seconds(samples: np.ndarray, sample_rate: int, *, floor_dbfs: float = SPEECH_FLOOR_DBFS) -> float:
+    """Seconds of ``samples`` (float32, (n,)) in 20 ms frames whose RMS is above ``floor_dbfs``."""
+    n = max(1, int(0.02 * sample_rate))
+    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
+    if not len(frames):
+        return 0.0
+    level = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+    return float((level > floor_dbfs).sum() * n / sample_rate)
+
+
 def enroll(
     run_dir: str | os.PathLike,
     name: str,
@@ -167,13 +184,19 @@ def enroll(
         the saved profile: ``{"embedding": [...], "files": [...], "n_windows": k}``.
 
     Raises:
-        TinyAudioError / AudioError: no files, a missing embedding model, or an unreadable file.
+        TinyAudioError / AudioError: no files, a missing embedding model, an unreadable file, or
+            less than `MIN_ENROL_SPEECH_S` of speech in all of them (silence never becomes a profile).
     """
     if not paths:
         raise TinyAudioError(f"enrol {name!r}: give at least one recording")
     embedder = embedder or SpeakerEmbedder(run_dir)
     sr = embedder.feature_config.sample_rate
-    per_window = np.concatenate([embedder.window_embeddings(load_audio(p, sr)) for p in paths])
+    recordings = [load_audio(p, sr) for p in paths]  # any rate: resampled to the model's
+    speech_s = sum(speech_seconds(x, sr) for x in recordings)
+    if speech_s < MIN_ENROL_SPEECH_S:
+        raise TinyAudioError(f"enrol {name!r}: {', '.join(map(str, paths))} hold {speech_s:.1f} s of speech (frames above "
+                             f"{SPEECH_FLOOR_DBFS:g} dBFS); record at least {MIN_ENROL_SPEECH_S:g} s of the speaker talking")
+    per_window = np.concatenate([embedder.window_embeddings(x) for x in recordings])
     mean = per_window.mean(axis=0)
     mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
     profile = {"embedding": [round(float(v), 6) for v in mean], "files": [str(p) for p in paths],
