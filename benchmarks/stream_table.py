@@ -41,6 +41,9 @@ def main(runs: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|")
     hours = None
     for run in map(Path, runs):
+        if not (run / "stream_eval.json").exists():
+            print(f"| `{run.name}` | no stream_eval.json: run `tinyaudio stream-eval {run} --minutes 120` |")
+            continue
         result = json.loads((run / "stream_eval.json").read_text())
         rule, p = result["rule"], result["at_rule"]
         fa = p["false_accepts_per_hour_by_source"]
@@ -56,4 +59,4 @@ def main(runs: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(sys.argv[1:] or sorted(str(p.parent) for p in Path("runs").glob("*/detector.json")))

@@ -138,7 +138,7 @@ def exported(run_dir, tmp_path_factory):
 
 def test_folders_have_every_file(exported):
     common = {"feature_config.h", "ta_frontend_config.h", "labels.h", "model_settings.h", "ta_frontend.c",
-              "ta_frontend.h", "ta_pipeline.c", "ta_app.c", "ta_model.h"}
+              "ta_frontend.h", "ta_pipeline.c", "ta_detector.c", "ta_detector.h", "ta_app.c", "ta_model.h"}
     tflm = {"model_data.h", "model_data.cc", "ta_model_tflm.cc"}
     plain_c = {"ta_model_c.c", "ta_nn.c", "ta_nn.h"}
     for target, result in exported.items():
@@ -319,6 +319,7 @@ def test_the_firmware_threshold_comes_from_the_runs_decision_rule(run_dir, tmp_p
     try:
         settings = (export_run(run, tmp_path / "c", target="c").source_dir / "model_settings.h").read_text()
         assert "#define TA_DETECTION_THRESHOLD 0.83f" in settings
+        assert "#define TA_SMOOTHING_STEPS 20 " in settings and "#define TA_SUPPRESSION_STEPS 38 " in settings  # 40 ms steps
         settings = (export_run(run, tmp_path / "c2", target="c", threshold=0.5).source_dir / "model_settings.h").read_text()
         assert "#define TA_DETECTION_THRESHOLD 0.5f" in settings
     except BuildError as exc:
@@ -326,3 +327,69 @@ def test_the_firmware_threshold_comes_from_the_runs_decision_rule(run_dir, tmp_p
     (run / DETECTOR).write_text(json.dumps({"rule": {"threshold": 1.5}}))
     with pytest.raises(RunFolderError, match=r"detector.json: invalid decision rule: threshold=1.5 must be in \[0, 1\)"):
         export_run(run, tmp_path / "c3", target="c")
+
+
+DETECTOR_HARNESS = r"""
+#include <stdio.h>
+#include "ta_detector.h"
+int main(void)
+{
+    ta_detector_t d;
+    ta_detector_init(&d);
+    int8_t out[TA_N_OUTPUTS];
+    long step = 0;
+    while (fread(out, 1, sizeof(out), stdin) == sizeof(out)) {
+        ta_decision_t r = ta_detector_update(&d, out);
+        if (r.detected) {
+            printf("%ld %d\n", step, r.index);
+        }
+        step++;
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("n_outputs", [1, 4])
+def test_firmware_decision_rule_fires_where_the_python_detector_fires(tmp_path, n_outputs):
+    """ta_detector.c, counted in loop steps, against PosteriorSmoother + Detector on the same int8 outputs."""
+    from tinyaudio.export.mcu.project import DecisionSteps, decision_defines
+    from tinyaudio.runtime.stream import Detector, PosteriorSmoother
+
+    gcc = pytest.importorskip("shutil").which("gcc") or pytest.skip("no gcc")
+    config = FeatureConfig.load("mfcc_49x10")  # hop 20 ms
+    steps = DecisionSteps.of(config, 2, smoothing_s=0.5, min_count=3, suppression_s=1.0)  # 40 ms loop steps
+    assert (steps.smoothing_steps, steps.min_count, steps.suppression_steps) == (13, 2, 25)
+    labels = ["_other_", "stop"] if n_outputs == 1 else ["_silence_", "_unknown_", "yes", "no"]
+    mask = [not lab.startswith("_") for lab in labels]
+    scale, zero_point, threshold = 1 / 256, -128, 0.62
+    src = Path(__file__).parents[2] / "src" / "tinyaudio" / "export" / "mcu" / "templates" / "project"
+    (tmp_path / "model_settings.h").write_text("\n".join([
+        f"#define TA_N_OUTPUTS {n_outputs}", f"#define TA_OUTPUT_SCALE {scale!r}f", f"#define TA_OUTPUT_ZERO_POINT {zero_point}",
+        *decision_defines(steps, mask, threshold), ""]))
+    (tmp_path / "harness.c").write_text(DETECTOR_HARNESS)
+    exe = tmp_path / "detector"
+    subprocess.run([gcc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(tmp_path), "-I", str(src),
+                    str(tmp_path / "harness.c"), str(src / "ta_detector.c"), "-o", str(exe)], check=True)
+    rng = np.random.default_rng(n_outputs)
+    n = 3000  # bursts of a keyword over a background, as a stream gives them
+    q = rng.integers(-128, -90, size=(n, n_outputs)).astype(np.int8)
+    for start in rng.integers(0, n - 30, size=60):
+        cls = int(rng.integers(1, 2)) if n_outputs == 1 else int(rng.integers(0, n_outputs))
+        q[start : start + int(rng.integers(3, 25)), 0 if n_outputs == 1 else cls] = rng.integers(20, 127)
+    got = subprocess.run([str(exe)], input=q.tobytes(), capture_output=True, check=True).stdout.decode().split()
+    got = [(int(a), int(b)) for a, b in zip(got[::2], got[1::2])]
+
+    step_s = 0.04
+    smoother = PosteriorSmoother(0.5)
+    detector = Detector(labels, threshold=threshold, min_count=steps.min_count, suppression_s=1.0)
+    want = []
+    for i, row in enumerate(q):
+        p = (row.astype(np.float64) - zero_point) * scale
+        scores = np.array([1 - p[0], p[0]]) if n_outputs == 1 else p
+        t = round((i + 1) * step_s, 6)
+        smoothed = smoother.update(t, scores)
+        d = detector.update(t, smoothed, len(smoother))
+        if d is not None:
+            want.append((i, labels.index(d.label)))
+    assert len(want) >= 10 and got == want

@@ -16,6 +16,7 @@ from tinyaudio.errors import RunFolderError
 from tinyaudio.export.mcu.check import real_model_inputs
 from tinyaudio.export.mcu.project import ExportResult, export_project
 from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, LABELS, RunFolder
+from tinyaudio.runtime.stream import DecisionRule
 
 
 def export_run(
@@ -34,8 +35,9 @@ def export_run(
     Args:
         run_dir: folder written by ``tinyaudio train`` (feature config, labels, int8 model).
         out_dir: project folder; default ``run_dir/mcu_<target>``.
-        threshold: score the firmware's top class needs; default the threshold of the run's
-            decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6.
+        threshold: smoothed score the firmware's top class must exceed; default the threshold of
+            the run's decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6. The
+            rule's smoothing, min count and suppression go to the firmware too (else 0.5 s, 3, 1.5 s).
         target, board, step_ms, overwrite, cache_dir: as `export_project`.
 
     Raises:
@@ -47,12 +49,11 @@ def export_run(
     if not model_path.exists():
         raise RunFolderError(f"{model_path}: missing; is {run.path} a folder written by `tinyaudio train`?")
     out = Path(out_dir) if out_dir is not None else run.path / f"mcu_{target}"
-    if threshold is None:
-        rule = run.decision_rule()
-        threshold = rule.threshold if rule is not None else 0.6
+    rule = run.decision_rule() or DecisionRule(threshold=0.6)
     return export_project(model_path.read_bytes(), run.feature_config, run.labels, out, source=str(run.path),
-                          target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite,
-                          cache_dir=cache_dir)
+                          target=target, board=board, step_ms=step_ms, threshold=rule.threshold if threshold is None else threshold,
+                          smoothing_s=rule.smoothing_s, min_count=rule.min_count, suppression_s=rule.suppression_s,
+                          overwrite=overwrite, cache_dir=cache_dir)
 
 
 def run_model_inputs(

@@ -4,11 +4,13 @@
 #include "labels.h"
 #include "ta_app.h"
 #include "ta_board.h"
+#include "ta_detector.h"
 #include "ta_model.h"
 #include "ta_pipeline.h"
 
 static ta_ring_t ring;
 static ta_pipeline_t pipeline;
+static ta_detector_t detector;
 static int16_t step[TA_STEP_SAMPLES];
 
 void ta_app_audio(const int16_t *samples, size_t n) { ta_ring_push(&ring, samples, n); }
@@ -17,6 +19,7 @@ int ta_app_setup(void)
 {
     char line[96];
     ta_ring_init(&ring);
+    ta_detector_init(&detector);
     if (ta_model_init() != 0) {
         return -1;
     }
@@ -42,7 +45,7 @@ int ta_app_loop(void)
         ta_board_print("frontend or invoke failed");
         return -1;
     }
-    ta_result_t r = ta_result_of(ta_model_output());
+    ta_decision_t r = ta_detector_update(&detector, ta_model_output());
     uint32_t ms = ta_board_millis() - t0;
     float s = r.score < 0.0f ? 0.0f : (r.score > 1.0f ? 1.0f : r.score);
     ta_board_led(r.detected ? (uint8_t)(s * 255.0f + 0.5f) : 0);
