@@ -144,7 +144,7 @@ def _print_summary(out: Path, metrics: dict) -> None:
     for col in ("model file", "size (bytes)", "accuracy"):
         table.add_column(col)
     for kind in [k for k in ("float", "dynamic", "int8", "int8_qat") if k in metrics["test"]]:
-        table.add_row(f"model_{kind}.tflite", str(metrics["sizes_bytes"][kind]), f"{metrics['test'][kind]['accuracy']:.2%}")
+        table.add_row(RunFolder(out).model_path(kind).name, str(metrics["sizes_bytes"][kind]), f"{metrics['test'][kind]['accuracy']:.2%}")
     console.print(table)
     int8 = metrics["test"]["int8"]
     if "roc_auc" in int8:

@@ -151,11 +151,11 @@ def _synthetic_sentence_files() -> list[tuple[Path, str]]:
     the "speaker" is the voice."""
     import json
 
-    from tinyaudio.data.synth import synthetic_folder
+    from tinyaudio.data.synth import SYNTHESIS, synthetic_folder
     from tinyaudio.paths import cache_root
 
     folder = cache_root() / "synth" / f"sentences-{SYNTHETIC_SENTENCES}"
-    if not (folder / "synthesis.json").exists():
+    if not (folder / SYNTHESIS).exists():
         synthetic_folder(folder, None, 0, n_sentences=SYNTHETIC_SENTENCES, overwrite=True)
-    meta = json.loads((folder / "synthesis.json").read_text())["files"]
+    meta = json.loads((folder / SYNTHESIS).read_text())["files"]
     return [(folder / name, f"{m['engine']}:{m['voice']}") for name, m in sorted(meta.items())]

@@ -53,6 +53,8 @@ ESPEAK_VARIANTS = ("", "+m3", "+m7", "+f2", "+f4", "+klatt2", "+Annie", "+Andy",
 NEAR_MISS_DISTANCE = 2
 _TEXT = re.compile(r"^[A-Za-z][A-Za-z' -]*$")
 _SENTENCES = Path(__file__).with_name("english_sentences.txt")
+#: The file of a `synthetic_folder` that lists engine, voice, rate and pitch of every clip.
+SYNTHESIS = "synthesis.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -430,5 +432,5 @@ def synthetic_folder(
             for p, m in zip(write_clips(clips, tmp, label), meta):
                 files[f"{label}/{p.name}"] = m
             done += count
-        write_text_atomic(tmp / "synthesis.json", json.dumps({"word": word, "seed": seed, "files": files}, indent=1) + "\n")
+        write_text_atomic(tmp / SYNTHESIS, json.dumps({"word": word, "seed": seed, "files": files}, indent=1) + "\n")
     return {"path": str(path), "clips": total, "labels": [p[0] for p in plan]}

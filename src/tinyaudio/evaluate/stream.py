@@ -27,7 +27,7 @@ from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
 from tinyaudio.errors import ConfigError, DatasetError
 from tinyaudio.paths import background_noise_dir, data_root
-from tinyaudio.runtime.run_folder import CONFIG, STREAM_DET, STREAM_EVAL, RunFolder
+from tinyaudio.runtime.run_folder import CONFIG, DETECTOR, STREAM_DET, STREAM_EVAL, RunFolder
 from tinyaudio.runtime.stream import DecisionRule, Detector, PosteriorSmoother, StreamingEngine, detections_from_track
 
 RESULTS_FILE = STREAM_EVAL
@@ -529,7 +529,7 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
     """
     run_dir = Path(run_dir)
     stored = RunFolder.open(run_dir, need=()).decision_rule()
-    rule_source = "given" if rule else "detector.json" if stored else "default"
+    rule_source = "given" if rule else DETECTOR if stored else "default"
     rule = rule or stored or DecisionRule()
     heard = listen_to_stream(run_dir, split=split, duration_s=duration_s, snrs_db=snrs_db, keyword_share=keyword_share,
                              speech_share=speech_share, sound_share=sound_share, data_dir=data_dir, noise_dir=noise_dir,

@@ -76,8 +76,10 @@ def with_synthetic_keyword(dataset: Dataset, config: TrainConfig) -> Dataset:
     if not (config.synthetic or config.synthetic_near_misses) and config.real_positives:
         return dataset
     clips = [c for c in dataset.clips if config.real_positives or c.label != config.keyword or c.split == "test"]
+    from tinyaudio.data.synth import SYNTHESIS
+
     folder = synthetic_cache(config.keyword, config.synthetic, config.synthetic_near_misses, config.seed)
-    meta = json.loads((folder / "synthesis.json").read_text())["files"]
+    meta = json.loads((folder / SYNTHESIS).read_text())["files"]
     for i, (name, m) in enumerate(sorted(meta.items())):
         label = config.keyword if name.startswith(f"{config.keyword}/") else "_other_"
         clips.append(Clip(folder / name, label, f"synthetic:{m['engine']}:{m['voice']}", "validation" if i % 10 == 0 else "train"))
@@ -86,11 +88,11 @@ def with_synthetic_keyword(dataset: Dataset, config: TrainConfig) -> Dataset:
 
 def synthetic_cache(word: str, n: int, near_misses: int, seed: int) -> Path:
     """The cached `synthetic_folder` of ``word`` (made on first use; keyed by the installed voices too)."""
-    from tinyaudio.data.synth import synthetic_folder, voices
+    from tinyaudio.data.synth import SYNTHESIS, synthetic_folder, voices
 
     key = json.dumps([word, n, near_misses, seed, [dataclasses.astuple(v) for v in voices()], 1])
     folder = cache_root() / "synth" / f"{word}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-    if not (folder / "synthesis.json").exists():
+    if not (folder / SYNTHESIS).exists():
         synthetic_folder(folder, word, n, near_misses=near_misses, seed=seed, overwrite=True)
     return folder
 
