@@ -187,7 +187,6 @@ def test_detector_replay_equals_online():
 
 def test_wav_source_reads_from_disk_in_chunks_and_gives_what_load_audio_gives(data_root, tmp_path):
     """An hour-long file must not be read whole: chunks are decoded (and resampled) as blocks go."""
-
     from tinyaudio.data.audio import load_audio, stream_audio
     from tinyaudio.errors import AudioError, ConfigError
     from tinyaudio.runtime.listen import WavSource
