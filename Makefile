@@ -40,7 +40,9 @@ test-all: $(STAMP)
 benchmarks: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
-# The README's result tables: every number there comes from these commands (~2 h on 2 cores).
+# The README's result tables: every number there comes from these commands (~3 h on 2 cores).
+STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25
+HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
 	for s in 1 2; do \
@@ -54,10 +56,17 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
-	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/stop_stream_aug --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/sc12_stream_aug --overwrite
-	$(BIN)/tinyaudio stream-eval runs/sc12_stream_aug --minutes 30
-	$(BIN)/tinyaudio stream-eval runs/stop_stream_aug --minutes 30
+	# always listening (issue #14): the "stop" detector without and with hard negatives, and from synthetic speech only
+	$(BIN)/tinyaudio train $(STOP) --out runs/stop_stream_aug --overwrite
+	$(BIN)/tinyaudio train $(STOP) --speech-negatives 4000 --out runs/stop_speech --overwrite
+	$(BIN)/tinyaudio train $(STOP) $(HARD) --out runs/stop_hardneg --overwrite
+	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --out runs/stop_synthetic --overwrite
+	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic; do \
+	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
+	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
+	done
+	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic
 	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
 	$(BIN)/tinyaudio train --dataset librispeech --task speaker --model ds_cnn --features benchmarks/speaker_mfcc_16k.json --out runs/libri_speaker --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
