@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -70,27 +71,41 @@ def dataclass_from_dict(cls: type[T], data: dict[str, Any]) -> T:
 
 
 #: In every folder tinyaudio builds (run folders, recipe folders, exported projects): the names
-#: of the entries tinyaudio wrote there. ``--overwrite`` replaces a folder only if nothing else is in it.
+#: of the entries tinyaudio wrote there, and the sha256 of each top-level file as it wrote it.
+#: ``--overwrite`` replaces a folder only if nothing else is in it and nothing was edited.
 MANIFEST = ".tinyaudio-manifest.json"
 
 
-def _manifest_entries(folder: Path) -> set[str]:
+def _manifest(folder: Path) -> tuple[set[str], dict[str, str]]:
     path = folder / MANIFEST
     if not path.exists():
-        return set()
+        return set(), {}
     try:
-        return set(json.loads(path.read_text())["entries"])
-    except (ValueError, KeyError, TypeError):
-        return set()
+        data = json.loads(path.read_text())
+        return set(data["entries"]), dict(data.get("sha256", {}))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return set(), {}
+
+
+def _manifest_entries(folder: Path) -> set[str]:
+    return _manifest(folder)[0]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def record_entries(folder: str | os.PathLike, *names: str) -> None:
-    """Add top-level entries of ``folder`` (files or sub-folders tinyaudio wrote) to its manifest."""
+    """Add top-level entries of ``folder`` (files or sub-folders tinyaudio wrote) to its manifest,
+    with the sha256 of each file as written now (a later edit by hand is then recognised)."""
     folder = Path(folder)
-    entries = _manifest_entries(folder)
-    new = {Path(n).parts[0] for n in names} - entries
-    if new:
-        write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | new)}, indent=1) + "\n")
+    entries, sums = _manifest(folder)
+    top = {Path(n).parts[0] for n in names}
+    for name in top:
+        if (folder / name).is_file():
+            sums[name] = _sha256(folder / name)
+    write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | top), "sha256": dict(sorted(sums.items()))},
+                                                    indent=1) + "\n")
 
 
 #: How a folder written before manifests existed is recognised: ``(signature, patterns)``; a folder
@@ -99,7 +114,8 @@ Legacy = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def foreign_entries(folder: str | os.PathLike, legacy: Legacy | None = None) -> list[str]:
-    """Entries of ``folder`` that tinyaudio did not write (absent from its manifest).
+    """Entries of ``folder`` that tinyaudio did not write (absent from its manifest), and files it
+    wrote that were edited since (``"name (edited)"``: their sha256 differs from the manifest's).
 
     Args:
         legacy: for a folder without a manifest that holds every ``signature`` file, the
@@ -107,11 +123,13 @@ def foreign_entries(folder: str | os.PathLike, legacy: Legacy | None = None) -> 
             manifest is all foreign.
     """
     folder = Path(folder)
-    known = _manifest_entries(folder)
+    known, sums = _manifest(folder)
     if not known and legacy and all((folder / name).is_file() for name in legacy[0]):
         return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatchcase(p.name, g) for g in legacy[1]))
     known.add(MANIFEST)
-    return sorted(p.name for p in folder.iterdir() if p.name not in known)
+    foreign = [p.name for p in folder.iterdir() if p.name not in known]
+    edited = [f"{name} (edited)" for name, digest in sums.items() if (folder / name).is_file() and _sha256(folder / name) != digest]
+    return sorted(foreign + edited)
 
 
 def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder",

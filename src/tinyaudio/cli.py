@@ -561,15 +561,16 @@ def check_mcu(
 def codegen(
     run_dir: Path = typer.Argument(..., help="Run folder (or an int8 .tflite file)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the C files (default RUN_DIR/codegen)."),
+    overwrite: bool = typer.Option(False, help="Replace a folder codegen wrote before (never one with other files)."),
 ) -> None:
     """Generate dependency-free C99 for the int8 model: ta_model_c.c (weights, static arena, one call
     per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""
-    from tinyaudio.export.codegen import write_c
+    from tinyaudio.export.codegen import write_c_folder
 
     model = RunFolder.open(run_dir, need=()).model_path("int8") if run_dir.is_dir() else run_dir
     folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
     try:
-        generated = write_c(model, folder, name=model.name)
+        generated = write_c_folder(model, folder, overwrite=overwrite, name=model.name)
     except OSError as exc:  # an unreadable model or an unwritable --out: not a TinyAudioError, still no traceback
         _fail(exc)
     console.print(f"ops: {', '.join(generated.ops)}")

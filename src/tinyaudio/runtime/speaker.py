@@ -205,6 +205,8 @@ def enroll(
     speakers = load_profiles(path)
     speakers[name] = profile
     write_text_atomic(path, json.dumps({"embedding_model": RunFolder(run_dir).embedding_path("int8").name, "speakers": speakers}, indent=1) + "\n")
+    if path.parent.resolve() == Path(run_dir).resolve():
+        RunFolder(run_dir).record(path.name)  # tinyaudio's own: --overwrite may replace the run
     return profile
 
 

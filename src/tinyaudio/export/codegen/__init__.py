@@ -6,7 +6,7 @@
 """
 
 from tinyaudio.export.codegen.build import build_host_model, run_host_model
-from tinyaudio.export.codegen.generate import SUPPORTED_OPS, GeneratedModel, generate_c, write_c
+from tinyaudio.export.codegen.generate import SUPPORTED_OPS, GeneratedModel, generate_c, write_c, write_c_folder
 from tinyaudio.export.codegen.graph import CodegenError, read_graph
 from tinyaudio.export.codegen.plan import MemoryPlan, plan_memory
 
@@ -21,4 +21,5 @@ __all__ = [
     "read_graph",
     "run_host_model",
     "write_c",
+    "write_c_folder",
 ]

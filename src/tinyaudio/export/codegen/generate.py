@@ -336,8 +336,8 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
         CodegenError: an op, activation or quantization the kernels do not cover (the message
             names it and the fix), float inputs, or more than one input / output.
     """
+    graph = read_graph(model)  # reads a path itself, so that its errors name the file
     data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    graph = read_graph(data)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise CodegenError(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; one of each is supported")
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
@@ -401,10 +401,30 @@ int ta_model_invoke(void)
 
 
 def write_c(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, **kwargs) -> GeneratedModel:
-    """`generate_c` and write its files into ``out_dir`` (each atomically)."""
+    """`generate_c` and write its files into ``out_dir`` (each atomically), a build folder of tinyaudio's
+    own; `write_c_folder` is the user-facing form that never replaces what it did not write."""
     generated = generate_c(model, **kwargs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in generated.files.items():
         write_text_atomic(out / name, text)
+    return generated
+
+
+def write_c_folder(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, *, overwrite: bool = False,
+                   **kwargs) -> GeneratedModel:
+    """`generate_c` into a new folder ``out_dir``, built under a temporary name and renamed into place.
+
+    Raises:
+        FolderExistsError: ``out_dir`` exists and ``overwrite`` is False, or it holds files
+            tinyaudio did not write (a hand-edited ``ta_nn.c`` is never replaced).
+        CodegenError: as `generate_c` (checked before anything is written).
+    """
+    from tinyaudio._io import build_folder, check_output_folder
+
+    check_output_folder(out_dir, overwrite=overwrite, what="generated C folder")
+    generated = generate_c(model, **kwargs)
+    with build_folder(out_dir, overwrite=overwrite, what="generated C folder") as tmp:
+        for name, text in generated.files.items():
+            write_text_atomic(tmp / name, text)
     return generated

@@ -96,7 +96,8 @@ def read_graph(model: str | os.PathLike | bytes) -> Graph:
     except Exception as exc:  # the generated parser fails with arbitrary errors on garbage
         raise CodegenError(f"{name}: not a valid .tflite flatbuffer ({type(exc).__name__}); re-export the model") from None
     if not parsed.subgraphs or len(parsed.subgraphs) != 1:
-        raise CodegenError(f"model has {len(parsed.subgraphs or [])} subgraphs; code generation needs exactly one")
+        raise CodegenError(f"{name}: the model has {len(parsed.subgraphs or [])} subgraphs; code generation needs exactly one "
+                           "(is it a .tflite written by tinyaudio train?)")
     names = _builtin_names()
     graph = parsed.subgraphs[0]
     tensors = []
