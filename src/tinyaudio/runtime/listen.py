@@ -149,7 +149,7 @@ class MicSource:
     def stop(self) -> None:
         stream = getattr(self, "_stream", None)
         if stream is not None:
-            stream.stop()
+            stream.abort()  # not stop(): it waits for the device, which never comes when the input stalled
             stream.close()
 
 

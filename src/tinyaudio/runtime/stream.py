@@ -429,8 +429,10 @@ class StreamingEngine:
         return self.buffer.write(block)
 
     def process_pending(self) -> Iterator[HopResult]:
-        """Run every whole hop queued in the ring buffer."""
-        while len(self.buffer) >= self.hop_samples:
+        """Run the whole hops queued in the ring buffer when called (audio that arrives meanwhile
+        waits for the next call, so a consumer slower than real time still returns to its loop,
+        and the overflow shows as `overruns`)."""
+        for _ in range(len(self.buffer) // self.hop_samples):
             result = self._hop(self.buffer.read(self.hop_samples))
             if result is not None:
                 yield result
