@@ -62,11 +62,13 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train $(STOP) --speech-negatives 4000 --out runs/stop_speech --overwrite
 	$(BIN)/tinyaudio train $(STOP) $(HARD) --out runs/stop_hardneg --overwrite
 	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --out runs/stop_synthetic --overwrite
+	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --seed 1 --out runs/stop_synthetic_seed1 --overwrite
 	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic; do \
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
 	done
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic
+	$(BIN)/python benchmarks/listen_memory.py runs/stop_speech --minutes 60
 	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
 	$(BIN)/tinyaudio train --dataset librispeech --task speaker --model ds_cnn --features benchmarks/speaker_mfcc_16k.json --out runs/libri_speaker --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
