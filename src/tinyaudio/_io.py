@@ -100,7 +100,7 @@ def record_entries(folder: str | os.PathLike, *names: str) -> None:
     with the sha256 of each file as written now (a later edit by hand is then recognised)."""
     folder = Path(folder)
     entries, sums = _manifest(folder)
-    top = {Path(n).parts[0] for n in names}
+    top = {Path(n).parts[0] for n in names} - {MANIFEST}
     for name in top:
         if (folder / name).is_file():
             sums[name] = _sha256(folder / name)
@@ -128,7 +128,8 @@ def foreign_entries(folder: str | os.PathLike, legacy: Legacy | None = None) -> 
         return sorted(p.name for p in folder.iterdir() if not any(fnmatch.fnmatchcase(p.name, g) for g in legacy[1]))
     known.add(MANIFEST)
     foreign = [p.name for p in folder.iterdir() if p.name not in known]
-    edited = [f"{name} (edited)" for name, digest in sums.items() if (folder / name).is_file() and _sha256(folder / name) != digest]
+    edited = [f"{name} (edited)" for name, digest in sums.items()
+              if name != MANIFEST and (folder / name).is_file() and _sha256(folder / name) != digest]
     return sorted(foreign + edited)
 
 

@@ -77,7 +77,7 @@ def test_listen_hears_the_keyword_from_the_microphone_at_real_time(virtual_mic, 
     feeder = play(_word(data_root))
     try:
         out = subprocess.run([sys.executable, "-m", "tinyaudio.cli", "listen", str(fsdd_run), "--device", "pulse",
-                              "--duration", "5", "--json", "--threshold", "0.3"],
+                              "--duration", "5", "--json", "--threshold", "0.25", "--suppression", "0"],
                              env=env, capture_output=True, text=True, timeout=60)
     finally:
         feeder.kill()
