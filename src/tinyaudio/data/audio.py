@@ -116,6 +116,37 @@ def stream_audio(path: str | os.PathLike, sample_rate: int, *, chunk_frames: int
                 return
 
 
+def window_levels(samples: np.ndarray, sample_rate: int, window_s: float, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start sample and RMS level of every whole window of a recording.
+
+    Args:
+        samples: mono float32 audio, shape (n_samples,), in [-1, 1].
+        sample_rate: Hz.
+        window_s, hop_s: window length and hop in seconds (rounded to whole samples).
+
+    Returns:
+        ``(starts, levels_db)``: int64 start samples and float64 levels in dBFS,
+        ``10 * log10(mean(window ** 2) + 1e-12)``, one per window. A recording shorter than
+        one window gives one window at 0 over the samples there are (it is zero-padded on load).
+
+    Raises:
+        AudioError: samples empty or not 1-D.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 1 or samples.size == 0:
+        raise AudioError(f"samples: expected non-empty mono audio of shape (n_samples,), got shape {samples.shape}")
+    win = max(1, int(round(window_s * sample_rate)))
+    hop = max(1, int(round(hop_s * sample_rate)))
+    if len(samples) <= win:
+        starts = np.zeros(1, dtype=np.int64)
+    else:
+        starts = np.arange(0, len(samples) - win + 1, hop, dtype=np.int64)
+    power = np.concatenate([[0.0], np.cumsum(samples**2)])
+    ends = np.minimum(starts + win, len(samples))
+    mean_power = (power[ends] - power[starts]) / win
+    return starts, 10.0 * np.log10(mean_power + 1e-12)
+
+
 def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     """Pad with trailing zeros or crop the tail so the clip has exactly ``n_samples``.
 

@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tinyaudio.data.audio import window_levels
 from tinyaudio.errors import SynthesisError
 
 ENGINES = ("flite", "festival", "espeak-ng", "piper")
@@ -192,13 +193,11 @@ def render(voice: Voice, text: str, *, rate: float = 1.0, pitch: float = 0.5) ->
 def trim_silence(samples: np.ndarray, sample_rate: int, *, top_db: float = 35.0, frame_s: float = 0.01) -> np.ndarray:
     """Cut leading and trailing frames more than ``top_db`` below the loudest frame (as
     ``librosa.effects.trim``, without librosa); all-silent input comes back unchanged."""
-    n = max(1, int(frame_s * sample_rate))
-    frames = samples[: len(samples) // n * n].reshape(-1, n)
-    power = (frames.astype(np.float64) ** 2).mean(axis=1) if len(frames) else np.zeros(0)
-    if not len(power) or power.max() <= 0:
+    starts, level = window_levels(samples, sample_rate, frame_s, frame_s)
+    if level.max() <= -120.0:  # digital silence: 10 * log10(0 + 1e-12)
         return samples
-    loud = np.flatnonzero(power >= power.max() * 10 ** (-top_db / 10))
-    return samples[loud[0] * n : (loud[-1] + 1) * n]
+    loud = np.flatnonzero(level >= level.max() - top_db)
+    return samples[starts[loud[0]] : starts[loud[-1]] + max(1, round(frame_s * sample_rate))]
 
 
 def perturb(samples: np.ndarray, sample_rate: int, rng: np.random.Generator, *, clip_s: float | None = 1.0,

@@ -528,7 +528,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         per source), ``at_threshold_0.7``, the ``det`` sweep, timings.
     """
     run_dir = Path(run_dir)
-    stored = RunFolder.open(run_dir, need=()).decision_rule()
+    run = RunFolder.open(run_dir, need=())
+    stored = run.decision_rule()
     rule_source = "given" if rule else DETECTOR if stored else "default"
     rule = rule or stored or DecisionRule()
     heard = listen_to_stream(run_dir, split=split, duration_s=duration_s, snrs_db=snrs_db, keyword_share=keyword_share,
@@ -556,7 +557,6 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         title = (f"{run_dir.name}: {duration_s / 60:.0f} min {split} stream, SNR {', '.join(f'{s:g}' for s in snrs_db)} dB, "
                  f"smoothing {rule.smoothing_s} s")
         results["det_png"] = str(run_dir / DET_FILE) if plot_det(curve, run_dir / DET_FILE, title, results["at_rule"]) else None
-        run = RunFolder(run_dir)
         run.write_json(RESULTS_FILE, results)
         run.record(DET_FILE)
     return results

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinyaudio.data.audio import fix_length, load_audio
+from tinyaudio.data.audio import fix_length, load_audio, window_levels
 from tinyaudio.errors import ConfigError, RunFolderError
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features
@@ -43,9 +43,8 @@ ACTIVE_RANGE_DB = 20.0
 
 def _window_peaks_db(samples: np.ndarray, starts: list[int], config: FeatureConfig) -> np.ndarray:
     """Level (dBFS) of the loudest 20 ms frame of each clip-long window starting at ``starts``."""
-    n = max(1, int(0.02 * config.sample_rate))
-    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
-    level = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+    _, level = window_levels(samples, config.sample_rate, 0.02, 0.02)
+    n = max(1, round(0.02 * config.sample_rate))  # samples per frame, as window_levels cuts them
     per_window = config.n_samples // n
     return np.array([level[a // n : a // n + per_window].max(initial=-120.0) for a in starts])
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
-from tinyaudio.data.audio import load_audio
+from tinyaudio.data.audio import load_audio, window_levels
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
@@ -156,12 +156,8 @@ SPEECH_FLOOR_DBFS = -45.0
 
 def speech_seconds(samples: np.ndarray, sample_rate: int, *, floor_dbfs: float = SPEECH_FLOOR_DBFS) -> float:
     """Seconds of ``samples`` (float32, (n,)) in 20 ms frames whose RMS is above ``floor_dbfs``."""
-    n = max(1, int(0.02 * sample_rate))
-    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
-    if not len(frames):
-        return 0.0
-    level = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
-    return float((level > floor_dbfs).sum() * n / sample_rate)
+    _, level = window_levels(samples, sample_rate, 0.02, 0.02)
+    return float((level > floor_dbfs).sum() * max(1, round(0.02 * sample_rate)) / sample_rate)
 
 
 def enroll(

@@ -234,8 +234,8 @@ def decision_defines(steps: DecisionSteps, keyword_mask: Sequence[bool], thresho
 
 
 def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, output_scale: float,
-                          output_zero_point: int, threshold: float, background_index: int,
-                          decision: DecisionSteps, keyword_mask: Sequence[bool]) -> str:
+                          output_zero_point: int, threshold: float, decision: DecisionSteps,
+                          keyword_mask: Sequence[bool]) -> str:
     """Text of ``model_settings.h``: arena, op registration macro, output quantization, decision rule."""
     adds = []
     for op in report.ops:
@@ -258,7 +258,6 @@ def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, o
         f"#define TA_N_OUTPUTS {n_outputs}",
         f"#define TA_OUTPUT_SCALE {_float_literal(output_scale)}",
         f"#define TA_OUTPUT_ZERO_POINT {output_zero_point}",
-        f"#define TA_BACKGROUND_INDEX {background_index} /* class that never counts as a detection, -1: none */",
         *decision_defines(decision, keyword_mask, threshold),
         "",
         "#endif /* TA_MODEL_SETTINGS_H */",
@@ -512,7 +511,6 @@ def export_project(
     binary = n_outputs == 1 and len(labels) == 2
     if n_outputs != len(labels) and not binary:
         raise ExportError(f"{source}: the model has {n_outputs} outputs but {len(labels)} labels; re-train or fix the labels")
-    background = -1 if binary else next((labels.index(b) for b in BACKGROUND_LABELS if b in labels), -1)
     step_frames = max(1, min(config.n_frames, round(step_ms / 1000 * config.sample_rate / config.hop_length)))
     decision = DecisionSteps.of(config, step_frames, smoothing_s=smoothing_s, min_count=min_count, suppression_s=suppression_s)
     keyword_mask = [False, True] if binary else [not (lab.startswith("_") or lab in BACKGROUND_LABELS) for lab in labels]
@@ -539,7 +537,7 @@ def export_project(
             "labels.h": labels_header(labels),
             "feature_config.h": feature_config_header(config, inp.scale, inp.zero_point, step_frames),
             "model_settings.h": model_settings_header(report, arena_bytes, n_outputs, outp.scale, outp.zero_point, threshold,
-                                                      background, decision, keyword_mask),
+                                                      decision, keyword_mask),
             **model_files,
         }
         for name, text in generated.items():

@@ -105,27 +105,3 @@ int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t 
     }
     return frames;
 }
-
-ta_result_t ta_result_of(const int8_t *output)
-{
-    ta_result_t r;
-#if TA_N_OUTPUTS == 1
-    /* one sigmoid output: keyword probability */
-    r.q_score = output[0];
-    r.score = ((float)output[0] - (float)TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE;
-    r.index = r.score >= 0.5f ? 1 : 0;
-    r.detected = r.score >= TA_DETECTION_THRESHOLD;
-#else
-    int best = 0;
-    for (int i = 1; i < TA_N_OUTPUTS; i++) {
-        if (output[i] > output[best]) {
-            best = i;
-        }
-    }
-    r.index = best;
-    r.q_score = output[best];
-    r.score = ((float)output[best] - (float)TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE;
-    r.detected = r.score >= TA_DETECTION_THRESHOLD && best != TA_BACKGROUND_INDEX;
-#endif
-    return r;
-}

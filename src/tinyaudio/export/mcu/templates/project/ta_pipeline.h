@@ -6,7 +6,7 @@
  *   ta_ring_push(&ring, s, n)  -->  ta_ring_pop(&ring, buf, TA_STEP_SAMPLES)
  *                                   ta_pipeline_push(&pipe, buf, TA_STEP_SAMPLES, input)  (TA_STEP_FRAMES new frames)
  *                                   invoke the model on input
- *                                   ta_result_of(output) -> label index, score
+ *                                   ta_detector_update(&det, output) -> label, score, detected (ta_detector.h)
  *
  * The model input is the last TA_N_FRAMES frames, frame-major (shape (1, TA_N_FRAMES, TA_N_FEATURES, 1)).
  * Each new frame shifts it by one row and writes the newest row last, so after a whole clip has
@@ -68,16 +68,6 @@ int ta_pipeline_init(ta_pipeline_t *p, int8_t *input);
 int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t *input);
 /* int16 frontend value -> int8 model input (bit-exact with Python, see feature_config.h). */
 int8_t ta_quantize_feature(int16_t value);
-
-typedef struct {
-    int index;      /* arg-max class (for a one-output detector: 1 = keyword, 0 = other) */
-    int8_t q_score; /* raw int8 output of that class */
-    float score;    /* dequantized: (q - TA_OUTPUT_ZERO_POINT) * TA_OUTPUT_SCALE, in [0, 1] */
-    int detected;   /* score >= TA_DETECTION_THRESHOLD and the class is not TA_BACKGROUND_INDEX */
-} ta_result_t;
-
-/* Arg-max and threshold of the model's int8 output (TA_N_OUTPUTS values). */
-ta_result_t ta_result_of(const int8_t *output);
 
 #ifdef __cplusplus
 }
