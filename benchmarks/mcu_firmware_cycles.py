@@ -36,7 +36,7 @@ import numpy as np
 
 from tinyaudio.data import load_dataset
 from tinyaudio.data.dataset import load_clips
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import DatasetError, TinyAudioError
 from tinyaudio.export.mcu import build_qemu_firmware, firmware_memory, run_qemu_firmware
 from tinyaudio.export.mcu.check import model_io, tflm_outputs
 from tinyaudio.export.mcu.project import model_input_q15
@@ -51,9 +51,13 @@ SEED_COMPUTE_MS = 24.0  # of which features + inference
 
 
 def split_clips(run_dir: Path, config: FeatureConfig, n: int) -> np.ndarray:
-    """``n`` clips spread over the run's test split, int16, shape (n, config.n_samples)."""
-    dataset = json.loads((run_dir / "config.json").read_text())["dataset"]
-    test = load_dataset(dataset, os.environ.get("TINYAUDIO_DATA")).split("test")
+    """``n`` clips spread over the run's test split, int16, shape (n, config.n_samples); for a run
+    whose dataset has no loader (the fire-alarm recipe's windows), Speech Commands test clips."""
+    dataset = json.loads((run_dir / "config.json").read_text()).get("dataset", "speech_commands")
+    try:
+        test = load_dataset(dataset, os.environ.get("TINYAUDIO_DATA")).split("test")
+    except DatasetError:
+        test = load_dataset("speech_commands", os.environ.get("TINYAUDIO_DATA")).split("test")
     chosen = [test[i] for i in np.linspace(0, len(test) - 1, min(n, len(test))).round().astype(int)]
     samples, _, _ = load_clips(chosen, config.sample_rate, config.n_samples, skip_bad=True)
     return float_to_q15(samples)

@@ -477,12 +477,14 @@ def export(
     board: Optional[str] = typer.Option(None, help="Board to check RAM / flash against (default per target)."),
     step_ms: float = typer.Option(32.0, help="Audio per loop step in ms (rounded to whole hops)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Score the top class needs to light the LED and print (default: the run's detector.json, else 0.6)."),
+    cpu: str = typer.Option("cortex-m0plus", help="Core the generated C is laid out for: cortex-m0plus (RP2040) | cortex-m3 | cortex-m4 | cortex-m7."),
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
     from tinyaudio.pipeline import export_run
 
-    result = export_run(run_dir, out, target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite)
+    result = export_run(run_dir, out, target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite,
+                        cpu=cpu)
     console.print(result.report.summary())
     console.print(f"TA_ARENA_BYTES {result.arena_bytes}, {result.step_samples} samples per step; "
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
@@ -496,6 +498,8 @@ def recipe(
     quick: bool = typer.Option(False, help="Minutes-long smoke run (numbers not meaningful)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic alarm recordings added to the detector's positives."),
     real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Train the detector on the real alarm recordings too."),
+    features: str = typer.Option("logmel_61x40", help="Feature preset; stft_q15_124x129 is the RP2040 seed's q15 spectrogram."),
+    model: str = typer.Option("cnn_resize32", help="Zoo model of the base and the detector."),
     overwrite: bool = typer.Option(False, help="Replace existing run folders."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
@@ -506,7 +510,7 @@ def recipe(
     if name != "fire-alarm":
         _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
     settings = dataclasses.replace(FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), synthetic=synthetic,
-                                   real_positives=real_positives)
+                                   real_positives=real_positives, features=features, model=model)
     fire_alarm_recipe(out, recipe=settings, base=base,
                       data_dir=data_dir, overwrite=overwrite, verbose=1, log=console.print)
     console.print((out / "report.md").read_text(), markup=False, highlight=False)
@@ -562,6 +566,7 @@ def codegen(
     run_dir: Path = typer.Argument(..., help="Run folder (or an int8 .tflite file)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the C files (default RUN_DIR/codegen)."),
     overwrite: bool = typer.Option(False, help="Replace a folder codegen wrote before (never one with other files)."),
+    cpu: str = typer.Option("cortex-m0plus", help="Core the C is laid out for: cortex-m0plus | cortex-m3 | cortex-m4 | cortex-m7."),
 ) -> None:
     """Generate dependency-free C99 for the int8 model: ta_model_c.c (weights, static arena, one call
     per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""
@@ -570,7 +575,7 @@ def codegen(
     model = RunFolder.open(run_dir, need=()).model_path("int8") if run_dir.is_dir() else run_dir
     folder = out or (run_dir if run_dir.is_dir() else run_dir.parent) / "codegen"
     try:
-        generated = write_c_folder(model, folder, overwrite=overwrite, name=model.name)
+        generated = write_c_folder(model, folder, overwrite=overwrite, name=model.name, cpu=cpu)
     except OSError as exc:  # an unreadable model or an unwritable --out: not a TinyAudioError, still no traceback
         _fail(exc)
     console.print(f"ops: {', '.join(generated.ops)}")

@@ -303,4 +303,10 @@ Q15_PRESETS: dict[str, FeatureConfig] = {
         kind="mfcc_q15", sample_rate=8000, clip_duration=1.0, n_fft=256, win_length=256,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, power=1.0,
     ),
+    # The RP2040 seed's features: 16 kHz, frame 256 / hop 128, no centring, log-magnitude
+    # ``arm_rfft_q15`` spectrogram -> (124, 129); the q15 twin of stft_124x129.
+    "stft_q15_124x129": FeatureConfig(
+        kind="spectrogram_q15", sample_rate=16000, clip_duration=1.0, n_fft=256, win_length=256,
+        hop_length=128, center=False, power=1.0, log_floor=1e-6, fmin=0.0, fmax=None,
+    ),
 }

@@ -13,6 +13,7 @@ import numpy as np
 
 from tinyaudio.data import load_dataset
 from tinyaudio.errors import RunFolderError
+from tinyaudio.export.cpus import DEFAULT_CPU
 from tinyaudio.export.mcu.check import real_model_inputs
 from tinyaudio.export.mcu.project import ExportResult, export_project
 from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, LABELS, RunFolder
@@ -29,6 +30,7 @@ def export_run(
     threshold: float | None = None,
     overwrite: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    cpu: str = DEFAULT_CPU,
 ) -> ExportResult:
     """Write a microcontroller project for a run folder's int8 model (`export_project`).
 
@@ -38,7 +40,7 @@ def export_run(
         threshold: smoothed score the firmware's top class must exceed; default the threshold of
             the run's decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6. The
             rule's smoothing, min count and suppression go to the firmware too (else 0.5 s, 3, 1.5 s).
-        target, board, step_ms, overwrite, cache_dir: as `export_project`.
+        target, board, step_ms, overwrite, cache_dir, cpu: as `export_project`.
 
     Raises:
         RunFolderError: a run file is missing or malformed (named in the message).
@@ -53,7 +55,7 @@ def export_run(
     return export_project(model_path.read_bytes(), run.feature_config, run.labels, out, source=str(run.path),
                           target=target, board=board, step_ms=step_ms, threshold=rule.threshold if threshold is None else threshold,
                           smoothing_s=rule.smoothing_s, min_count=rule.min_count, suppression_s=rule.suppression_s,
-                          overwrite=overwrite, cache_dir=cache_dir)
+                          overwrite=overwrite, cache_dir=cache_dir, cpu=cpu)
 
 
 def run_model_inputs(

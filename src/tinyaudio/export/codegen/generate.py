@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
+from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
 import tinyaudio.export.codegen.params as P
 from tinyaudio.export.codegen.graph import CodegenError, Graph, Op, Tensor, read_graph
 from tinyaudio.export.codegen.plan import MemoryPlan, plan_memory
@@ -89,8 +90,9 @@ def _shape_only_ops(graph: Graph) -> set[int]:
 class _Lowering:
     """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, *, pack_weights: bool):
         self.graph = graph
+        self.pack_weights = pack_weights
         self.decls: list[str] = []
         self.calls: list[str] = []
         self.weights_bytes = 0
@@ -140,6 +142,17 @@ class _Lowering:
         self.decls.append(f"static const {ctype} {name} = {{{fields}}};\n")
         return name
 
+    def packed(self, weights: np.ndarray) -> str:
+        """Emit ``weights`` (out_c, K) int8 as words, four output channels per word (``packed_filter``)."""
+        out_c, k = weights.shape
+        lanes = weights.reshape(out_c // 4, 4, k).transpose(0, 2, 1).astype(np.uint8).astype(np.uint32)
+        words = lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24
+        n = self.counter
+        self.counter += 1
+        self.decls.append(_c_array("uint32_t", f"w{n}", words.reshape(-1), per_line=12))
+        self.weights_bytes += weights.size
+        return f"w{n}"
+
     def multipliers(self, mult: list[int], shift: list[int]) -> tuple[str, str]:
         k = self.counter
         self.counter += 1
@@ -152,7 +165,7 @@ class _Lowering:
     def conv(self, op: Op, depthwise: bool) -> None:
         o = op.options
         x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        bias = self.const(op.inputs[2], "int32_t") if len(op.inputs) > 2 and op.inputs[2] >= 0 else "NULL"
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         _, in_h, in_w, in_c = x.shape
         _, out_h, out_w, out_c = y.shape
         f_h, f_w = w.shape[1], w.shape[2]
@@ -167,19 +180,62 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
         dm = out_c // in_c if depthwise else 1
+        fast, packed = "NULL, NULL, NULL, 0", "NULL"
+        if (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None:
+            bias_values = self.t(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
+            # depthwise 1HWC -> per-channel taps (C, H, W, 1); conv OHWI already has channels first
+            taps = np.transpose(w.data, (3, 1, 2, 0)) if depthwise else w.data
+            fast = self.bias_table(taps.astype(np.int64), bias_values, -in_zp, (in_h, in_w), (out_h, out_w),
+                                   (s_h, s_w), (pad_h, pad_w))
+            if self.pack_weights and not depthwise and out_c % 4 == 0:
+                packed = self.packed(w.data.reshape(out_c, -1))
+        # the fast path reads the bias from its table; the reference path from the bias tensor
+        bias = self.const(op.inputs[2], "int32_t") if has_bias and fast.startswith("NULL") else "NULL"
         p = self.params("ta_conv_params_t",
                         f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
-                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}")
+                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {packed}")
         fn = "ta_depthwise_conv2d_s8" if depthwise else "ta_conv2d_s8"
-        weights = self.const(op.inputs[1], "int8_t")
+        weights = self.const(op.inputs[1], "int8_t") if packed == "NULL" else "NULL"
         self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(op.outputs[0])});")
+
+    def bias_table(self, taps: np.ndarray, bias: np.ndarray, input_offset: int, in_hw: tuple[int, int],
+                   out_hw: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> str:
+        """Emit the fast path's bias table and row / column classes (see ``ta_conv_params_t``).
+
+        ``taps``: int64, shape (out_c, filter_h, filter_w, in_c). Output rows (columns) whose valid
+        filter rows (columns) are the same share a class; each class pair gets ``bias + input_offset *
+        sum of the valid taps`` per output channel. Returns the struct fields' C initialisers.
+        """
+        classes = []
+        for axis in range(2):
+            ranges = []
+            for o in range(out_hw[axis]):
+                origin = o * stride[axis] - pad[axis]
+                ranges.append((max(0, -origin), min(taps.shape[1 + axis], in_hw[axis] - origin)))
+            unique = list(dict.fromkeys(ranges))
+            classes.append(([unique.index(r) for r in ranges], unique))
+        (row_class, rows), (col_class, cols) = classes
+        # cumulative sums give each class pair's valid-tap sum per channel
+        table = np.empty((len(rows), len(cols), taps.shape[0]), dtype=np.int64)
+        for i, (y0, y1) in enumerate(rows):
+            for j, (x0, x1) in enumerate(cols):
+                table[i, j] = bias + input_offset * taps[:, y0:y1, x0:x1, :].sum(axis=(1, 2, 3))
+        if np.abs(table).max(initial=0) >= 2**31:
+            raise CodegenError("a folded bias does not fit int32; this model's weights or zero points are out of range")
+        k = self.counter
+        self.counter += 1
+        self.decls.append(_c_array("int32_t", f"b{k}", table.astype(np.int32)))
+        self.decls.append(_c_array("uint8_t", f"r{k}", np.asarray(row_class)))
+        self.decls.append(_c_array("uint8_t", f"k{k}", np.asarray(col_class)))
+        self.weights_bytes += 4 * table.size + len(row_class) + len(col_class)
+        return f"b{k}, r{k}, k{k}, {len(cols)}"
 
     def fully_connected(self, op: Op) -> None:
         w, y = self.t(op.inputs[1]), self.t(op.outputs[0])
         out_c, depth = w.shape
         if self.t(op.inputs[0]).size != depth or y.size != out_c:
             raise CodegenError(f"FULLY_CONNECTED {y.name!r}: batch > 1 is not supported")
-        bias = self.const(op.inputs[2], "int32_t") if len(op.inputs) > 2 and op.inputs[2] >= 0 else "NULL"
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         in_s, in_zp = self.quant(op.inputs[0])
         out_s, out_zp = self.quant(op.outputs[0])
         per_channel = w.scale.size > 1
@@ -190,9 +246,21 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         w_zp = int(w.zero_point[0]) if w.zero_point.size and not per_channel else 0
         lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), out_s, out_zp)
+        folded, packed = "NULL", "NULL"
+        if w_zp == 0 and w.data is not None:
+            bias_values = self.t(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
+            values = bias_values - in_zp * w.data.astype(np.int64).sum(axis=1)
+            k = self.counter
+            self.counter += 1
+            self.decls.append(_c_array("int32_t", f"b{k}", values.astype(np.int32)))
+            self.weights_bytes += 4 * out_c
+            folded = f"b{k}"
+            if self.pack_weights and out_c % 4 == 0:
+                packed = self.packed(w.data.reshape(out_c, depth))
         p = self.params("ta_fc_params_t", f"{depth}, {out_c}, {-in_zp}, {-w_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, "
-                                          f"{int(per_channel)}")
-        weights = self.const(op.inputs[1], "int8_t")
+                                          f"{int(per_channel)}, {folded}, {packed}")
+        bias = self.const(op.inputs[2], "int32_t") if has_bias and folded == "NULL" else "NULL"
+        weights = self.const(op.inputs[1], "int8_t") if packed == "NULL" else "NULL"
         self.calls.append(f"ta_fully_connected_s8(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, "
                           f"{self.act(op.outputs[0])});")
 
@@ -322,12 +390,17 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
     return sizes, {b: (s[0], s[1]) for b, s in spans.items()}
 
 
-def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tflite") -> GeneratedModel:
+def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tflite", cpu: str = DEFAULT_CPU
+               ) -> GeneratedModel:
     """Generate dependency-free C99 for an int8 ``.tflite`` model.
 
     Args:
         model: path or bytes of the ``.tflite`` file (int8 inputs, outputs and activations).
         name: shown in the generated file's header comment.
+        cpu: the core the code is laid out for (`tinyaudio.export.cpus.CPUS`): on cores without
+            the DSP extension (Cortex-M0+, M3) CONV_2D and FULLY_CONNECTED weights are packed
+            four output channels to a word; with it they stay in TFLite's order for SMLAD. The
+            C compiles and gives the same outputs on any core (and on the host).
 
     Returns:
         `GeneratedModel` with the sources (``ta_model_c.c``, ``ta_nn.c``, ``ta_nn.h``, ``ta_model.h``).
@@ -346,7 +419,7 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
     skipped = _shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
-    lowering = _Lowering(graph)
+    lowering = _Lowering(graph, pack_weights=not cpu_target(cpu).dsp)
     for i in kept:
         lowering.lower(graph.ops[i])
     sizes, lifetimes = _lifetimes(graph, lowering, kept)
@@ -355,7 +428,7 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
     (in_s, in_zp), (out_s, out_zp) = lowering.quant(graph.inputs[0]), lowering.quant(graph.outputs[0])
     digest = hashlib.sha256(data).hexdigest()[:16]
     body = "\n    ".join(lowering.calls)
-    source = f"""/* Generated by tinyaudio.export.codegen from {name} (sha256 {digest}...). Do not edit.
+    source = f"""/* Generated by tinyaudio.export.codegen from {name} (sha256 {digest}...) for the {cpu}. Do not edit.
  *
  * Plain C99: the model's weights as constant arrays, its tensors at fixed offsets of one static
  * arena of {plan.arena_size} bytes (largest set of tensors live at once: {plan.peak_live_bytes} bytes), and one

@@ -1,4 +1,4 @@
-"""Compile the C frontend and whole exported projects: for the host (tests) or a Cortex-M3 under QEMU.
+"""Compile the C frontend and whole exported projects: for the host (tests) or a Cortex-M core under QEMU.
 
 Object files of CMSIS-DSP are cached in the tinyaudio cache, keyed by compiler and flags.
 """
@@ -18,6 +18,7 @@ from tinyaudio.errors import BuildError
 from tinyaudio.export.codegen.build import find_compiler
 from tinyaudio.export.codegen.generate import write_c
 from tinyaudio.export.codegen.build import run_checked as _run
+from tinyaudio.export.cpus import DEFAULT_CPU, cpu_cflags
 from tinyaudio.export.mcu.frontend import write_frontend
 from tinyaudio.export.mcu.sources import CMSIS_DSP_SOURCES, CMSISDSP_VERSION, cmsis_dsp_root
 from tinyaudio.features.config import FeatureConfig
@@ -29,11 +30,8 @@ from tinyaudio.paths import cache_root
 HOST_CFLAGS = ("-O2", "-std=c11", "-D__GNUC_PYTHON__", "-DARM_MATH_LOOPUNROLL")
 #: Cortex-M3 (QEMU mps2-an385) with the same C code paths: CMSIS-Core headers are not in the
 #: sdist, so ``__GNUC_PYTHON__`` selects CMSIS-DSP's portable intrinsics (the M3 has no DSP
-#: extension, so these are the paths a real M3 build takes too).
-CORTEX_M3_CFLAGS = (
-    "-mcpu=cortex-m3", "-mthumb", "-O2", "-std=c11", "-D__GNUC_PYTHON__", "-DARM_MATH_LOOPUNROLL",
-    "-ffunction-sections", "-fdata-sections",
-)
+#: extension, so these are the paths a real M3 build takes too). Other cores: `cpu_cflags`.
+CORTEX_M3_CFLAGS = cpu_cflags("cortex-m3")
 ARM_CC = "arm-none-eabi-gcc"
 _QEMU_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "qemu"
 QEMU = "qemu-system-arm"
@@ -192,6 +190,7 @@ def build_qemu_firmware(
     source: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
+    cpu: str = DEFAULT_CPU,
     cache_dir: str | os.PathLike | None = None,
     jobs: int = 2,
 ) -> Path:
@@ -199,28 +198,31 @@ def build_qemu_firmware(
 
     The firmware is ``ta_frontend.c`` + ``ta_pipeline.c`` (ring buffer, streaming q15 frontend,
     int16 -> int8 input quantization) + the plain-C model (``ta_model_c.c``, ``ta_nn.c``) + the
-    semihosting harness ``templates/qemu/ta_firmware_main.c``, for QEMU's mps2-an385 (Cortex-M3,
-    `CORTEX_M3_CFLAGS`, newlib ``rdimon.specs``, SysTick instrumentation ``-DTA_QEMU_SYSTICK``).
-    When the project has no ``ta_model_c.c`` (exports from before tinyaudio.export.codegen), it is
-    generated from the project's ``model_int8.tflite`` into ``out_dir/model_c``.
+    semihosting harness ``templates/qemu/ta_firmware_main.c``, built for ``cpu``
+    (`tinyaudio.export.cpus.CPUS`: flags, and the QEMU board that runs it), newlib
+    ``rdimon.specs``, SysTick instrumentation ``-DTA_QEMU_SYSTICK``. When the project has no
+    ``ta_model_c.c`` (exports from before tinyaudio.export.codegen), it is generated from the
+    project's ``model_int8.tflite`` into ``out_dir/model_c``.
 
     Args:
         source: a project folder written by ``tinyaudio export --target c``
             (`tinyaudio.pipeline.export_run`).
-        out_dir: build folder; receives the objects, ``ta_firmware_cm3.elf`` and its link map
-            ``ta_firmware_cm3.map`` (read by `firmware_memory`).
+        out_dir: build folder; receives the objects, ``ta_firmware_<cpu>.elf`` and its link map
+            ``ta_firmware_<cpu>.map`` (read by `firmware_memory`).
+        cpu: ``"cortex-m0plus"`` (default, the RP2040), ``"cortex-m3"``, ``"cortex-m4"``, ``"cortex-m7"``.
         cache_dir: tinyaudio cache holding (or receiving) CMSIS-DSP and its compiled objects.
         jobs: parallel compiler processes.
 
     Returns:
-        Path of ``ta_firmware_cm3.elf``; run it with `run_qemu_firmware`.
+        Path of the ELF; run it with `run_qemu_firmware` (same ``cpu``).
 
     Raises:
-        BuildError: ``source`` is not an exported project, ``arm-none-eabi-gcc`` / newlib missing
-            (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi), CMSIS-DSP unavailable, or a
-            compile / link error.
+        BuildError: an unknown ``cpu``, ``source`` is not an exported project,
+            ``arm-none-eabi-gcc`` / newlib missing (Debian: gcc-arm-none-eabi
+            libnewlib-arm-none-eabi), CMSIS-DSP unavailable, or a compile / link error.
         CodegenError: the project's model cannot be lowered to C.
     """
+    cflags = cpu_cflags(cpu)
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     compiler = find_compiler(ARM_CC)
@@ -230,25 +232,25 @@ def build_qemu_firmware(
     cmsis = project / "third_party" / "CMSIS-DSP"
     if not (cmsis / "Include").is_dir():
         cmsis = cmsis_dsp_root(cache_dir)
-    flags = [*CORTEX_M3_CFLAGS, "-DTA_QEMU_SYSTICK", "--specs=rdimon.specs", "-Wall", "-Wextra"]
+    flags = [*cflags, "-DTA_QEMU_SYSTICK", "--specs=rdimon.specs", "-Wall", "-Wextra"]
     includes = ["-I", str(model_dir), "-I", str(project), "-I", str(cmsis / "Include"), "-I", str(cmsis / "PrivateInclude")]
     sources = [
         out_dir / "startup_cm3.c", out_dir / "ta_firmware_main.c",
         *(project / name for name in FIRMWARE_PROJECT_SOURCES), *(model_dir / name for name in FIRMWARE_MODEL_SOURCES),
     ]
-    objects = [out_dir / (src.stem + ".o") for src in sources]
+    objects = [out_dir / f"{src.stem}.{cpu}.o" for src in sources]
 
     def compile_one(pair: tuple[Path, Path]) -> None:
-        _run([compiler, *flags, *includes, "-c", str(pair[0]), "-o", str(pair[1])], f"compiling {pair[0].name} for the Cortex-M3")
+        _run([compiler, *flags, *includes, "-c", str(pair[0]), "-o", str(pair[1])], f"compiling {pair[0].name} for the {cpu}")
 
-    cmsis_objects = cmsis_dsp_objects(ARM_CC, CORTEX_M3_CFLAGS, cache_dir=cache_dir, jobs=jobs)
+    cmsis_objects = cmsis_dsp_objects(ARM_CC, cflags, cache_dir=cache_dir, jobs=jobs)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(compile_one, zip(sources, objects)))
-    elf = out_dir / "ta_firmware_cm3.elf"
+    elf = out_dir / f"ta_firmware_{cpu}.elf"
     _run(
         [compiler, *flags, "-T", str(out_dir / "mps2_an385.ld"), "-Wl,--gc-sections",
-         f"-Wl,-Map={out_dir / 'ta_firmware_cm3.map'}", *map(str, objects), *map(str, cmsis_objects), "-lm",
+         f"-Wl,-Map={elf.with_suffix('.map')}", *map(str, objects), *map(str, cmsis_objects), "-lm",
          "-o", str(elf)],
-        "linking the Cortex-M3 firmware (needs Debian libnewlib-arm-none-eabi)",
+        f"linking the {cpu} firmware (needs Debian libnewlib-arm-none-eabi)",
     )
     return elf

@@ -1,4 +1,5 @@
-"""Run Cortex-M3 builds under ``qemu-system-arm -M mps2-an385`` and read their outputs and SysTick counts."""
+"""Run Cortex-M builds under ``qemu-system-arm`` (the board of each core, `tinyaudio.export.cpus`) and
+read their outputs and SysTick counts."""
 
 from __future__ import annotations
 
@@ -13,25 +14,37 @@ import numpy as np
 
 from tinyaudio.errors import BuildError
 from tinyaudio.export.mcu.build import n_q15_features
+from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
 from tinyaudio.features.config import FeatureConfig
 
 QEMU = "qemu-system-arm"
 
 
-def _run_qemu(elf: str | os.PathLike, args: tuple[str, ...], cwd: str, timeout_s: float) -> subprocess.CompletedProcess:
-    """Run ``elf`` under ``qemu-system-arm -M mps2-an385 -icount shift=0`` with semihosting argv ``args`` in ``cwd``.
+def qemu_command(elf: str | os.PathLike, args: tuple[str, ...], machine: str = "mps2-an385",
+                 extra: tuple[str, ...] = ("-icount", "shift=0")) -> list[str]:
+    """The ``qemu-system-arm`` command line that runs ``elf`` on ``machine`` with semihosting argv ``args``.
 
     Raises:
-        BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a timeout or a non-zero exit.
+        BuildError: QEMU missing (Debian: apt-get install qemu-system-arm).
     """
     qemu = shutil.which(QEMU)
     if qemu is None:
         raise BuildError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
     argv = ",".join(f"arg={a}" for a in (Path(elf).name, *args))
-    cmd = [
-        qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none", "-icount", "shift=0",
+    return [
+        qemu, "-M", machine, "-nographic", "-monitor", "none", "-serial", "none", *extra,
         "-semihosting-config", f"enable=on,target=native,{argv}", "-kernel", str(Path(elf).resolve()),
     ]
+
+
+def _run_qemu(elf: str | os.PathLike, args: tuple[str, ...], cwd: str, timeout_s: float,
+              machine: str = "mps2-an385") -> subprocess.CompletedProcess:
+    """Run ``elf`` under ``qemu-system-arm -M machine -icount shift=0`` with semihosting argv ``args`` in ``cwd``.
+
+    Raises:
+        BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a timeout or a non-zero exit.
+    """
+    cmd = qemu_command(elf, args, machine)
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -112,12 +125,13 @@ class FirmwareRun:
 
 
 def run_qemu_firmware(
-    elf: str | os.PathLike, clips: np.ndarray, n_outputs: int, *, timeout_s: float = 600.0
+    elf: str | os.PathLike, clips: np.ndarray, n_outputs: int, *, cpu: str = DEFAULT_CPU, timeout_s: float = 600.0
 ) -> FirmwareRun:
-    """Run a `build_qemu_firmware` ELF on int16 clips under ``qemu-system-arm -M mps2-an385 -icount shift=0``.
+    """Run a `build_qemu_firmware` ELF on int16 clips under ``qemu-system-arm -icount shift=0``.
 
     Args:
         elf: from `build_qemu_firmware`.
+        cpu: the core it was built for; picks the QEMU board (`tinyaudio.export.cpus.CPUS`).
         clips: int16, shape (n_clips, n_samples), at the project's sample rate; each clip is
             pushed whole into a freshly initialised pipeline, then the model is invoked once.
         n_outputs: values in the model's output tensor (``TA_N_OUTPUTS``).
@@ -136,7 +150,8 @@ def run_qemu_firmware(
     n_clips, n_samples = clips.shape
     with tempfile.TemporaryDirectory() as tmp:
         clips.tofile(Path(tmp) / "in.raw")
-        result = _run_qemu(elf, ("in.raw", "out.raw", str(n_samples), "inputs.raw"), tmp, timeout_s)
+        result = _run_qemu(elf, ("in.raw", "out.raw", str(n_samples), "inputs.raw"), tmp, timeout_s,
+                           cpu_target(cpu).machine)
         outputs = np.fromfile(Path(tmp) / "out.raw", dtype=np.int8)
         inputs = np.fromfile(Path(tmp) / "inputs.raw", dtype=np.int8)
     if outputs.size != n_clips * n_outputs:

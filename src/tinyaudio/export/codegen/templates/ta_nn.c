@@ -1,6 +1,15 @@
 /* tinyaudio int8 kernels; see ta_nn.h for what they match and where the arithmetic comes from. */
 #include "ta_nn.h"
 
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define TA_DSP 1
+#else
+#define TA_DSP 0
+#endif
+
 #define TA_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TA_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -12,9 +21,38 @@ static int32_t srdhm(int32_t a, int32_t b)
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
+#if TA_NO_LONG_MULTIPLY
+    /* The 64-bit product from 16-bit halves: a = ah 2^16 + al, b = bh 2^16 + bl (al, bl unsigned),
+     * each partial product fits 32 bits; hi:lo is then a * b exactly. */
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const uint32_t low = al * bl;
+    const int32_t cross1 = ah * (int32_t)bl, cross2 = (int32_t)al * bh; /* |.| < 2^31 */
+    int32_t hi = ah * bh + (cross1 >> 16) + (cross2 >> 16);
+    uint32_t lo = low;
+    uint32_t add = (uint32_t)cross1 << 16;
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)cross2 << 16;
+    lo += add;
+    hi += lo < add;
+    /* + nudge: 2^30 for ab >= 0, 1 - 2^30 otherwise */
+    add = hi >= 0 ? (1u << 30) : (uint32_t)(1 - (1 << 30));
+    const int32_t add_hi = hi >= 0 ? 0 : -1;
+    lo += add;
+    hi += add_hi + (lo < add);
+    /* / 2^31 truncating toward zero: a negative sum rounds up (adds 2^31 - 1 first) */
+    if (hi < 0) {
+        add = 0x7FFFFFFFu;
+        lo += add;
+        hi += lo < add;
+    }
+    return (int32_t)(((uint32_t)hi << 1) | (lo >> 31));
+#else
     const int64_t ab = (int64_t)a * (int64_t)b;
     const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
     return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates, as C++ */
+#endif
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero (arithmetic shift on this compiler). */
@@ -136,8 +174,8 @@ static int8_t clamp_s8(int32_t x, int32_t lo, int32_t hi) { return (int8_t)TA_MI
 
 /* ---- convolutions ---------------------------------------------------------------------------- */
 
-void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                  int8_t *output)
+static void conv2d_reference(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             int8_t *output)
 {
     for (int out_y = 0; out_y < p->out_h; ++out_y) {
         const int in_y_origin = out_y * p->stride_h - p->pad_h;
@@ -173,8 +211,8 @@ void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *
     }
 }
 
-void ta_depthwise_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                            const int32_t *bias, int8_t *output)
+static void depthwise_conv2d_reference(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                       const int32_t *bias, int8_t *output)
 {
     for (int out_y = 0; out_y < p->out_h; ++out_y) {
         const int in_y_origin = out_y * p->stride_h - p->pad_h;
@@ -211,8 +249,8 @@ void ta_depthwise_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, cons
     }
 }
 
-void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                           int8_t *output)
+static void fully_connected_reference(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                                      const int32_t *bias, int8_t *output)
 {
     for (int oc = 0; oc < p->out_c; ++oc) {
         const int8_t *f = filter + oc * p->accum_depth;
@@ -226,6 +264,294 @@ void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const i
         const int k = p->per_channel ? oc : 0;
         acc = ta_multiply_by_quantized_multiplier(acc, p->multiplier[k], p->shift[k]);
         output[oc] = clamp_s8(acc + p->output_offset, p->act_min, p->act_max);
+    }
+}
+
+/* ---- fast paths: folded offsets, no padded taps, four accumulators per loaded input ---------- */
+
+static inline int8_t requantize(int32_t acc, int32_t multiplier, int shift, int32_t output_offset, int32_t lo, int32_t hi)
+{
+    return clamp_s8(ta_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset, lo, hi);
+}
+
+#if TA_DSP
+static inline int32_t load_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4); /* one (unaligned) LDR on ARMv7E-M */
+    return v;
+}
+
+static inline int32_t ror8(int32_t v) { return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24)); }
+#endif
+
+/* acc[j] += sum over r < rows, k < run of w[j * w_channel + r * w_row + k] * x[r * x_row + k], j < 4:
+ * the taps of four output channels over `rows` runs of `run` contiguous inputs. */
+static void dot4(const int8_t *x, int x_row, const int8_t *w, int w_row, int w_channel, int rows, int run,
+                 int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
+        const int8_t *w0 = w, *w1 = w + w_channel, *w2 = w + 2 * w_channel, *w3 = w + 3 * w_channel;
+        int k = 0;
+#if TA_DSP
+        for (; k + 4 <= run; k += 4) {
+            const int32_t xv = load_s8x4(x + k);
+            const int32_t x02 = __sxtb16(xv), x13 = __sxtb16(ror8(xv));
+            int32_t wv = load_s8x4(w0 + k);
+            a0 = __smlad(__sxtb16(wv), x02, a0);
+            a0 = __smlad(__sxtb16(ror8(wv)), x13, a0);
+            wv = load_s8x4(w1 + k);
+            a1 = __smlad(__sxtb16(wv), x02, a1);
+            a1 = __smlad(__sxtb16(ror8(wv)), x13, a1);
+            wv = load_s8x4(w2 + k);
+            a2 = __smlad(__sxtb16(wv), x02, a2);
+            a2 = __smlad(__sxtb16(ror8(wv)), x13, a2);
+            wv = load_s8x4(w3 + k);
+            a3 = __smlad(__sxtb16(wv), x02, a3);
+            a3 = __smlad(__sxtb16(ror8(wv)), x13, a3);
+        }
+#endif
+        for (; k < run; ++k) {
+            const int32_t xv = x[k];
+            a0 += w0[k] * xv;
+            a1 += w1[k] * xv;
+            a2 += w2[k] * xv;
+            a3 += w3[k] * xv;
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* As dot4 with the block's weights packed four to a word (ta_conv_params_t.packed_filter): one
+ * load per input for four channels, on cores that cannot load four bytes unaligned or multiply pairs. */
+static void dot4_packed(const int8_t *x, int x_row, const uint32_t *w, int w_row, int rows, int run, int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
+        const uint32_t *wk = w;
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+        /* ARMv6-M: GCC 12 keeps the two pointers of this loop on the stack (26 instructions per
+         * input, measured under QEMU); by hand it is 18 with the accumulators in r8-r12 ("h": ADD takes any register) and
+         * the rest in r0-r7: index from -run up to 0 off the end of the run, one LDM for the
+         * four weights, sign-extend each byte, MULS, ADD. */
+        if (run > 0) {
+            const int8_t *x_end = x + run;
+            int32_t index = -run, xv, word, t;
+            __asm volatile(
+                ".syntax unified\n" /* GCC hands Thumb-1 inline assembly over in divided syntax */
+                "1:\n\t"
+                "ldrsb %[xv], [%[x_end], %[index]]\n\t"
+                "ldmia %[wk]!, {%[word]}\n\t"
+                "sxtb  %[t], %[word]\n\t"
+                "muls  %[t], %[xv]\n\t"
+                "add   %[a0], %[t]\n\t"
+                "lsls  %[t], %[word], #16\n\t"
+                "asrs  %[t], %[t], #24\n\t"
+                "muls  %[t], %[xv]\n\t"
+                "add   %[a1], %[t]\n\t"
+                "lsls  %[t], %[word], #8\n\t"
+                "asrs  %[t], %[t], #24\n\t"
+                "muls  %[t], %[xv]\n\t"
+                "add   %[a2], %[t]\n\t"
+                "asrs  %[t], %[word], #24\n\t"
+                "muls  %[t], %[xv]\n\t"
+                "add   %[a3], %[t]\n\t"
+                "adds  %[index], #1\n\t"
+                "bne   1b\n\t"
+                ".syntax divided\n"
+                : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [index] "+l"(index), [wk] "+l"(wk),
+                  [xv] "=&l"(xv), [word] "=&l"(word), [t] "=&l"(t)
+                : [x_end] "l"(x_end)
+                : "cc", "memory");
+        }
+#else
+        for (const int8_t *xk = x, *end = x + run; xk < end; ++xk) {
+            const int32_t xv = *xk;
+            const uint32_t word = *wk++;
+            a0 += (int8_t)word * xv;
+            a1 += (int8_t)(word >> 8) * xv;
+            a2 += (int8_t)(word >> 16) * xv;
+            a3 += ((int32_t)word >> 24) * xv;
+        }
+#endif
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* One output channel: acc + sum over r < rows, k < run of w[r * w_row + k] * x[r * x_row + k]. */
+static int32_t dot1(const int8_t *x, int x_row, const int8_t *w, int w_row, int rows, int run, int32_t acc)
+{
+    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
+        int k = 0;
+#if TA_DSP
+        for (; k + 4 <= run; k += 4) {
+            const int32_t xv = load_s8x4(x + k), wv = load_s8x4(w + k);
+            acc = __smlad(__sxtb16(wv), __sxtb16(xv), acc);
+            acc = __smlad(__sxtb16(ror8(wv)), __sxtb16(ror8(xv)), acc);
+        }
+#endif
+        for (; k < run; ++k) {
+            acc += w[k] * (int32_t)x[k];
+        }
+    }
+    return acc;
+}
+
+/* CONV_2D: for each output position, the valid filter rows [fy0, fy1) and columns [fx0, fx1); the
+ * inputs under one filter row are one contiguous run of (fx1 - fx0) * in_c values in NHWC, and so
+ * are the matching OHWI weights. */
+static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output)
+{
+    const int in_c = p->in_c, out_c = p->out_c, filter_w = p->filter_w;
+    const int w_row = filter_w * in_c, w_channel = p->filter_h * w_row, x_row = p->in_w * in_c;
+    for (int oy = 0; oy < p->out_h; ++oy) {
+        const int iy0 = oy * p->stride_h - p->pad_h;
+        const int fy0 = TA_MAX(0, -iy0), fy1 = TA_MIN(p->filter_h, p->in_h - iy0);
+        const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * out_c;
+        for (int ox = 0; ox < p->out_w; ++ox) {
+            const int ix0 = ox * p->stride_w - p->pad_w;
+            const int fx0 = TA_MAX(0, -ix0), fx1 = TA_MIN(filter_w, p->in_w - ix0);
+            const int run = (fx1 - fx0) * in_c, rows = fy1 - fy0;
+            const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0 + fx0) * in_c;
+            const int8_t *w = filter ? filter + fy0 * w_row + fx0 * in_c : NULL; /* NULL when packed */
+            const int32_t *bias = bias_row + p->col_class[ox] * out_c;
+            int8_t *out = output + (oy * p->out_w + ox) * out_c;
+            int oc = 0;
+            for (; oc + 4 <= out_c; oc += 4) {
+                int32_t acc[4] = {bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
+                if (p->packed_filter) {
+                    dot4_packed(x, x_row, p->packed_filter + oc * w_channel / 4 + fy0 * w_row + fx0 * in_c, w_row, rows,
+                                run, acc);
+                } else {
+                    dot4(x, x_row, w + oc * w_channel, w_row, w_channel, rows, run, acc);
+                }
+                for (int j = 0; j < 4; ++j) {
+                    out[oc + j] = requantize(acc[j], p->multiplier[oc + j], p->shift[oc + j], p->output_offset,
+                                             p->act_min, p->act_max);
+                }
+            }
+            for (; oc < out_c; ++oc) {
+                const int32_t acc = dot1(x, x_row, w + oc * w_channel, w_row, rows, run, bias[oc]);
+                out[oc] = requantize(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1: channels are contiguous in both the input pixel and the
+ * 1HWC filter tap, so four channels take one word of each per tap. */
+static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                  int8_t *output)
+{
+    const int channels = p->out_c, filter_w = p->filter_w;
+    for (int oy = 0; oy < p->out_h; ++oy) {
+        const int iy0 = oy * p->stride_h - p->pad_h;
+        const int fy0 = TA_MAX(0, -iy0), fy1 = TA_MIN(p->filter_h, p->in_h - iy0);
+        const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * channels;
+        for (int ox = 0; ox < p->out_w; ++ox) {
+            const int ix0 = ox * p->stride_w - p->pad_w;
+            const int fx0 = TA_MAX(0, -ix0), fx1 = TA_MIN(filter_w, p->in_w - ix0);
+            const int32_t *bias = bias_row + p->col_class[ox] * channels;
+            int8_t *out = output + (oy * p->out_w + ox) * channels;
+            int c = 0;
+            for (; c + 4 <= channels; c += 4) {
+                int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+                for (int fy = fy0; fy < fy1; ++fy) {
+                    const int8_t *x = input + ((iy0 + fy) * p->in_w + ix0 + fx0) * channels + c;
+                    const int8_t *w = filter + (fy * filter_w + fx0) * channels + c;
+                    for (int fx = fx0; fx < fx1; ++fx, x += channels, w += channels) {
+#if TA_DSP
+                        const int32_t xv = load_s8x4(x), wv = load_s8x4(w);
+                        const int32_t x02 = __sxtb16(xv), w02 = __sxtb16(wv);
+                        const int32_t x13 = __sxtb16(ror8(xv)), w13 = __sxtb16(ror8(wv));
+                        a0 = __smlabb(x02, w02, a0);
+                        a2 = __smlatt(x02, w02, a2);
+                        a1 = __smlabb(x13, w13, a1);
+                        a3 = __smlatt(x13, w13, a3);
+#else
+                        a0 += (int32_t)x[0] * w[0];
+                        a1 += (int32_t)x[1] * w[1];
+                        a2 += (int32_t)x[2] * w[2];
+                        a3 += (int32_t)x[3] * w[3];
+#endif
+                    }
+                }
+                out[c] = requantize(a0, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
+                out[c + 1] = requantize(a1, p->multiplier[c + 1], p->shift[c + 1], p->output_offset, p->act_min, p->act_max);
+                out[c + 2] = requantize(a2, p->multiplier[c + 2], p->shift[c + 2], p->output_offset, p->act_min, p->act_max);
+                out[c + 3] = requantize(a3, p->multiplier[c + 3], p->shift[c + 3], p->output_offset, p->act_min, p->act_max);
+            }
+            for (; c < channels; ++c) {
+                int32_t acc = bias[c];
+                for (int fy = fy0; fy < fy1; ++fy) {
+                    for (int fx = fx0; fx < fx1; ++fx) {
+                        acc += (int32_t)input[((iy0 + fy) * p->in_w + ix0 + fx) * channels + c] *
+                               filter[(fy * filter_w + fx) * channels + c];
+                    }
+                }
+                out[c] = requantize(acc, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output)
+{
+    const int depth = p->accum_depth;
+    int oc = 0;
+    for (; oc + 4 <= p->out_c; oc += 4) {
+        int32_t acc[4] = {p->folded_bias[oc], p->folded_bias[oc + 1], p->folded_bias[oc + 2], p->folded_bias[oc + 3]};
+        if (p->packed_filter) {
+            dot4_packed(input, 0, p->packed_filter + oc * depth / 4, 0, 1, depth, acc);
+        } else {
+            dot4(input, 0, filter + oc * depth, 0, depth, 1, depth, acc);
+        }
+        for (int j = 0; j < 4; ++j) {
+            const int k = p->per_channel ? oc + j : 0;
+            output[oc + j] = requantize(acc[j], p->multiplier[k], p->shift[k], p->output_offset, p->act_min, p->act_max);
+        }
+    }
+    for (; oc < p->out_c; ++oc) {
+        const int32_t acc = dot1(input, 0, filter + oc * depth, 0, 1, depth, p->folded_bias[oc]);
+        const int k = p->per_channel ? oc : 0;
+        output[oc] = requantize(acc, p->multiplier[k], p->shift[k], p->output_offset, p->act_min, p->act_max);
+    }
+}
+
+void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                  int8_t *output)
+{
+    if (p->bias_table) {
+        conv2d_fast(p, input, filter, output);
+    } else {
+        conv2d_reference(p, input, filter, bias, output);
+    }
+}
+
+void ta_depthwise_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, int8_t *output)
+{
+    if (p->bias_table) {
+        depthwise_conv2d_fast(p, input, filter, output);
+    } else {
+        depthwise_conv2d_reference(p, input, filter, bias, output);
+    }
+}
+
+void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                           int8_t *output)
+{
+    if (p->folded_bias) {
+        fully_connected_fast(p, input, filter, output);
+    } else {
+        fully_connected_reference(p, input, filter, bias, output);
     }
 }
 
@@ -418,22 +744,22 @@ void ta_resize_bilinear_s8(const int8_t *input, int in_h, int in_w, int channels
     for (int y = 0; y < out_h; ++y) {
         int32_t in_y, y0, y1;
         interpolation_values(y, height_scale_10, half_pixel_centers, in_h, &in_y, &y0, &y1);
-        const int64_t dy = in_y - (1 << 10) * y0;
+        const int32_t dy = in_y - (1 << 10) * y0;
+        const int8_t *row0 = input + y0 * in_w * channels, *row1 = input + y1 * in_w * channels;
         for (int x = 0; x < out_w; ++x) {
             int32_t in_x, x0, x1;
             interpolation_values(x, width_scale_10, half_pixel_centers, in_w, &in_x, &x0, &x1);
-            const int64_t dx = in_x - (1 << 10) * x0;
+            const int32_t dx = in_x - (1 << 10) * x0;
+            /* Weights sum to 2^20 and |value| <= 128: every sum fits int32 (TFLite takes int64). */
+            const int32_t w00 = ((1 << 10) - dy) * ((1 << 10) - dx), w10 = dy * ((1 << 10) - dx);
+            const int32_t w01 = ((1 << 10) - dy) * dx, w11 = dy * dx;
             for (int c = 0; c < channels; ++c) {
-                const int64_t v00 = input[(y0 * in_w + x0) * channels + c];
-                const int64_t v10 = input[(y1 * in_w + x0) * channels + c];
-                const int64_t v01 = input[(y0 * in_w + x1) * channels + c];
-                const int64_t v11 = input[(y1 * in_w + x1) * channels + c];
-                const int64_t sum_20 = v00 * ((1 << 10) - dy) * ((1 << 10) - dx) + v10 * dy * ((1 << 10) - dx) +
-                                       v01 * ((1 << 10) - dy) * dx + v11 * dy * dx;
+                const int32_t sum_20 = row0[x0 * channels + c] * w00 + row1[x0 * channels + c] * w10 +
+                                       row0[x1 * channels + c] * w01 + row1[x1 * channels + c] * w11;
 #if TA_SINGLE_ROUNDING
-                const int64_t value = (sum_20 + (1 << 19)) >> 20;
+                const int32_t value = (sum_20 + (1 << 19)) >> 20;
 #else
-                const int64_t value = (sum_20 + (sum_20 > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
+                const int32_t value = (sum_20 + (sum_20 > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
 #endif
                 output[(y * out_w + x) * channels + c] = (int8_t)value;
             }

@@ -13,6 +13,12 @@
  * (QuantizedMeanOrSum: the integer version of TFLite Micro 2024+), and gemmlowp fixedpoint/fixedpoint.h.
  * The tests compare every zoo model against the tflite-micro interpreter on real clips.
  *
+ * Speed: the generator folds the input zero point into per-position bias tables (no offset add per
+ * tap, no test per padded tap), the kernels compute four output channels per pass over the input
+ * (each loaded input feeds four accumulators), and where the core has the DSP extension
+ * (__ARM_FEATURE_DSP: Cortex-M4 / M7) four int8 products take two SMLAD dual multiply-accumulates,
+ * as CMSIS-NN does. The sums are the same integers in any order, so outputs stay bit-exact.
+ *
  * Define TA_SINGLE_ROUNDING=1 for TFLite's single-rounding build (TFLITE_SINGLE_ROUNDING); the
  * default is the double-rounding arithmetic that TFLite Micro uses unless built with that flag.
  */
@@ -27,6 +33,16 @@ extern "C" {
 
 #ifndef TA_SINGLE_ROUNDING
 #define TA_SINGLE_ROUNDING 0
+#endif
+
+/* 1: requantize without 32x32 -> 64-bit multiplies (four 16-bit partial products), which ARMv6-M
+ * lacks (the compiler would call __aeabi_lmul); same results. Default: on for ARMv6-M. */
+#ifndef TA_NO_LONG_MULTIPLY
+#if defined(__ARM_ARCH_6M__)
+#define TA_NO_LONG_MULTIPLY 1
+#else
+#define TA_NO_LONG_MULTIPLY 0
+#endif
 #endif
 
 /* x * multiplier * 2^shift, multiplier a Q31 value in [2^30, 2^31), rounded as TFLite does. */
@@ -45,6 +61,19 @@ typedef struct {
     int32_t act_min, act_max;   /* fused activation, in output units */
     const int32_t *multiplier;  /* per output channel */
     const int8_t *shift;        /* per output channel */
+    /* Fast path, generated at export (NULL: the reference loops). The input offset is folded into
+     * the bias: bias_table[(row_class[oy] * n_col_classes + col_class[ox]) * out_c + oc] = bias[oc]
+     * + input_offset * (sum of oc's filter taps that fall inside the input at output (oy, ox)), so
+     * the kernel multiplies raw int8 inputs and never visits a padded tap. Dilation 1, and depth
+     * multiplier 1 for DEPTHWISE_CONV_2D. */
+    const int32_t *bias_table;
+    const uint8_t *row_class;   /* out_h values */
+    const uint8_t *col_class;   /* out_w values */
+    int16_t n_col_classes;
+    /* CONV_2D on cores without the DSP extension (NULL: read the OHWI filter): the filter of each
+     * block of four output channels as words, tap k of the block's channel j in bits 8j..8j+7 of
+     * word k (out_c a multiple of 4), so one load gives the four weights one input meets. */
+    const uint32_t *packed_filter;
 } ta_conv_params_t;
 
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
@@ -59,6 +88,10 @@ typedef struct {
     const int32_t *multiplier;  /* out_c values (per channel) or 1 (per tensor) */
     const int8_t *shift;
     int16_t per_channel;
+    /* Fast path (NULL: the reference loop): bias[oc] + input_offset * sum of oc's weights, generated
+     * at export when the filter zero point is 0 (int8 weights are symmetric). */
+    const int32_t *folded_bias;
+    const uint32_t *packed_filter; /* as ta_conv_params_t, over accum_depth (NULL: the OI filter) */
 } ta_fc_params_t;
 
 void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,

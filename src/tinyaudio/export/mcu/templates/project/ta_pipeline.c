@@ -48,15 +48,29 @@ int8_t ta_quantize_feature(int16_t value)
     return (int8_t)(TA_INPUT_Q_LOW + (int)lo);
 }
 
+/* Shift the input window up by the pending rows and append them: one move per loop step. */
+static void ta_flush_rows(ta_pipeline_t *p, int8_t *input)
+{
+    const size_t n = (size_t)p->pending;
+    if (n == 0) {
+        return;
+    }
+    memmove(input, input + n * TA_N_FEATURES, (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES);
+    memcpy(input + (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES, p->rows, n * TA_N_FEATURES);
+    p->pending = 0;
+}
+
 static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
 {
     if (ta_frontend_frame(&p->fe, p->frame, p->features) != ARM_MATH_SUCCESS) {
         return -1;
     }
-    memmove(input, input + TA_N_FEATURES, (size_t)(TA_N_FRAMES - 1) * TA_N_FEATURES);
-    int8_t *row = input + (size_t)(TA_N_FRAMES - 1) * TA_N_FEATURES;
+    int8_t *row = p->rows[p->pending++];
     for (int i = 0; i < TA_N_FEATURES; i++) {
         row[i] = ta_quantize_feature(p->features[i]);
+    }
+    if (p->pending == TA_STEP_FRAMES || p->pending == TA_N_FRAMES) {
+        ta_flush_rows(p, input);
     }
     /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
     memmove(p->frame, p->frame + TA_HOP_LENGTH, (size_t)(TA_N_FFT - TA_HOP_LENGTH) * sizeof(int16_t));
@@ -103,5 +117,6 @@ int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t 
             frames++;
         }
     }
+    ta_flush_rows(p, input);
     return frames;
 }

@@ -60,11 +60,16 @@ typedef struct {
     int16_t frame[TA_N_FFT]; /* the frame being filled */
     size_t fill;             /* samples in frame[] */
     int16_t features[TA_N_FEATURES];
+    /* New int8 rows not yet in the input window: the window is shifted once per TA_STEP_FRAMES
+     * frames (and at the end of each push), not once per frame. */
+    int8_t rows[TA_STEP_FRAMES][TA_N_FEATURES];
+    int pending;
 } ta_pipeline_t;
 
 /* Initialise the frontend, and fill `input` with the features of silence (all frames). */
 int ta_pipeline_init(ta_pipeline_t *p, int8_t *input);
-/* Push n new samples; every completed frame shifts `input` by one row. Returns frames computed, <0 on error. */
+/* Push n new samples; every completed frame becomes the newest row of `input` (older rows shift up),
+ * all of them in place when the call returns. Returns frames computed, <0 on error. */
 int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t *input);
 /* int16 frontend value -> int8 model input (bit-exact with Python, see feature_config.h). */
 int8_t ta_quantize_feature(int16_t value);

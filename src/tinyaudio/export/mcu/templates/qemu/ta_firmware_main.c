@@ -17,12 +17,20 @@
  * and filling the input), ta_pipeline_push (PUSH_FRAMES frames, each with its int8 quantization
  * and the input shift), and ta_model_invoke alone. The counter is 24 bits: one measurement must
  * stay below 2^24 ticks (about 6.7e8 instructions at QEMU's 25 MHz SysTick and 1 ns / insn).
+ *
+ * ta_mark_frontend / ta_mark_model / ta_mark_idle are called where each stage starts, so that a
+ * QEMU execution trace can be split by stage (tinyaudio.export.mcu.profile).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ta_model.h"
 #include "ta_pipeline.h"
+
+/* Stage markers for execution traces: empty, never inlined, each at an address of its own. */
+__attribute__((noinline)) void ta_mark_frontend(void) { __asm volatile("nop"); }
+__attribute__((noinline)) void ta_mark_model(void) { __asm volatile("nop\n\tnop"); }
+__attribute__((noinline)) void ta_mark_idle(void) { __asm volatile("nop\n\tnop\n\tnop"); }
 
 static ta_pipeline_t ta_pipe; /* the firmware's pipeline state (counted as frontend RAM by firmware_memory) */
 
@@ -63,6 +71,7 @@ int main(int argc, char **argv)
 #endif
     unsigned long n_clips = 0;
     while (fread(clip, sizeof(int16_t), n_samples, in) == n_samples) {
+        ta_mark_frontend();
         uint32_t start = TA_NOW();
         if (ta_pipeline_init(&ta_pipe, input) != 0) {
             fprintf(stderr, "ta_pipeline_init failed on clip %lu\n", n_clips);
@@ -80,16 +89,19 @@ int main(int argc, char **argv)
             fprintf(stderr, "ta_pipeline_push failed on clip %lu\n", n_clips);
             return 1;
         }
+        ta_mark_idle();
         if (inputs && fwrite(input, 1, (size_t)TA_N_FRAMES * TA_N_FEATURES, inputs) != (size_t)TA_N_FRAMES * TA_N_FEATURES) {
             fprintf(stderr, "short write to %s\n", argv[4]);
             return 1;
         }
+        ta_mark_model();
         start = TA_NOW();
         if (ta_model_invoke() != 0) {
             fprintf(stderr, "ta_model_invoke failed on clip %lu\n", n_clips);
             return 1;
         }
         uint32_t invoke_ticks = ta_ticks_since(start);
+        ta_mark_idle();
 #ifdef TA_QEMU_SYSTICK
         printf("clip_ticks %lu %lu %d %lu\n", (unsigned long)init_ticks, (unsigned long)push_ticks, frames,
                (unsigned long)invoke_ticks);
