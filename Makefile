@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 # so it is accepted after a file-count check (see tinyaudio/data/download.py).
 demo: export TINYAUDIO_ALLOW_UNVERIFIED ?= 1
 demo: $(STAMP)
-	@$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out $(DEMO_OUT) --overwrite
+	@$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc_q15 --augment noise --epochs 30 --out $(DEMO_OUT) --overwrite
 	@$(BIN)/tinyaudio predict $(DEMO_OUT) $$($(BIN)/python -c "from tinyaudio.data import fsdd; print(' '.join(str(c.path) for c in fsdd().split('test')[::60]))")
 	@echo "artifacts in $(DEMO_OUT): model_int8.tflite, model_int8.h, metrics.json, *.png"
 
@@ -74,6 +74,7 @@ results: $(STAMP)
 	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
 	$(BIN)/tinyaudio speaker-eval runs/fsdd_speaker --dataset librispeech
 	$(BIN)/tinyaudio recipe fire-alarm --out runs/fire_alarm --overwrite
+	$(BIN)/tinyaudio recipe fire-alarm --features stft_q15_124x129 --out runs/fire_alarm_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model tiny_conv --features mfcc_49x10 --epochs 30 --qat --qat-epochs 5 --out runs/kws_tiny_conv_qat --overwrite
 	$(BIN)/python benchmarks/summarize_runs.py runs
 	$(BIN)/python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15

@@ -104,6 +104,7 @@ CASES = [
     ("export-target", "export {run} --target esp32 --out {root}/e1", "unknown target 'esp32'"),
     ("export-threshold", "export {run} --threshold 2 --out {root}/e2", "Invalid value for '--threshold'"),
     ("export-step", "export {run} --step-ms 0 --out {root}/e3", "step_ms 0.0: must be > 0"),
+    ("export-cpu", "export {run} --cpu cortex-m99 --out {root}/e5", "unknown cpu 'cortex-m99'; use one of cortex-m0plus"),
     ("export-user-folder", "export {run} --out {root}/project --overwrite", "tinyaudio did not write"),
     ("export-existing-folder", "export {run} --out {root}/project", "exists"),
     ("export-float-frontend", "export {run} --out {root}/e4", "the device frontend cannot compute its features"),
@@ -113,6 +114,7 @@ CASES = [
     ("codegen-corrupt", "codegen {root}/corrupt.tflite --out {root}/c1", "corrupt.tflite: the model has 0 subgraphs"),
     ("codegen-user-folder", "codegen {run} --out {root}/project --overwrite", "tinyaudio did not write"),
     ("codegen-existing", "codegen {run} --out {root}/project", "exists"),
+    ("codegen-cpu", "codegen {run} --cpu m4 --out {root}/c3", "unknown cpu 'm4'; use one of cortex-m0plus"),
     ("codegen-missing", "codegen {root}/missing.tflite --out {root}/c2", "missing.tflite"),
     # synthesize
     ("synthesize-empty", "synthesize '' --out {root}/s1", "nothing to synthesize"),

@@ -26,6 +26,8 @@ from tinyaudio.pipeline import export_run  # noqa: E402
 from tinyaudio.export.mcu.build import ARM_CC  # noqa: E402
 from tinyaudio.export.mcu.qemu import QEMU  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
+from tinyaudio.export.cpus import CPUS  # noqa: E402
+from tinyaudio.export.mcu.profile import TIMINGS, profile_firmware  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     shutil.which(ARM_CC) is None or shutil.which(QEMU) is None,
@@ -73,10 +75,11 @@ def fsdd_test_clips(data_root: Path, n: int) -> np.ndarray:
     return float_to_q15(samples)
 
 
-def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_root, tmp_path):
+@pytest.mark.parametrize("cpu", list(CPUS))
+def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_root, tmp_path, cpu):
     try:
-        project = export_run(q15_run, tmp_path / "project", target="c")
-        elf = build_qemu_firmware(project.source_dir, tmp_path / "build")
+        project = export_run(q15_run, tmp_path / "project", target="c", cpu=cpu)
+        elf = build_qemu_firmware(project.source_dir, tmp_path / "build", cpu=cpu)
     except BuildError as exc:
         if "download" in str(exc):
             pytest.skip(f"CMSIS-DSP sources unavailable: {exc}")
@@ -86,7 +89,7 @@ def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_ro
     n_outputs = int(np.prod(outp.shape[1:]))
     clips = fsdd_test_clips(data_root, N_CLIPS)
 
-    run = run_qemu_firmware(elf, clips, n_outputs, timeout_s=300)
+    run = run_qemu_firmware(elf, clips, n_outputs, cpu=cpu, timeout_s=300)
 
     want_inputs = model_input_q15(clips, CONFIG, inp.scale, inp.zero_point)
     np.testing.assert_array_equal(run.model_inputs, want_inputs.reshape(N_CLIPS, -1))
@@ -103,3 +106,24 @@ def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_ro
     assert memory.flash_bytes > memory.parts["model"][0] > 0
     assert memory.ram_bytes > memory.parts["model"][1] >= project.codegen.arena_size
     assert memory.parts["frontend"][1] > 0  # the ta_pipeline_t state (frame buffer, frontend scratch)
+
+
+def test_profile_counts_the_instructions_systick_counts_and_estimates_cycles(q15_run, data_root, tmp_path):
+    """The execution-trace replay counts what QEMU's instruction counter counts (within the
+    harness's SysTick reads), and each core's cycle estimate is above its instruction count."""
+    project = export_run(q15_run, tmp_path / "project", target="c")
+    elf = build_qemu_firmware(project.source_dir, tmp_path / "build", cpu="cortex-m0plus")
+    clips = fsdd_test_clips(data_root, 2)
+    _, outp = model_io((q15_run / "model_int8.tflite").read_bytes())
+    run = run_qemu_firmware(elf, clips, int(np.prod(outp.shape[1:])), cpu="cortex-m0plus", timeout_s=300)
+    profile = profile_firmware(elf, clips, cpu="cortex-m0plus")
+
+    assert profile.frames_per_clip == CONFIG.n_frames
+    assert abs(profile.instructions("model") - run.instructions_per_inference) < 200, (
+        profile.instructions("model"), run.instructions_per_inference)
+    counts = profile.stages["model"].counts
+    assert counts["multiply"] > 0 and counts["load"] > 0 and counts["branch_taken"] > 0
+    assert counts["long_multiply"] == 0  # ARMv6-M has none: requantization splits the product
+    for core in TIMINGS:
+        assert profile.cycles("model", core) > profile.instructions("model")
+    assert "ta_conv2d_s8" in profile.stages["model"].functions

@@ -1,0 +1,101 @@
+"""Every run's exported firmware on every Cortex-M core under QEMU: bit-exactness, instructions and
+ESTIMATED cycles per inference, per feature frame and per loop step, arena and flash.
+
+For each run folder and core: ``tinyaudio export --target c --cpu CORE``, cross-compiled for the
+core (`tinyaudio.export.cpus.CPUS`: the M0+ build runs on mps2-an385), fed N real clips (each a
+fresh pipeline + one inference). Bit-exactness: the firmware's int8 outputs against TFLite Micro's
+on the Python model input. Instructions: SysTick under ``-icount shift=0``. Cycles: an ESTIMATE from
+one clip's execution trace with the core's timing rules (`tinyaudio.export.mcu.profile`: no flash
+wait states, loads not pipelined, taken-branch refill 2 on the M4); the M3 and M7 rows give
+instructions only. Loop step = TA_STEP_FRAMES new frames (32 ms of audio) + one inference.
+
+Reference points: the RP2040 seed's own build (TFLite Micro + CMSIS-NN) took 24 ms per loop step on
+the 125 MHz Cortex-M0+; MLPerf Tiny's DS-CNN runs in about 8.7 M cycles per inference on a 120 MHz
+Cortex-M4 with X-CUBE-AI.
+
+Usage: python benchmarks/mcu_cores.py [RUN_DIR ...] [--clips N] [--cpu CORE ...]
+    (default: runs/fire_alarm_q15/transfer, runs/sc12_q15, runs/fsdd_q15, runs/demo, those that exist)
+Needs: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mcu_firmware_cycles import split_clips  # noqa: E402
+
+from tinyaudio.errors import TinyAudioError  # noqa: E402
+from tinyaudio.export.cpus import CPUS, cpu_target  # noqa: E402
+from tinyaudio.export.mcu import build_qemu_firmware, firmware_memory, run_qemu_firmware  # noqa: E402
+from tinyaudio.export.mcu.check import model_io, tflm_outputs  # noqa: E402
+from tinyaudio.export.mcu.profile import TIMINGS, profile_firmware  # noqa: E402
+from tinyaudio.export.mcu.project import model_input_q15  # noqa: E402
+from tinyaudio.pipeline import export_run  # noqa: E402
+from tinyaudio.runtime.run_folder import RunFolder  # noqa: E402
+
+DEFAULT_RUNS = ("runs/fire_alarm_q15/transfer", "runs/sc12_q15", "runs/fsdd_q15", "runs/demo")
+
+
+def bench(run_dir: Path, cpu: str, n_clips: int) -> str:
+    run = RunFolder.open(run_dir)
+    config = run.feature_config
+    model = run.model_path("int8").read_bytes()
+    inp, outp = model_io(model)
+    clips = split_clips(run_dir, config, n_clips)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = export_run(run_dir, Path(tmp) / "project", target="c", cpu=cpu)
+        if project.codegen is None:
+            return f"| {run_dir} | {cpu} | no plain-C model: {project.codegen_error} |"
+        elf = build_qemu_firmware(project.source_dir, Path(tmp) / "build", cpu=cpu)
+        fw = run_qemu_firmware(elf, clips, int(np.prod(outp.shape[1:])), cpu=cpu)
+        profile = profile_firmware(elf, clips[:1], cpu=cpu)
+        memory = firmware_memory(elf)
+    want_inputs = model_input_q15(clips, config, inp.scale, inp.zero_point)
+    exact = np.array_equal(fw.outputs, tflm_outputs(model, want_inputs[..., None])) and np.array_equal(
+        fw.model_inputs, want_inputs.reshape(len(clips), -1))
+    step_frames = project.step_samples // config.hop_length
+    clock = cpu_target(cpu).clock_hz
+    model_flash, frontend_flash = memory.parts["model"][0], memory.parts["frontend"][0]
+    row = [str(run_dir), cpu, "yes" if exact else "NO", f"{fw.instructions_per_inference / 1e6:.2f} M",
+           f"{fw.instructions_per_frame / 1e3:.0f} K"]
+    if cpu in TIMINGS:
+        # per-frame cycles: the frontend stage's cycles-per-instruction applied to SysTick's per-frame count
+        frontend_cpi = profile.cycles("frontend") / profile.instructions("frontend")
+        inference = profile.cycles("model")
+        step = step_frames * fw.instructions_per_frame * frontend_cpi + inference
+        row += [f"{inference / 1e6:.2f} M = {1e3 * inference / clock:.1f} ms",
+                f"{step_frames} x {fw.instructions_per_frame * frontend_cpi / 1e3:.0f} K + inference = {1e3 * step / clock:.1f} ms"]
+    else:
+        step = step_frames * fw.instructions_per_frame + fw.instructions_per_inference
+        row += ["(instructions only)", f"{1e3 * step / clock:.1f} ms at 1 instruction / cycle"]
+    row += [f"{project.codegen.arena_size:,}", f"{model_flash / 1024:.0f} / {frontend_flash / 1024:.0f} / "
+            f"{(memory.flash_bytes - model_flash - frontend_flash) / 1024:.0f} KB"]
+    return "| " + " | ".join(row) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="*", type=Path)
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--cpu", action="append", choices=list(CPUS))
+    args = parser.parse_args()
+    runs = args.runs or [Path(p) for p in DEFAULT_RUNS if Path(p).is_dir()]
+    print("| run | core | equals TFLM | instructions / inference | instructions / frame | estimated cycles / "
+          "inference (at the core's clock) | loop step (estimate) | arena B | flash model / frontend / rest |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run_dir in runs:
+        for cpu in args.cpu or list(CPUS):
+            try:
+                print(bench(run_dir, cpu, args.clips), flush=True)
+            except TinyAudioError as exc:
+                print(f"| {run_dir} | {cpu} | not built: {exc} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
