@@ -21,25 +21,40 @@ Needs: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mcu_firmware_cycles import split_clips  # noqa: E402
-
-from tinyaudio.errors import TinyAudioError  # noqa: E402
-from tinyaudio.export.cpus import CPUS, cpu_target  # noqa: E402
-from tinyaudio.export.mcu import build_qemu_firmware, firmware_memory, run_qemu_firmware  # noqa: E402
-from tinyaudio.export.mcu.check import model_io, tflm_outputs  # noqa: E402
-from tinyaudio.export.mcu.profile import TIMINGS, profile_firmware  # noqa: E402
-from tinyaudio.export.mcu.project import model_input_q15  # noqa: E402
-from tinyaudio.pipeline import export_run  # noqa: E402
-from tinyaudio.runtime.run_folder import RunFolder  # noqa: E402
+from tinyaudio.data import load_dataset
+from tinyaudio.data.dataset import load_clips
+from tinyaudio.errors import DatasetError, TinyAudioError
+from tinyaudio.export.cpus import CPUS, cpu_target
+from tinyaudio.export.mcu import build_qemu_firmware, firmware_memory, run_qemu_firmware
+from tinyaudio.export.mcu.check import model_io, tflm_outputs
+from tinyaudio.export.mcu.profile import TIMINGS, profile_firmware
+from tinyaudio.export.mcu.project import model_input_q15
+from tinyaudio.features import FeatureConfig
+from tinyaudio.features.q15 import float_to_q15
+from tinyaudio.pipeline import export_run
+from tinyaudio.runtime.run_folder import RunFolder
 
 DEFAULT_RUNS = ("runs/fire_alarm_q15/transfer", "runs/sc12_q15", "runs/fsdd_q15", "runs/demo")
+
+
+def split_clips(run_dir: Path, config: FeatureConfig, n: int) -> np.ndarray:
+    """``n`` clips spread over the run's test split, int16, shape (n, config.n_samples); for a run
+    whose dataset has no loader (the fire-alarm recipe's windows), Speech Commands test clips."""
+    dataset = json.loads((run_dir / "config.json").read_text()).get("dataset", "speech_commands")
+    try:
+        test = load_dataset(dataset, os.environ.get("TINYAUDIO_DATA")).split("test")
+    except DatasetError:
+        test = load_dataset("speech_commands", os.environ.get("TINYAUDIO_DATA")).split("test")
+    chosen = [test[i] for i in np.linspace(0, len(test) - 1, min(n, len(test))).round().astype(int)]
+    samples, _, _ = load_clips(chosen, config.sample_rate, config.n_samples, skip_bad=True)
+    return float_to_q15(samples)
 
 
 def bench(run_dir: Path, cpu: str, n_clips: int) -> str:

@@ -87,12 +87,9 @@ def _manifest(folder: Path) -> tuple[set[str], dict[str, str]]:
         return set(), {}
 
 
-def _manifest_entries(folder: Path) -> set[str]:
-    return _manifest(folder)[0]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (manifests, run-folder checksums)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def record_entries(folder: str | os.PathLike, *names: str) -> None:
@@ -103,7 +100,7 @@ def record_entries(folder: str | os.PathLike, *names: str) -> None:
     top = {Path(n).parts[0] for n in names} - {MANIFEST}
     for name in top:
         if (folder / name).is_file():
-            sums[name] = _sha256(folder / name)
+            sums[name] = sha256_file(folder / name)
     write_text_atomic(folder / MANIFEST, json.dumps({"entries": sorted(entries | top), "sha256": dict(sorted(sums.items()))},
                                                     indent=1) + "\n")
 
@@ -129,13 +126,14 @@ def foreign_entries(folder: str | os.PathLike, legacy: Legacy | None = None) -> 
     known.add(MANIFEST)
     foreign = [p.name for p in folder.iterdir() if p.name not in known]
     edited = [f"{name} (edited)" for name, digest in sums.items()
-              if name != MANIFEST and (folder / name).is_file() and _sha256(folder / name) != digest]
+              if name != MANIFEST and (folder / name).is_file() and sha256_file(folder / name) != digest]
     return sorted(foreign + edited)
 
 
 def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str = "run folder",
-                        legacy: Legacy | None = None) -> None:
-    """Refuse, before any work, an output folder that must not be written.
+                        legacy: Legacy | None = None, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that must not be written (``option``: the command-line
+    option that names it, for the message).
 
     Raises:
         FolderExistsError: ``path`` exists, is not empty and ``overwrite`` is False; or it holds
@@ -146,23 +144,23 @@ def check_output_folder(path: str | os.PathLike, *, overwrite: bool, what: str =
     if not path.exists():
         return
     if not path.is_dir():
-        raise FolderExistsError(f"{path}: exists and is a file; choose another --out")
+        raise FolderExistsError(f"{path}: exists and is a file; choose another {option}")
     if not any(path.iterdir()):
         return
     if not overwrite:
-        raise FolderExistsError(f"{path}: {what} exists; choose another --out (or --overwrite to replace it)")
+        raise FolderExistsError(f"{path}: {what} exists; choose another {option} (or --overwrite to replace it)")
     foreign = foreign_entries(path, legacy)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise FolderExistsError(
             f"{path}: not replaced: it holds files tinyaudio did not write ({shown}); "
-            f"choose another --out (--overwrite only replaces a {what} tinyaudio wrote)"
+            f"choose another {option} (--overwrite only replaces a {what} tinyaudio wrote)"
         )
 
 
 @contextlib.contextmanager
 def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str = "run folder",
-                 legacy: Legacy | None = None) -> Iterator[Path]:
+                 legacy: Legacy | None = None, option: str = "--out") -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to fill; rename it onto ``path`` when the block succeeds.
 
     On an exception or KeyboardInterrupt the temporary folder is removed and an existing ``path``
@@ -173,14 +171,14 @@ def build_folder(path: str | os.PathLike, *, overwrite: bool = False, what: str 
         FolderExistsError: see `check_output_folder` (checked on entry and again before the rename).
     """
     path = Path(path).absolute()  # "." and "" have no name to build a sibling from
-    check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
+    check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy, option=option)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fresh, unique names (mkdtemp): nothing that already exists is ever removed here.
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
         record_entries(tmp, *(p.name for p in tmp.iterdir()))
-        check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy)
+        check_output_folder(path, overwrite=overwrite, what=what, legacy=legacy, option=option)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old / path.name)

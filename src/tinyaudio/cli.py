@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tinyaudio.export.cpus import CPUS, DEFAULT_CPU
 from tinyaudio.runtime.run_folder import DETECTOR, RunFolder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="From audio recordings to a tiny int8 model.")
@@ -387,7 +388,8 @@ def stream_eval_command(
     hop_ms: Optional[float] = typer.Option(None, min=1.0, help="Ms between inferences."),
     seed: int = typer.Option(0),
     noise_dir: Optional[Path] = typer.Option(None, help="Background noise folder (default $TINYAUDIO_DATA/speech_commands_background_noise)."),
-    save_stream: Optional[Path] = typer.Option(None, help="Also write stream.wav and stream_labels.txt here."),
+    save_stream: Optional[Path] = typer.Option(None, help="Also write stream.wav and stream_labels.txt into this new folder."),
+    overwrite: bool = typer.Option(False, help="Replace a --save-stream folder tinyaudio wrote before (never one with other files)."),
     speech_share: float = typer.Option(0.25, min=0.0, max=0.9, help="Share of the stream that is running speech (LibriSpeech test-other)."),
     sound_share: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of the stream that is everyday sounds (ESC-50 test split)."),
     split: str = typer.Option("test", help="test | validation: which clips, speech and sounds make the stream."),
@@ -400,7 +402,7 @@ def stream_eval_command(
     results = stream_eval(run_dir, duration_s=minutes * 60, snrs_db=snr, keyword_share=keyword_share, data_dir=data_dir,
                           noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
                           rule=_decision_rule(run_dir, threshold, smoothing, min_count, suppression),
-                          save_stream=save_stream, speech_share=speech_share,
+                          save_stream=save_stream, overwrite=overwrite, speech_share=speech_share,
                           sound_share=sound_share, split=split, progress=True, log=console.print)
     console.print(summary_table(results))
 
@@ -477,7 +479,7 @@ def export(
     board: Optional[str] = typer.Option(None, help="Board to check RAM / flash against (default per target)."),
     step_ms: float = typer.Option(32.0, help="Audio per loop step in ms (rounded to whole hops)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Score the top class needs to light the LED and print (default: the run's detector.json, else 0.6)."),
-    cpu: str = typer.Option("cortex-m0plus", help="Core the generated C is laid out for: cortex-m0plus (RP2040) | cortex-m3 | cortex-m4 | cortex-m7."),
+    cpu: str = typer.Option(DEFAULT_CPU, help=f"Core the generated C is laid out for: {' | '.join(CPUS)} (default: the RP2040's)."),
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
@@ -498,8 +500,8 @@ def recipe(
     quick: bool = typer.Option(False, help="Minutes-long smoke run (numbers not meaningful)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic alarm recordings added to the detector's positives."),
     real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Train the detector on the real alarm recordings too."),
-    features: str = typer.Option("logmel_61x40", help="Feature preset; stft_q15_124x129 is the RP2040 seed's q15 spectrogram."),
-    model: str = typer.Option("cnn_resize32", help="Zoo model of the base and the detector."),
+    features: Optional[str] = typer.Option(None, help="Feature preset (default the recipe's, logmel_61x40); stft_q15_124x129 is the RP2040 seed's q15 spectrogram."),
+    model: Optional[str] = typer.Option(None, help="Zoo model of the base and the detector (default the recipe's, cnn_resize32)."),
     overwrite: bool = typer.Option(False, help="Replace existing run folders."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
@@ -509,8 +511,9 @@ def recipe(
 
     if name != "fire-alarm":
         _fail(ValueError(f"unknown recipe {name!r}; available: fire-alarm"))
+    chosen = {k: v for k, v in (("features", features), ("model", model)) if v is not None}
     settings = dataclasses.replace(FireAlarmRecipe.quick() if quick else FireAlarmRecipe(), synthetic=synthetic,
-                                   real_positives=real_positives, features=features, model=model)
+                                   real_positives=real_positives, **chosen)
     fire_alarm_recipe(out, recipe=settings, base=base,
                       data_dir=data_dir, overwrite=overwrite, verbose=1, log=console.print)
     console.print((out / "report.md").read_text(), markup=False, highlight=False)
@@ -566,7 +569,7 @@ def codegen(
     run_dir: Path = typer.Argument(..., help="Run folder (or an int8 .tflite file)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the C files (default RUN_DIR/codegen)."),
     overwrite: bool = typer.Option(False, help="Replace a folder codegen wrote before (never one with other files)."),
-    cpu: str = typer.Option("cortex-m0plus", help="Core the C is laid out for: cortex-m0plus | cortex-m3 | cortex-m4 | cortex-m7."),
+    cpu: str = typer.Option(DEFAULT_CPU, help=f"Core the C is laid out for: {' | '.join(CPUS)}."),
 ) -> None:
     """Generate dependency-free C99 for the int8 model: ta_model_c.c (weights, static arena, one call
     per op) and ta_nn.{c,h} (kernels bit-exact with TFLite Micro), behind ta_model.h."""

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 from tinyaudio.cli import app
@@ -218,3 +219,25 @@ def test_tune_detector_meets_per_source_budgets_and_refuses_bad_ones(tiny_detect
         tune_detector(tiny_detector_run, max_fa_per_source={"music": 1.0}, duration_s=60, data_dir=data_root)
     res = CliRunner().invoke(app, ["tune-detector", str(tiny_detector_run), "--max-fa", "speech:5"])
     assert res.exit_code == 2 and "--max-fa 'speech:5': write SOURCE=N, e.g. speech=5" in res.output
+
+
+def test_save_stream_writes_a_new_folder_and_replaces_only_its_own(tiny_detector_run, data_root, tmp_path):
+    """--save-stream never writes into a folder of the user's: a new folder, replaced only with
+    --overwrite and only while it holds nothing but what tinyaudio wrote there."""
+    from tinyaudio.errors import FolderExistsError
+
+    out = tmp_path / "stream"
+    kwargs = dict(duration_s=20, snrs_db=(10.0,), data_dir=data_root, seed=2, speech_share=0.0, sound_share=0.0,
+                  write=False, save_stream=out)
+    stream_eval(tiny_detector_run, **kwargs)
+    labels = (out / "stream_labels.txt").read_text().splitlines()
+    assert labels and all(line.count(",") == 1 for line in labels)
+    assert sf.info(str(out / "stream.wav")).duration == pytest.approx(20.0, abs=0.01)
+
+    with pytest.raises(FolderExistsError, match="stream folder exists; choose another --save-stream"):
+        stream_eval(tiny_detector_run, **kwargs)
+    stream_eval(tiny_detector_run, **kwargs, overwrite=True)  # its own folder: replaced
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FolderExistsError, match=r"holds files tinyaudio did not write \(notes.txt\)"):
+        stream_eval(tiny_detector_run, **kwargs, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "stream.wav").exists()

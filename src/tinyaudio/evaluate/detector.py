@@ -87,6 +87,13 @@ def tune_detector(
         per_source = {**point["false_accepts_per_hour_by_source"], "all": point["false_accepts_per_hour"]}
         return all(per_source[k] is None or per_source[k] <= b for k, b in budgets.items())
 
+    def choose(points: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+        """The lowest-FRR point within budget (ties: the higher threshold), else the fewest false accepts."""
+        within = [p for p in points if within_budget(p)]
+        if within:
+            return min(within, key=lambda p: (p["frr_percent"], -p["threshold"])), True
+        return min(points, key=lambda p: (p["false_accepts_per_hour"], p["frr_percent"])), False
+
     run = RunFolder.open(run_dir)
     heard = listen_to_stream(run.path, split="validation", duration_s=duration_s, snrs_db=snrs_db,
                              speech_share=speech_share, sound_share=sound_share, data_dir=data_dir, noise_dir=noise_dir,
@@ -99,13 +106,9 @@ def tune_detector(
             detector = Detector(labels, min_count=MIN_COUNT, suppression_s=suppression_s)
             curve = det_curve(track, detector, heard.events, heard.keywords, duration_s, THRESHOLDS, tolerance_s=tolerance_s)
             curves[smoothing_s, suppression_s] = curve
-            within = [p for p in curve if within_budget(p)]
-            best = (min(within, key=lambda p: (p["frr_percent"], -p["threshold"])) if within
-                    else min(curve, key=lambda p: (p["false_accepts_per_hour"], p["frr_percent"])))
-            grid.append({"smoothing_s": smoothing_s, "suppression_s": suppression_s, "reached": bool(within), **best})
-    reached = [g for g in grid if g["reached"]]
-    best = (min(reached, key=lambda g: (g["frr_percent"], -g["threshold"])) if reached
-            else min(grid, key=lambda g: (g["false_accepts_per_hour"], g["frr_percent"])))
+            best, reached = choose(curve)
+            grid.append({"smoothing_s": smoothing_s, "suppression_s": suppression_s, "reached": reached, **best})
+    best, reached = choose(grid)
     rule = DecisionRule(threshold=best["threshold"], smoothing_s=best["smoothing_s"], min_count=MIN_COUNT,
                         suppression_s=best["suppression_s"])
     summary = {k: best[k] for k in ("frr_percent", "false_accepts_per_hour", "false_accepts_per_hour_by_source",
@@ -114,7 +117,7 @@ def tune_detector(
         "rule": rule.to_dict(),
         "target_false_accepts_per_hour": target_fa_per_hour,
         "budgets_per_hour": budgets,
-        "reached": bool(reached),
+        "reached": reached,
         "validation": summary,
         "grid": [{k: g[k] for k in ("smoothing_s", "suppression_s", "threshold", "reached", "frr_percent",
                                      "false_accepts_per_hour")} for g in grid],

@@ -266,7 +266,7 @@ def score_detections(detections, events: Sequence[StreamEvent], keywords: Sequen
     starts = np.array([e.start_s for e in events])
     matched = np.zeros(len(events), dtype=bool)
     substitutions = 0
-    fa_kinds = {"speech": 0, "sounds": 0, "other_words": 0, "noise": 0, "repeat": 0}
+    fa_kinds = {**dict.fromkeys(NEGATIVE_SOURCES, 0), "repeat": 0}
     for d in detections:
         i = int(np.searchsorted(starts, d.time_s, side="right")) - 1
         if i >= 0 and d.time_s <= events[i].end_s + tolerance_s:
@@ -439,16 +439,21 @@ def listen_to_stream(run_dir: str | os.PathLike, *, split: str = "test", duratio
                      speech_share: float = 0.25, sound_share: float = 0.15, data_dir: str | os.PathLike | None = None,
                      noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
                      rule: DecisionRule | None = None, model: str = "int8", save_stream: str | os.PathLike | None = None,
-                     progress: bool = False, log: Callable[[str], None] = lambda _msg: None) -> ListenedStream:
+                     overwrite: bool = False, progress: bool = False,
+                     log: Callable[[str], None] = lambda _msg: None) -> ListenedStream:
     """Generate a ``split`` stream for a run (`generate_stream`, `stream_sections`) and listen to it once.
 
     Args: as `stream_eval`; ``rule`` sets the engine's smoothing and detector (default `DecisionRule()`).
 
     Raises:
         RunFolderError: the run folder lacks a file; DatasetError: a corpus or the noise is missing.
+        FolderExistsError: ``save_stream`` exists (without ``overwrite``) or holds files tinyaudio did not write.
     """
+    from tinyaudio._io import check_output_folder
     from tinyaudio.runtime.run import Classifier
 
+    if save_stream is not None:  # refused before any work; written as a new folder (`build_folder`)
+        check_output_folder(save_stream, overwrite=overwrite, what="stream folder", option="--save-stream")
     run_dir = Path(run_dir)
     classifier = Classifier(run_dir, model=model)
     sr = classifier.feature_config.sample_rate
@@ -465,10 +470,11 @@ def listen_to_stream(run_dir: str | os.PathLike, *, split: str = "test", duratio
     if save_stream is not None:
         import soundfile as sf
 
-        out = Path(save_stream)
-        out.mkdir(parents=True, exist_ok=True)
-        sf.write(out / "stream.wav", samples, sr, subtype="PCM_16")
-        (out / "stream_labels.txt").write_text("".join(f"{e.label}, {e.start_s * 1000:.0f}\n" for e in events))
+        from tinyaudio._io import build_folder
+
+        with build_folder(save_stream, overwrite=overwrite, what="stream folder", option="--save-stream") as out:
+            sf.write(out / "stream.wav", samples, sr, subtype="PCM_16")
+            (out / "stream_labels.txt").write_text("".join(f"{e.label}, {e.start_s * 1000:.0f}\n" for e in events))
     engine = StreamingEngine(classifier, hop_s=hop_s, rule=rule or DecisionRule())
     log(f"listening: hop {engine.hop_s * 1000:.0f} ms, smoothing {engine.rule.smoothing_s} s, {len(events)} events")
     if progress:
@@ -496,8 +502,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
                 keyword_share: float | None = None, data_dir: str | os.PathLike | None = None,
                 noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
                 rule: DecisionRule | None = None, tolerance_s: float = 1.0, model: str = "int8",
-                save_stream: str | os.PathLike | None = None, speech_share: float = 0.25, sound_share: float = 0.15,
-                split: str = "test", write: bool = True, progress: bool = False,
+                save_stream: str | os.PathLike | None = None, overwrite: bool = False, speech_share: float = 0.25,
+                sound_share: float = 0.15, split: str = "test", write: bool = True, progress: bool = False,
                 log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     """Generate a stream for a run, listen to it with the engine, and score it at the run's decision rule.
 
@@ -515,7 +521,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         hop_s: seconds between inferences (see `StreamingEngine`).
         rule: the decision rule to score (default: the run's own).
         tolerance_s: a detection may come this long after its clip ends.
-        save_stream: folder to write ``stream.wav`` and ``stream_labels.txt`` (label, start ms).
+        save_stream: new folder to write ``stream.wav`` and ``stream_labels.txt`` (label, start ms);
+            an existing one is refused unless ``overwrite`` and tinyaudio wrote it.
         speech_share, sound_share: parts of the stream filled with running speech and everyday
             sounds (`stream_sections`); the rest holds the dataset's clips over background noise.
         split: ``"test"`` (what a user reads) or ``"validation"``: the dataset split, speech and
@@ -534,8 +541,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
     rule = rule or stored or DecisionRule()
     heard = listen_to_stream(run_dir, split=split, duration_s=duration_s, snrs_db=snrs_db, keyword_share=keyword_share,
                              speech_share=speech_share, sound_share=sound_share, data_dir=data_dir, noise_dir=noise_dir,
-                             seed=seed, hop_s=hop_s, rule=rule, model=model, save_stream=save_stream, progress=progress,
-                             log=log)
+                             seed=seed, hop_s=hop_s, rule=rule, model=model, save_stream=save_stream, overwrite=overwrite,
+                             progress=progress, log=log)
     thresholds = sorted({*THRESHOLDS, 0.7, round(rule.threshold, 4)})
     curve = det_curve(heard.track, heard.engine.detector, heard.events, heard.keywords, duration_s, thresholds,
                       tolerance_s=tolerance_s)

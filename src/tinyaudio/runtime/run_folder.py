@@ -24,12 +24,13 @@ folder exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from tinyaudio._io import build_folder, check_output_folder, record_entries, write_bytes_atomic, write_text_atomic
+from tinyaudio._io import build_folder, check_output_folder, record_entries, sha256_file, write_bytes_atomic, write_text_atomic
 from tinyaudio.errors import RunFolderError
 from tinyaudio.features.config import FeatureConfig
 
@@ -114,19 +115,17 @@ class RunFolder:
             file = self.file(name)
             if not file.exists():
                 raise RunFolderError(f"{file}: missing, but the run was written with it ({CHECKSUMS}); restore it or train again")
-            if _sha256(file) != digest:
+            if sha256_file(file) != digest:
                 raise RunFolderError(f"{file}: changed since the run was written (sha256 differs from {CHECKSUMS}); "
                                      "restore the original, or train again with the settings you want")
 
     def seal(self, *names: str) -> None:
         """Record the sha256 of ``names`` (default: every existing file of `CHECKED`) in ``checksums.json``."""
-        import fnmatch
-
         if not names:
             names = tuple(p.name for p in sorted(self.path.iterdir()) if any(fnmatch.fnmatch(p.name, pat) for pat in CHECKED))
         path = self.file(CHECKSUMS)
         sums = self.read_json(CHECKSUMS) if path.exists() else {}
-        sums.update({name: _sha256(self.file(name)) for name in names})
+        sums.update({name: sha256_file(self.file(name)) for name in names})
         write_text_atomic(path, json.dumps(dict(sorted(sums.items())), indent=2) + "\n")
         self.record(CHECKSUMS)
 
@@ -311,8 +310,3 @@ class RunFolder:
             run.seal()
         run.path = Path(path)
 
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()

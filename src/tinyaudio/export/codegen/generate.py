@@ -59,11 +59,20 @@ class GeneratedModel:
         return self.plan.arena_size
 
 
+#: Bytes per value of the C types `_Lowering.array` emits.
+_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int32_t": 4, "uint32_t": 4}
+
+
 def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
     flat = [str(int(v)) for v in np.asarray(values).reshape(-1)]
     lines = [", ".join(flat[i : i + per_line]) for i in range(0, len(flat), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
+
+
+def _has_bias(op: Op) -> bool:
+    """CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED with a bias tensor (input 2 present)."""
+    return len(op.inputs) > 2 and op.inputs[2] >= 0
 
 
 def _shape_only_ops(graph: Graph) -> set[int]:
@@ -142,30 +151,35 @@ class _Lowering:
         self.decls.append(f"static const {ctype} {name} = {{{fields}}};\n")
         return name
 
+    def array(self, ctype: str, prefix: str, values, **kwargs) -> str:
+        """Emit a constant array of derived values (not a graph tensor), counted in `weights_bytes`."""
+        values = np.asarray(values)
+        name = f"{prefix}{self.counter}"
+        self.counter += 1
+        self.decls.append(_c_array(ctype, name, values, **kwargs))
+        self.weights_bytes += values.size * _C_SIZES[ctype]
+        return name
+
+    def bias(self, op: Op, out_c: int) -> np.ndarray:
+        """The op's bias tensor as int64, shape (out_c,); zeros when the op has none."""
+        if _has_bias(op):
+            return self.t(op.inputs[2]).data.astype(np.int64)
+        return np.zeros(out_c, np.int64)
+
     def packed(self, weights: np.ndarray) -> str:
         """Emit ``weights`` (out_c, K) int8 as words, four output channels per word (``packed_filter``)."""
         out_c, k = weights.shape
         lanes = weights.reshape(out_c // 4, 4, k).transpose(0, 2, 1).astype(np.uint8).astype(np.uint32)
         words = lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24
-        n = self.counter
-        self.counter += 1
-        self.decls.append(_c_array("uint32_t", f"w{n}", words.reshape(-1), per_line=12))
-        self.weights_bytes += weights.size
-        return f"w{n}"
+        return self.array("uint32_t", "w", words.reshape(-1), per_line=12)
 
     def multipliers(self, mult: list[int], shift: list[int]) -> tuple[str, str]:
-        k = self.counter
-        self.counter += 1
-        self.decls.append(_c_array("int32_t", f"m{k}", np.asarray(mult)))
-        self.decls.append(_c_array("int8_t", f"s{k}", np.asarray(shift)))
-        self.weights_bytes += 5 * len(mult)
-        return f"m{k}", f"s{k}"
+        return self.array("int32_t", "m", mult), self.array("int8_t", "s", shift)
 
     # -- ops -----------------------------------------------------------------------------------
     def conv(self, op: Op, depthwise: bool) -> None:
         o = op.options
         x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         _, in_h, in_w, in_c = x.shape
         _, out_h, out_w, out_c = y.shape
         f_h, f_w = w.shape[1], w.shape[2]
@@ -180,17 +194,17 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
         dm = out_c // in_c if depthwise else 1
+        fast_path = (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None
         fast, packed = "NULL, NULL, NULL, 0", "NULL"
-        if (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None:
-            bias_values = self.t(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
+        if fast_path:
             # depthwise 1HWC -> per-channel taps (C, H, W, 1); conv OHWI already has channels first
             taps = np.transpose(w.data, (3, 1, 2, 0)) if depthwise else w.data
-            fast = self.bias_table(taps.astype(np.int64), bias_values, -in_zp, (in_h, in_w), (out_h, out_w),
+            fast = self.bias_table(taps.astype(np.int64), self.bias(op, out_c), -in_zp, (in_h, in_w), (out_h, out_w),
                                    (s_h, s_w), (pad_h, pad_w))
             if self.pack_weights and not depthwise and out_c % 4 == 0:
                 packed = self.packed(w.data.reshape(out_c, -1))
         # the fast path reads the bias from its table; the reference path from the bias tensor
-        bias = self.const(op.inputs[2], "int32_t") if has_bias and fast.startswith("NULL") else "NULL"
+        bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and not fast_path else "NULL"
         p = self.params("ta_conv_params_t",
                         f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
                         f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {packed}")
@@ -215,27 +229,20 @@ class _Lowering:
             unique = list(dict.fromkeys(ranges))
             classes.append(([unique.index(r) for r in ranges], unique))
         (row_class, rows), (col_class, cols) = classes
-        # cumulative sums give each class pair's valid-tap sum per channel
         table = np.empty((len(rows), len(cols), taps.shape[0]), dtype=np.int64)
         for i, (y0, y1) in enumerate(rows):
             for j, (x0, x1) in enumerate(cols):
                 table[i, j] = bias + input_offset * taps[:, y0:y1, x0:x1, :].sum(axis=(1, 2, 3))
         if np.abs(table).max(initial=0) >= 2**31:
             raise CodegenError("a folded bias does not fit int32; this model's weights or zero points are out of range")
-        k = self.counter
-        self.counter += 1
-        self.decls.append(_c_array("int32_t", f"b{k}", table.astype(np.int32)))
-        self.decls.append(_c_array("uint8_t", f"r{k}", np.asarray(row_class)))
-        self.decls.append(_c_array("uint8_t", f"k{k}", np.asarray(col_class)))
-        self.weights_bytes += 4 * table.size + len(row_class) + len(col_class)
-        return f"b{k}, r{k}, k{k}, {len(cols)}"
+        return (f"{self.array('int32_t', 'b', table.astype(np.int32))}, {self.array('uint8_t', 'r', row_class)}, "
+                f"{self.array('uint8_t', 'k', col_class)}, {len(cols)}")
 
     def fully_connected(self, op: Op) -> None:
         w, y = self.t(op.inputs[1]), self.t(op.outputs[0])
         out_c, depth = w.shape
         if self.t(op.inputs[0]).size != depth or y.size != out_c:
             raise CodegenError(f"FULLY_CONNECTED {y.name!r}: batch > 1 is not supported")
-        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         in_s, in_zp = self.quant(op.inputs[0])
         out_s, out_zp = self.quant(op.outputs[0])
         per_channel = w.scale.size > 1
@@ -248,18 +255,13 @@ class _Lowering:
         lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), out_s, out_zp)
         folded, packed = "NULL", "NULL"
         if w_zp == 0 and w.data is not None:
-            bias_values = self.t(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
-            values = bias_values - in_zp * w.data.astype(np.int64).sum(axis=1)
-            k = self.counter
-            self.counter += 1
-            self.decls.append(_c_array("int32_t", f"b{k}", values.astype(np.int32)))
-            self.weights_bytes += 4 * out_c
-            folded = f"b{k}"
+            folded = self.array("int32_t", "b", (self.bias(op, out_c) - in_zp * w.data.astype(np.int64).sum(axis=1)
+                                                 ).astype(np.int32))
             if self.pack_weights and out_c % 4 == 0:
                 packed = self.packed(w.data.reshape(out_c, depth))
         p = self.params("ta_fc_params_t", f"{depth}, {out_c}, {-in_zp}, {-w_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, "
                                           f"{int(per_channel)}, {folded}, {packed}")
-        bias = self.const(op.inputs[2], "int32_t") if has_bias and folded == "NULL" else "NULL"
+        bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and folded == "NULL" else "NULL"
         weights = self.const(op.inputs[1], "int8_t") if packed == "NULL" else "NULL"
         self.calls.append(f"ta_fully_connected_s8(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, "
                           f"{self.act(op.outputs[0])});")

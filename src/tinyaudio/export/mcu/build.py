@@ -172,7 +172,7 @@ FIRMWARE_PROJECT_SOURCES = ("ta_frontend.c", "ta_pipeline.c")
 FIRMWARE_MODEL_SOURCES = ("ta_model_c.c", "ta_nn.c")
 
 
-def _firmware_sources(project: Path, out_dir: Path) -> tuple[Path, Path]:
+def _firmware_sources(project: Path, out_dir: Path, cpu: str) -> tuple[Path, Path]:
     """(project folder, folder holding ta_model_c.c / ta_nn.c / ta_nn.h) for `build_qemu_firmware`."""
     if not (project / "ta_pipeline.c").exists():
         raise BuildError(f"{project}: not a project folder from `tinyaudio export --target c` (no ta_pipeline.c); export the run first")
@@ -181,8 +181,8 @@ def _firmware_sources(project: Path, out_dir: Path) -> tuple[Path, Path]:
     if not (project / "model_int8.tflite").exists():
         raise BuildError(f"{project}: has no ta_model_c.c and no model_int8.tflite to generate it from")
 
-    model_dir = out_dir / "model_c"
-    write_c(project / "model_int8.tflite", model_dir)
+    model_dir = out_dir / cpu / "model_c"
+    write_c(project / "model_int8.tflite", model_dir, cpu=cpu)
     return project, model_dir
 
 
@@ -202,12 +202,12 @@ def build_qemu_firmware(
     (`tinyaudio.export.cpus.CPUS`: flags, and the QEMU board that runs it), newlib
     ``rdimon.specs``, SysTick instrumentation ``-DTA_QEMU_SYSTICK``. When the project has no
     ``ta_model_c.c`` (exports from before tinyaudio.export.codegen), it is generated from the
-    project's ``model_int8.tflite`` into ``out_dir/model_c``.
+    project's ``model_int8.tflite`` into ``out_dir/<cpu>/model_c``.
 
     Args:
         source: a project folder written by ``tinyaudio export --target c``
             (`tinyaudio.pipeline.export_run`).
-        out_dir: build folder; receives the objects, ``ta_firmware_<cpu>.elf`` and its link map
+        out_dir: build folder; receives the objects (in ``<cpu>/``), ``ta_firmware_<cpu>.elf`` and its link map
             ``ta_firmware_<cpu>.map`` (read by `firmware_memory`).
         cpu: ``"cortex-m0plus"`` (default, the RP2040), ``"cortex-m3"``, ``"cortex-m4"``, ``"cortex-m7"``.
         cache_dir: tinyaudio cache holding (or receiving) CMSIS-DSP and its compiled objects.
@@ -226,7 +226,7 @@ def build_qemu_firmware(
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     compiler = find_compiler(ARM_CC)
-    project, model_dir = _firmware_sources(source, out_dir)
+    project, model_dir = _firmware_sources(source, out_dir, cpu)
     for name in ("mps2_an385.ld", "startup_cm3.c", "ta_systick.h", "ta_firmware_main.c"):
         shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out_dir / name)
     cmsis = project / "third_party" / "CMSIS-DSP"
@@ -238,7 +238,8 @@ def build_qemu_firmware(
         out_dir / "startup_cm3.c", out_dir / "ta_firmware_main.c",
         *(project / name for name in FIRMWARE_PROJECT_SOURCES), *(model_dir / name for name in FIRMWARE_MODEL_SOURCES),
     ]
-    objects = [out_dir / f"{src.stem}.{cpu}.o" for src in sources]
+    (out_dir / cpu).mkdir(exist_ok=True)  # one object folder per core: builds for several cores can share out_dir
+    objects = [out_dir / cpu / f"{src.stem}.o" for src in sources]
 
     def compile_one(pair: tuple[Path, Path]) -> None:
         _run([compiler, *flags, *includes, "-c", str(pair[0]), "-o", str(pair[1])], f"compiling {pair[0].name} for the {cpu}")

@@ -77,7 +77,7 @@ def firmware_memory(elf: str | os.PathLike) -> FirmwareMemory:
         pending = ""
         if len(fields) != 3 or not fields[0].startswith("0x") or not fields[1].startswith("0x"):
             continue
-        size, obj = int(fields[1], 16), Path(fields[2].split("(")[0]).name.split(".")[0]  # ta_nn.cortex-m4.o -> ta_nn
+        size, obj = int(fields[1], 16), Path(fields[2].split("(")[0]).stem
         if size == 0 or name.startswith((".debug", ".comment", ".ARM.attributes")):
             continue
         frontend = obj in _FRONTEND_OBJECTS or obj.startswith("arm_") or name.endswith(".ta_pipe")

@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,9 @@ import numpy as np
 from tinyaudio.errors import BuildError
 from tinyaudio.export.codegen.build import run_checked
 from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
-from tinyaudio.export.mcu.qemu import qemu_command
+from tinyaudio.export.mcu.qemu import clip_ticks, qemu_command
 
-#: Instruction classes `profile_firmware` counts.
+#: Instruction classes `profile_firmware` counts (``registers_moved``: registers of LDM / STM / PUSH / POP).
 CLASSES = ("other", "load", "store", "load_multiple", "store_multiple", "registers_moved", "multiply", "long_multiply",
            "divide", "branch_taken", "branch_not_taken", "call", "return_pop")
 #: The harness's stage markers (functions in ta_firmware_main.c) and the stage each one starts.
@@ -71,8 +72,8 @@ TIMINGS: dict[str, Timing] = {
     # No long multiply or divide instructions exist (the compiler calls __aeabi_lmul / __aeabi_idiv).
     "cortex-m0plus": Timing(),
     # ARMv7E-M: loads 2, stores 2 (no store-buffer credit), LDM 1+N, MUL/MLA/SMLAD/SMULL 1,
-    # SDIV 2-12 (12 taken), branches 1+P with P = 2, BL 1+P.
-    "cortex-m4": Timing(branch_taken=3, call=3, return_pop_extra=2),
+    # SDIV 2-12 (12 taken), branches 1+P with P = 2, BL 1+P = 3 and POP {pc} 1+N+P as on the M0+.
+    "cortex-m4": Timing(branch_taken=3),
 }
 
 
@@ -100,18 +101,16 @@ class Insn:
 def _classify(mnemonic: str, operands: str) -> tuple[str, int]:
     m = mnemonic.lower()
     base = m.split(".")[0]
-    if base in ("push", "stmia", "stmdb", "stm", "stmfd", "stmea") or base.startswith("stm"):
+    if base == "push" or base.startswith("stm"):
         return "store_multiple", _register_count(operands)
     if base == "pop" or base.startswith("ldm"):
         return ("return_pop" if "pc" in operands else "load_multiple"), _register_count(operands)
-    if base.startswith("ldr") or base.startswith("ldrex"):
-        if re.match(r"^\s*pc\b", operands):
-            return "return_pop", 0
-        return "load", 0
+    if base.startswith("ldr"):
+        return ("return_pop" if re.match(r"^\s*pc\b", operands) else "load"), 0
     if base.startswith("str"):
         return "store", 0
     if _BRANCHES.match(m):
-        return ("call" if base in ("bl", "blx") and not base.startswith("bx") else "branch"), 0
+        return ("call" if base in ("bl", "blx") else "branch"), 0
     if _LONG_MULTIPLY.match(m):
         return "long_multiply", 0
     if _MULTIPLY.match(m):
@@ -258,35 +257,42 @@ def profile_firmware(elf: str | os.PathLike, clips: np.ndarray, *, cpu: str = DE
         clips.tofile(Path(tmp) / "in.raw")
         cmd = qemu_command(elf, ("in.raw", "out.raw", str(n_samples)), cpu_target(cpu).machine,
                            extra=("-d", "in_asm,exec,nochain", "-D", "/dev/stderr"))
-        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        stage, previous, block = "idle", None, None
-        try:
-            for line in proc.stderr:
-                if line.startswith("0x"):  # an instruction of the block being translated (in_asm)
-                    address = int(line[: line.index(":")], 16)
-                    if block is None:
-                        block = translated[address] = []
-                    block.append(address)
-                    continue
-                block = None
-                if not line.startswith("Trace"):
-                    continue
-                pc = int(line[line.index("[") + 1 :].split("/")[1], 16)
-                if previous is not None:
-                    blocks[(stage, previous, pc)] += 1
-                stage = markers.get(pc, stage)
-                previous = pc
-            stdout = proc.stdout.read()
-            proc.wait(timeout=timeout_s)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        with open(Path(tmp) / "stdout.txt", "w+") as stdout:
+            proc = subprocess.Popen(cmd, cwd=tmp, stdout=stdout, stderr=subprocess.PIPE, text=True)
+            timer = threading.Timer(timeout_s, proc.kill)  # the trace is read as it comes: kill, do not wait
+            timer.start()
+            stage, previous, block = "idle", None, None
+            try:
+                for line in proc.stderr:
+                    if line.startswith("0x"):  # an instruction of the block being translated (in_asm)
+                        address = int(line[: line.index(":")], 16)
+                        if block is None:
+                            block = translated[address] = []
+                        block.append(address)
+                        continue
+                    block = None
+                    if not line.startswith("Trace"):
+                        continue
+                    pc = int(line[line.index("[") + 1 :].split("/")[1], 16)
+                    if previous is not None:
+                        blocks[(stage, previous, pc)] += 1
+                    stage = markers.get(pc, stage)
+                    previous = pc
+                proc.wait()
+            finally:
+                timed_out = not timer.is_alive() and proc.returncode != 0
+                timer.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+            stdout.seek(0)
+            ticks = clip_ticks(stdout.read())
+    if timed_out:
+        raise BuildError(f"QEMU profile run of {elf} took more than {timeout_s:.0f} s; profile fewer clips")
     if proc.returncode != 0:
         raise BuildError(f"QEMU profile run of {elf} exited with {proc.returncode}")
-    frames = [int(f[3]) for f in (line.split() for line in stdout.splitlines()) if len(f) == 5 and f[0] == "clip_ticks"]
     stages = _replay(blocks, translated, insns, symbols)
     for counts in stages.values():
         for table in (counts.counts, counts.functions):
             for k in list(table):
                 table[k] = table[k] / n_clips
-    return FirmwareProfile(stages=stages, frames_per_clip=int(round(np.mean(frames))) if frames else 0, cpu=cpu)
+    return FirmwareProfile(stages=stages, frames_per_clip=int(round(ticks[:, 2].mean())) if len(ticks) else 0, cpu=cpu)

@@ -28,7 +28,7 @@ import numpy as np
 from tinyaudio._io import build_folder, check_output_folder, write_bytes_atomic, write_text_atomic
 from tinyaudio.errors import ExportError
 from tinyaudio.export.c_array import c_identifier, to_c_array
-from tinyaudio.export.cpus import CPUS, DEFAULT_CPU
+from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
 from tinyaudio.export.codegen import CodegenError, GeneratedModel, generate_c
 from tinyaudio.export.codegen.generate import TEMPLATE_DIR as CODEGEN_TEMPLATES
 from tinyaudio.export.mcu.check import McuReport, check_mcu, model_io, quantize_features
@@ -491,13 +491,12 @@ def export_project(
         ExportError: the feature config has no q15 frontend (the message names each setting and
             the fix), labels and model outputs disagree, the model has float I/O, or a custom op.
         McuCheckError: the model does not load in TFLite Micro.
-        BuildError: the CMSIS-DSP sources cannot be fetched (first use needs PyPI).
+        BuildError: an unknown ``cpu``, or the CMSIS-DSP sources cannot be fetched (first use needs PyPI).
         FolderExistsError: ``out_dir`` exists and ``overwrite`` is False, or holds files tinyaudio did not write.
     """
     if target not in TARGETS:
         raise ExportError(f"unknown target {target!r}; use one of {TARGETS}")
-    if cpu not in CPUS:
-        raise ExportError(f"unknown cpu {cpu!r}; use one of {', '.join(CPUS)}")
+    cpu_target(cpu)  # an unknown core is refused before any work
     if not 0.0 <= threshold <= 1.0:
         raise ExportError(f"threshold {threshold}: must be a score in [0, 1]")
     if step_ms <= 0:

@@ -90,10 +90,10 @@ def run_qemu_frontend(
         raise BuildError(f"QEMU run wrote {out.size} values, not a multiple of {n_clips} clips x {n_features} features")
     fields = [line.split() for line in result.stdout.splitlines()]
     calibration = next((int(f[1]) / int(f[2]) for f in fields if f and f[0] == "calibration_ticks"), None)
-    clip_ticks = [int(f[1]) for f in fields if f and f[0] == "clip_ticks"]
-    if not calibration or len(clip_ticks) != n_clips:
+    per_clip = [int(f[1]) for f in fields if f and f[0] == "clip_ticks"]
+    if not calibration or len(per_clip) != n_clips:
         raise BuildError(f"QEMU run printed no SysTick figures:\n{result.stdout[-2000:]}")
-    per_frame = float(np.mean(clip_ticks)) / calibration / n_frames
+    per_frame = float(np.mean(per_clip)) / calibration / n_frames
     return QemuRun(features=out.reshape(n_clips, n_frames, n_features).astype(np.int16), instructions_per_frame=per_frame)
 
 
@@ -103,7 +103,7 @@ class FirmwareRun:
 
     Instruction counts come from SysTick under ``-icount shift=0`` (one instruction per ns),
     calibrated against a block of 10 000 ``nop``s: +- about 40 instructions per measurement.
-    They count instructions, not cycles (see benchmarks/mcu_firmware_cycles.py for estimates).
+    They count instructions, not cycles (`tinyaudio.export.mcu.profile` estimates cycles).
 
     Attributes:
         outputs: int8, shape (n_clips, n_outputs): the model's output tensor after each clip.
@@ -122,6 +122,17 @@ class FirmwareRun:
     instructions_per_frontend_clip: float
     instructions_per_frame: float
     frames_per_clip: int
+
+
+def clip_ticks(stdout: str) -> np.ndarray:
+    """The harness's per-clip lines ``clip_ticks INIT PUSH FRAMES INVOKE`` (ta_firmware_main.c).
+
+    Returns:
+        float64, shape (n_clips, 4): columns init ticks, push ticks, frames pushed, invoke ticks.
+    """
+    rows = [[int(v) for v in f[1:]] for f in (line.split() for line in stdout.splitlines())
+            if len(f) == 5 and f[0] == "clip_ticks"]
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
 
 def run_qemu_firmware(
@@ -160,7 +171,7 @@ def run_qemu_firmware(
         raise BuildError(f"QEMU run wrote {inputs.size} model-input bytes, not a multiple of {n_clips} clips")
     fields = [line.split() for line in result.stdout.splitlines()]
     calibration = next((int(f[1]) / int(f[2]) for f in fields if len(f) == 3 and f[0] == "calibration_ticks"), None)
-    ticks = np.array([[int(v) for v in f[1:]] for f in fields if len(f) == 5 and f[0] == "clip_ticks"], dtype=np.float64)
+    ticks = clip_ticks(result.stdout)
     if not calibration or ticks.shape != (n_clips, 4):
         raise BuildError(f"QEMU run printed no SysTick figures for {n_clips} clips:\n{result.stdout[-2000:]}")
     init, push, frames, invoke = ticks.T / np.array([[calibration], [calibration], [1.0], [calibration]])

@@ -69,7 +69,7 @@ static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
     for (int i = 0; i < TA_N_FEATURES; i++) {
         row[i] = ta_quantize_feature(p->features[i]);
     }
-    if (p->pending == TA_STEP_FRAMES || p->pending == TA_N_FRAMES) {
+    if (p->pending == TA_STEP_FRAMES) { /* the export keeps TA_STEP_FRAMES <= TA_N_FRAMES */
         ta_flush_rows(p, input);
     }
     /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
