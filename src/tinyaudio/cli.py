@@ -83,8 +83,10 @@ def _quiet_tensorflow(verbose: bool = False) -> None:
 @command()
 def train(
     out: Path = typer.Option(..., "--out", help="Run folder to write."),
-    dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | path to label/*.wav folders."),
+    dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | librispeech | speakers (a verification "
+                                "embedding on hundreds of voices) | path to label/*.wav folders."),
     model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
+    width: Optional[int] = typer.Option(None, min=1, help="ds_cnn channels (default 64)."),
     features: str = typer.Option("fsdd_mfcc", help="Feature preset name or FeatureConfig JSON file."),
     task: str = typer.Option("words", help="words | speaker (labels are speakers)."),
     keyword: Optional[str] = typer.Option(None, help="Train a one-vs-rest detector for this label."),
@@ -116,7 +118,11 @@ def train(
     qat_epochs: int = typer.Option(10, help="QAT epochs (early stopping)."),
     target_max_fpr: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at most this validation FPR."),
     target_min_recall: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at least this validation recall."),
-    monitor: str = typer.Option("val_loss", help="Early stopping / LR halving watch: val_loss | val_accuracy."),
+    monitor: str = typer.Option("val_loss", help="Early stopping / LR halving watch: val_loss | val_accuracy "
+                                "(--dataset speakers: always val_eer)."),
+    embedding_dim: int = typer.Option(128, min=1, help="--dataset speakers: embedding size."),
+    target_false_accept_rate: float = typer.Option(0.01, help="--dataset speakers: false-accept rate of the stored "
+                                                   "threshold, on validation speakers."),
     verbose: bool = typer.Option(False, "--verbose", help="Keras' per-epoch lines and TensorFlow / converter output."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
@@ -124,9 +130,13 @@ def train(
     _quiet_tensorflow(verbose)
     from tinyaudio.pipeline import TrainConfig
     from tinyaudio.pipeline import train as run_training
+    from tinyaudio.train.config import SPEAKER_CORPUS
 
-    config = TrainConfig(
-        dataset=dataset, model=model, features=features, task=task, keyword=keyword, holdout_speaker=holdout_speaker,
+    speakers = {"task": "speaker", "loss": "aam", "monitor": "val_eer"} if dataset == SPEAKER_CORPUS else {}
+    config = TrainConfig(**{
+        "task": task, "monitor": monitor, **speakers}, embedding_dim=embedding_dim, width=width,
+        target_false_accept_rate=target_false_accept_rate,
+        dataset=dataset, model=model, features=features, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
         min_snr_db=min_snr_db, max_snr_db=max_snr_db,
@@ -134,10 +144,28 @@ def train(
         synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
-        monitor=monitor,
     )
     metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print, verbose=2 if verbose else 1)
-    _print_summary(out, metrics)
+    if dataset == SPEAKER_CORPUS:
+        _print_verification_summary(out, metrics)
+    else:
+        _print_summary(out, metrics)
+
+
+def _print_verification_summary(out: Path, metrics: dict) -> None:
+    op = metrics["operating_point"]
+    table = Table(title=f"{metrics['model']} speaker embedding ({metrics['train_speakers']} training speakers): "
+                        f"unseen speakers, threshold {op['threshold']:.3f} (s-norm, {op['target_false_accept_rate']:.1%} "
+                        "false accepts on validation speakers)")
+    for col in ("trials", "unit", "EER int8", "EER float", "false accepts", "false rejects"):
+        table.add_column(col)
+    for tag, m in metrics["evaluations"].items():
+        if not tag.endswith("_float"):
+            at = m["at_threshold"]
+            table.add_row(tag, m["trial_unit"], f"{m['eer']:.2%}", f"{metrics['evaluations'][tag + '_float']['eer']:.2%}",
+                          f"{at['false_accepts']} / {m['n_nontarget']}", f"{at['false_rejects']} / {m['n_target']}")
+    console.print(table)
+    console.print(f"{metrics['params']} parameters, {metrics['macs']:,} MACs per 1 s window; run folder: [bold]{out}[/bold]")
 
 
 def _print_summary(out: Path, metrics: dict) -> None:
@@ -261,25 +289,41 @@ def data(
 @command("speaker-eval")
 def speaker_eval(
     run_dir: Path = typer.Argument(..., help="Run folder of a `--task speaker` training."),
-    dataset: str = typer.Option("fsdd", help="Speakers to test on (ideally not the run's own): fsdd | librispeech | folder."),
-    n_enrol: int = typer.Option(10, help="Enrolment clips per speaker (from the validation split)."),
+    dataset: str = typer.Option("fsdd", help="Speakers to test on (ideally not the run's own): fsdd | librispeech | "
+                                "speakers (the corpus' test speakers) | folder."),
+    n_enrol: int = typer.Option(10, help="Enrolment clips (windows) per speaker."),
+    enrol_split: str = typer.Option("validation", help="Split enrolments come from: train | validation | test | all."),
+    test_split: str = typer.Option("test", help="Split tested: train | validation | test | all (unseen speakers: "
+                                   "--enrol-split all --test-split all tests every file that did not enrol)."),
+    per_file: bool = typer.Option(False, "--per-file", help="One trial per file (its windows averaged), not per clip."),
+    s_norm: bool = typer.Option(True, "--s-norm/--no-s-norm", help="Score with the run's cohort (verification runs)."),
+    tag: Optional[str] = typer.Option(None, help="Name of the written files (default: the dataset)."),
     model: str = typer.Option("int8", help="Embedding model: int8 | float"),
     export: bool = typer.Option(False, "--export", help="Re-export the embedding model first (needs TensorFlow)."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Verification EER / minDCF with the run's embedding model; writes trials, DET PNG, threshold."""
+    """Verification EER / minDCF with the run's embedding model; writes trials and a DET PNG (and, in a
+    speaker-ID run without a validation threshold, the EER threshold for `verify`)."""
     _quiet_tensorflow()
     from tinyaudio.evaluate.speaker import speaker_eval as run_eval
-    from tinyaudio.pipeline import export_embedding
     from tinyaudio.runtime.run_folder import EMBEDDING_META
+    from tinyaudio.runtime.speaker import default_threshold
 
     if export or not RunFolder(run_dir).file(EMBEDDING_META).exists():
+        from tinyaudio.pipeline import export_embedding
+
         export_embedding(run_dir, data_dir=data_dir, log=console.print)
-    m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, model=model, progress=True, log=console.print)
+    m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, enrol_split=enrol_split, test_split=test_split,
+                 per_file=per_file, s_norm=s_norm, tag=tag, model=model, threshold=default_threshold(run_dir),
+                 progress=True, log=console.print)
     seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
-    console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} non-target trials")
-    console.print(f"EER {100 * m['eer']:.2f} % at cosine {m['eer_threshold']:.3f}; minDCF "
+    console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} "
+                  f"non-target trials, one per {m['trial_unit']}")
+    console.print(f"EER {100 * m['eer']:.2f} % at {m['scoring']} {m['eer_threshold']:.3f}; minDCF "
                   + ", ".join(f"{v:.3f} (p_target {p})" for p, v in m["min_dcf"].items()))
+    at = m["at_threshold"]
+    console.print(f"at the run's threshold {at['threshold']:.3f}: {at['false_accepts']} false accepts, "
+                  f"{at['false_rejects']} false rejects")
     console.print(f"trials: {m['trials_file']}  DET: {m.get('det_png', '-')}")
 
 
@@ -301,7 +345,7 @@ def verify(
     run_dir: Path = typer.Argument(..., help="Run folder with enrolled speakers."),
     files: List[Path] = typer.Argument(..., help="Recordings to check."),
     name: Optional[str] = typer.Option(None, "--name", help="Claimed speaker; omit to identify among the enrolled."),
-    threshold: Optional[float] = typer.Option(None, help="Cosine threshold (default: speaker_eval.json, else 0.5)."),
+    threshold: Optional[float] = typer.Option(None, help="Score threshold (default: the run's speaker_eval.json, else 0.5)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """Accept or reject recordings as an enrolled speaker (cosine score vs threshold)."""

@@ -1,8 +1,9 @@
 """Speaker verification metrics (EER, minDCF, DET) of a speaker run's embedding model.
 
-`speaker_eval` scores a trial list (every test clip of a dataset against every enrolled speaker)
-with the int8 embedding model and reports EER and minDCF; use a dataset whose speakers the model
-never heard to measure verification of new people.
+`speaker_eval` scores a trial list (every test clip or file of a dataset against every enrolled
+speaker) with the int8 embedding model and reports EER and minDCF; use a dataset whose speakers
+the model never heard to measure verification of new people. `threshold_at_false_accept_rate`
+picks a verification run's threshold on validation speakers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tinyaudio.data.audio import load_audio
 from tinyaudio.data.dataset import Clip
 from tinyaudio.data.loaders import load_dataset
 from tinyaudio.errors import ConfigError
-from tinyaudio.runtime.run_folder import SPEAKER_EVAL, RunFolder
+from tinyaudio.runtime.run_folder import SPEAKER_COHORT, SPEAKER_EVAL, RunFolder
 from tinyaudio.runtime.speaker import SpeakerEmbedder
 
 
@@ -136,29 +137,142 @@ def plot_det(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.Pa
 
 
 # -- trials ------------------------------------------------------------------------------------
+#: A test item: one clip, or every window of one file scored as one recording (``per_file``).
+Item = tuple[Clip, ...]
+
+
 def make_trials(
-    enrol_pool: Sequence[Clip], test_clips: Sequence[Clip], *, n_enrol: int = 10, seed: int = 0,
-) -> tuple[dict[str, list[Clip]], list[tuple[str, Clip, bool]]]:
+    enrol_pool: Sequence[Clip], test_clips: Sequence[Clip], *, n_enrol: int = 10, seed: int = 0, per_file: bool = False,
+) -> tuple[dict[str, list[Clip]], list[tuple[str, Item, bool]]]:
     """Enrolment sets and a trial list.
 
+    Each speaker of ``test_clips`` is enrolled from whole files of ``enrol_pool`` taken in a
+    seeded order until ``n_enrol`` clips (windows) are reached. When the pool and the tests share
+    clips (one set of unseen speakers for both), at most half of a speaker's files (at least one) enrol. A test
+    clip from a file used in enrolment is never a test item.
+
     Args:
-        enrol_pool: clips enrolments are drawn from (e.g. the validation split).
-        test_clips: clips to verify (e.g. the test split); never used for enrolment.
-        n_enrol: clips per enrolled speaker, drawn without replacement (seeded).
+        enrol_pool: clips enrolments are drawn from (e.g. the validation split, or the same
+            clips as ``test_clips``).
+        test_clips: clips to verify.
+        n_enrol: enrolment clips per speaker (10 one-second windows = 10 s).
+        per_file: one test item per file (its windows averaged: utterance-level trials) instead
+            of one per clip.
 
     Returns:
-        ``(enrolments, trials)``: ``{speaker: clips}`` for every speaker of ``test_clips`` that
-        has enrolment clips, and ``(claimed speaker, test clip, is_target)`` for every test
-        clip against every enrolled speaker.
+        ``(enrolments, trials)``: ``{speaker: clips}`` for every speaker of ``test_clips`` with
+        enrolment clips, and ``(claimed speaker, test item, is_target)`` for every test item
+        against every enrolled speaker.
     """
     rng = random.Random(seed)
-    pool: dict[str, list[Clip]] = {}
+    pool: dict[str, dict[Path, list[Clip]]] = {}
     for c in enrol_pool:
-        pool.setdefault(c.speaker, []).append(c)
-    test_speakers = sorted({c.speaker for c in test_clips})
-    enrolments = {s: rng.sample(pool[s], min(n_enrol, len(pool[s]))) for s in test_speakers if pool.get(s)}
-    trials = [(s, c, c.speaker == s) for c in test_clips for s in enrolments]
+        pool.setdefault(c.speaker, {}).setdefault(Path(c.path), []).append(c)
+    shared = bool(set(enrol_pool) & set(test_clips))
+    enrolments: dict[str, list[Clip]] = {}
+    for s in sorted({c.speaker for c in test_clips}):
+        files = sorted(pool.get(s, {}))
+        rng.shuffle(files)
+        chosen: list[Clip] = []
+        for f in files[: max(1, len(files) // 2) if shared else len(files)]:
+            if len(chosen) >= n_enrol:
+                break
+            chosen += pool[s][f][: n_enrol - len(chosen)]
+        if chosen:
+            enrolments[s] = chosen
+    used = {Path(c.path) for clips in enrolments.values() for c in clips}
+    items: dict[object, list[Clip]] = {}
+    for c in test_clips:
+        if Path(c.path) not in used:
+            items.setdefault((c.speaker, str(c.path)) if per_file else c, []).append(c)
+    trials = [(s, tuple(clips), clips[0].speaker == s) for clips in items.values() for s in enrolments]
     return enrolments, trials
+
+
+def score_trials(
+    embedder: SpeakerEmbedder,
+    enrolments: dict[str, list[Clip]],
+    trials: Sequence[tuple[str, Item, bool]],
+    *,
+    progress: str | None = None,
+) -> np.ndarray:
+    """Scores of a trial list, as `tinyaudio.runtime.speaker` scores at run time.
+
+    A profile is the unit mean of its enrolment clips' window embeddings (`enroll`); a test item
+    the unit mean of its clips' window embeddings; the score is `SpeakerEmbedder.score` (cosine,
+    s-normalised when the run has a cohort). A clip shorter than the model window is tiled to
+    fill it.
+
+    Args:
+        progress: a description to show a progress bar with, or None.
+
+    Returns:
+        float64 scores, shape (len(trials),).
+    """
+    from tinyaudio.runtime.speaker import unit
+
+    cfg = embedder.feature_config
+    cache: dict[Clip, np.ndarray] = {}
+
+    def windows_of(clips: Sequence[Clip]) -> np.ndarray:
+        for c in clips:
+            if c not in cache:
+                duration = cfg.clip_duration if c.offset else None
+                cache[c] = embedder.window_embeddings(load_audio(c.path, cfg.sample_rate, offset=c.offset, duration=duration))
+        return np.concatenate([cache[c] for c in clips])
+
+    profiles = {s: unit(windows_of(clips).mean(axis=0)) for s, clips in enrolments.items()}
+    items = list(dict.fromkeys(item for _, item, _ in trials))
+    if progress:
+        from rich.progress import track
+
+        items = track(items, description=progress, transient=True)
+    tests = {item: unit(windows_of(item).mean(axis=0)) for item in items}
+    return np.array([embedder.score(profiles[s], tests[item]) for s, item, _ in trials], dtype=np.float64)
+
+
+def threshold_at_false_accept_rate(scores: np.ndarray, targets: np.ndarray, rate: float) -> dict[str, float]:
+    """The lowest threshold whose false-accept rate is at most ``rate``, and its miss rate.
+
+    Args:
+        scores, targets: as `det_curve` (validation trials: never test ones).
+        rate: the false-accept (false-alarm) rate allowed, 0-1.
+
+    Returns:
+        ``{"threshold", "false_accept_rate", "false_reject_rate", "target_false_accept_rate"}``.
+    """
+    thresholds, p_miss, p_fa = det_curve(scores, targets)
+    i = int(np.argmax(p_fa <= rate))  # p_fa falls as the threshold rises: the first that meets the rate
+    return {"threshold": float(thresholds[i]), "false_accept_rate": float(p_fa[i]),
+            "false_reject_rate": float(p_miss[i]), "target_false_accept_rate": float(rate)}
+
+
+def at_threshold(scores: np.ndarray, targets: np.ndarray, threshold: float) -> dict[str, float]:
+    """False accepts and false rejects of a trial list at one threshold (accepted: ``score >= threshold``).
+
+    Returns:
+        ``{"threshold", "false_accepts", "false_rejects", "false_accept_rate", "false_reject_rate"}``.
+    """
+    targets = np.asarray(targets).astype(bool)
+    accepted = np.asarray(scores) >= threshold
+    fa, fr = int((accepted & ~targets).sum()), int((~accepted & targets).sum())
+    return {"threshold": float(threshold), "false_accepts": fa, "false_rejects": fr,
+            "false_accept_rate": fa / max(1, int((~targets).sum())), "false_reject_rate": fr / max(1, int(targets.sum()))}
+
+
+def pairwise_eer(embeddings: np.ndarray, speakers: Sequence[str]) -> float:
+    """EER of every pair of rows scored by cosine (same speaker = target): a quick model-selection figure.
+
+    Args:
+        embeddings: float (n, dim) raw embeddings; they are centred on their mean and normalised.
+        speakers: speaker of each row, length n.
+    """
+    from tinyaudio.runtime.speaker import unit
+
+    e = unit(embeddings - embeddings.mean(axis=0))
+    labels = np.asarray(speakers)
+    upper = np.triu_indices(len(e), 1)
+    return verification_metrics((e @ e.T)[upper], (labels[:, None] == labels[None, :])[upper])["eer"]
 
 
 def speaker_eval(
@@ -169,8 +283,12 @@ def speaker_eval(
     n_enrol: int = 10,
     enrol_split: str = "validation",
     test_split: str = "test",
+    per_file: bool = False,
     model: str = "int8",
     seed: int = 0,
+    tag: str | None = None,
+    threshold: float | None = None,
+    s_norm: bool = True,
     save_threshold: bool = True,
     progress: bool = False,
     log: Callable[[str], None] = print,
@@ -178,76 +296,81 @@ def speaker_eval(
     """EER / minDCF of a run's embedding model on one dataset's speakers.
 
     Each speaker of ``dataset`` is enrolled from ``n_enrol`` clips of ``enrol_split``; every
-    clip of ``test_split`` is scored (cosine) against every enrolled speaker. Clips are embedded
-    as `tinyaudio.runtime.speaker.SpeakerEmbedder` does at run time (a clip shorter than the
-    model window is tiled to fill it). The run needs its embedding model
-    (`tinyaudio.pipeline.export_embedding`; ``tinyaudio speaker-eval`` writes it when missing).
+    test item of ``test_split`` is scored against every enrolled speaker (`make_trials`,
+    `score_trials`). A split of ``"all"`` is every clip of the dataset: for speakers the run
+    never heard, ``enrol_split="all", test_split="all"`` enrols from ``n_enrol`` windows of a
+    speaker's files and tests all their other files. ``dataset="speakers"`` is the test speakers of the
+    speaker corpus (`tinyaudio.data.speakers`), enrolled and tested within that split. The run
+    needs its embedding model (`tinyaudio.pipeline.export_embedding`; ``tinyaudio speaker-eval``
+    writes it when missing).
 
-    Writes, in ``run_dir``: ``trials_{dataset}.tsv`` (claimed speaker, file, offset, target,
-    score), ``det_{dataset}.png``, and ``speaker_eval_{dataset}.json`` (the metrics); with
-    ``save_threshold``, ``speaker_eval.json`` holds this EER threshold as the default for
-    ``tinyaudio verify``.
+    Writes, in ``run_dir`` (``tag`` defaults to the dataset's name): ``trials_{tag}.tsv``
+    (claimed speaker, file, offset, target, score; one row per clip of a test item),
+    ``det_{tag}.png``, and ``speaker_eval_{tag}.json`` (the metrics); with ``save_threshold``,
+    in a run without a cohort (an old speaker-ID run), ``speaker_eval.json`` holds this EER
+    threshold as the default for ``tinyaudio verify``. A verification run keeps the threshold
+    chosen on its validation speakers.
+
+    Args:
+        threshold: also count false accepts and false rejects at this score threshold
+            (``at_threshold``): the run's stored operating point, never chosen here.
+        s_norm: score with the run's cohort when it has one; False gives raw cosines (to
+            measure what the normalisation brings).
 
     Returns:
-        metrics dict: ``eer``, ``eer_threshold``, ``min_dcf``, counts, the speakers, and
+        metrics dict: ``eer``, ``eer_threshold``, ``min_dcf``, counts, the speakers,
         ``train_speakers_overlap`` (speakers also in the run's training labels: if non-empty
-        the trials are not on unseen speakers).
+        the trials are not on unseen speakers) and ``at_threshold`` (None without ``threshold``).
     """
     run = RunFolder.open(run_dir)
     run_dir = run.path
     embedder = SpeakerEmbedder(run_dir, model=model)
-    kwargs = {"label_by": "speaker"} if dataset in ("fsdd", "librispeech") else {}
-    data = load_dataset(dataset, data_dir, **kwargs)
-    enrolments, trials = make_trials(data.split(enrol_split), data.split(test_split), n_enrol=n_enrol, seed=seed)
-    cfg = embedder.feature_config
-    cache: dict[Clip, np.ndarray] = {}
+    if not s_norm:
+        embedder.cohort = None
+    window_s = embedder.feature_config.clip_duration
+    if dataset == "speakers":
+        from tinyaudio.data.speakers import speaker_corpus
 
-    def emb(c: Clip) -> np.ndarray:
-        if c not in cache:
-            duration = cfg.clip_duration if c.offset else None
-            cache[c] = embedder.window_embeddings(load_audio(c.path, cfg.sample_rate, offset=c.offset, duration=duration))
-        return cache[c]
+        data = speaker_corpus(data_dir, window_s=window_s)
+        enrol_split, test_split = "test", "test"
+    else:
+        kwargs: dict[str, Any] = {"label_by": "speaker"} if dataset in ("fsdd", "librispeech") else {}
+        if dataset == "librispeech":
+            kwargs["window_s"] = window_s
+        data = load_dataset(dataset, data_dir, **kwargs)
+    def clips_of(split: str) -> list[Clip]:
+        return list(data.clips) if split == "all" else data.split(split)
 
-    profiles = {}
-    for s, clips in enrolments.items():
-        m = np.concatenate([emb(c) for c in clips]).mean(axis=0)
-        profiles[s] = m / max(float(np.linalg.norm(m)), 1e-12)
-    tests = sorted({c for _, c, _ in trials}, key=lambda c: (str(c.path), c.offset))
-    test_emb = {}
-    to_embed: Sequence[Clip] = tests
-    if progress:
-        from rich.progress import track
-
-        to_embed = track(tests, description=f"embedding {len(tests)} {Path(dataset).name} test clips", transient=True)
-    for c in to_embed:
-        m = emb(c).mean(axis=0)
-        test_emb[c] = m / max(float(np.linalg.norm(m)), 1e-12)
-    scores = np.array([float(np.dot(test_emb[c], profiles[s])) for s, c, _ in trials])
+    enrolments, trials = make_trials(clips_of(enrol_split), clips_of(test_split), n_enrol=n_enrol, seed=seed, per_file=per_file)
+    tag = tag or Path(dataset).name
+    scores = score_trials(embedder, enrolments, trials,
+                          progress=f"embedding {tag} test items" if progress else None)
     targets = np.array([t for _, _, t in trials])
     metrics = verification_metrics(scores, targets)
-    train_labels = set(run.labels)
     metrics.update(
         dataset=dataset, model=model, n_enrol=n_enrol, enrol_split=enrol_split, test_split=test_split,
-        speakers=sorted(profiles), n_test_clips=len(tests),
-        train_speakers_overlap=sorted(train_labels & set(profiles)),
+        trial_unit="file" if per_file else "clip", scoring="s-norm" if embedder.cohort is not None else "cosine",
+        speakers=sorted(enrolments), n_test_items=len({item for _, item, _ in trials}),
+        train_speakers_overlap=sorted(set(run.labels) & set(enrolments)),
+        at_threshold=None if threshold is None else at_threshold(scores, targets, threshold),
     )
-    tag = Path(dataset).name
     buf = io.StringIO()
     w = csv.writer(buf, delimiter="\t", lineterminator="\n")
     w.writerow(["claimed_speaker", "path", "offset_s", "target", "score"])
-    for (s, c, t), sc in zip(trials, scores):
-        w.writerow([s, str(c.path), c.offset, int(t), f"{sc:.5f}"])
+    for (s, item, t), sc in zip(trials, scores):
+        for c in item:
+            w.writerow([s, str(c.path), c.offset, int(t), f"{sc:.5f}"])
     run.write_text(f"trials_{tag}.tsv", buf.getvalue())
     metrics["trials_file"] = str(run_dir / f"trials_{tag}.tsv")
     _, p_miss, p_fa = det_curve(scores, targets)
     try:
         plot_det({f"{tag} (EER {100 * metrics['eer']:.1f} %)": (p_miss, p_fa)}, run_dir / f"det_{tag}.png",
-                 title=f"DET, {len(profiles)} speakers, {len(trials)} trials ({model})")
+                 title=f"DET, {len(enrolments)} speakers, {len(trials)} trials ({model})")
         run.record(f"det_{tag}.png")
         metrics["det_png"] = str(run_dir / f"det_{tag}.png")
     except ImportError:
         pass
     run.write_json(f"speaker_eval_{tag}.json", metrics)
-    if save_threshold:
+    if save_threshold and not run.file(SPEAKER_COHORT).exists():
         run.write_json(SPEAKER_EVAL, {"threshold": metrics["eer_threshold"], "from": f"speaker_eval_{tag}.json"})
     return metrics

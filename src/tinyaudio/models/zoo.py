@@ -137,6 +137,52 @@ def ds_cnn(
     return keras.Model(inputs, _head(x, n_outputs), name="ds_cnn")
 
 
+@keras.saving.register_keras_serializable(package="tinyaudio")
+class CosineHead(layers.Layer):
+    """Cosines between the L2-normalised input and ``units`` L2-normalised class centres.
+
+    Input float (batch, dim); output float (batch, units) in [-1, 1]: the logits of a
+    margin-based softmax (`tinyaudio.train.losses.aam_softmax_loss`) before scale and margin.
+    Training-only: the exported embedding model stops at this layer's input.
+
+    Source: Deng et al. 2019, "ArcFace: Additive Angular Margin Loss for Deep Face
+    Recognition", CVPR (the normalised weight matrix W of eq. 3).
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel")
+
+    def call(self, x):
+        x = x / keras.ops.maximum(keras.ops.norm(x, axis=-1, keepdims=True), 1e-12)
+        w = self.kernel / keras.ops.maximum(keras.ops.norm(self.kernel, axis=0, keepdims=True), 1e-12)
+        return keras.ops.matmul(x, w)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def speaker_embedding_model(name: str, input_shape: tuple[int, int, int], n_speakers: int, *,
+                            embedding_dim: int = 128, **kwargs) -> keras.Model:
+    """A zoo backbone with a linear ``embedding`` layer and a `CosineHead` over the training speakers.
+
+    The backbone is the zoo model ``name`` up to the input of its ``output`` layer (for
+    ``ds_cnn`` the global average pool); ``Dense(embedding_dim)`` (no activation) follows, then
+    ``CosineHead(n_speakers)`` named ``output``. The embedding a run exports is the input of
+    ``output``: shape (embedding_dim,).
+
+    Source: the x-vector / ResNet speaker-embedding layout (a pooled trunk, then a linear
+    embedding layer trained through a speaker classifier): Snyder et al. 2018, ICASSP;
+    Deng et al. 2019 for the cosine head.
+    """
+    backbone = build_model(name, input_shape, 2, **kwargs)
+    x = layers.Dense(embedding_dim, name="embedding")(backbone.get_layer("output").input)
+    return keras.Model(backbone.inputs, CosineHead(n_speakers, name="output")(x), name=f"{backbone.name}_speaker")
+
+
 MODELS: dict[str, Callable[..., keras.Model]] = {
     "cnn_mfcc": cnn_mfcc,
     "cnn3": cnn3,

@@ -1,23 +1,37 @@
-"""Speaker runs: cut the trained classifier at its last hidden layer and write the int8 embedding model.
+"""Speaker runs: the int8 embedding model, and verification embeddings trained on many speakers.
 
-The embedding is the input of the ``output`` Dense layer (for ``ds_cnn`` the global average
-pool, ``width`` values); `tinyaudio.runtime.speaker` enrols and verifies with it, without
-TensorFlow.
+The embedding is the input of the ``output`` layer (for a ``ds_cnn`` speaker-ID classifier the
+global average pool, ``width`` values; for a verification run the ``embedding`` Dense layer);
+`tinyaudio.runtime.speaker` enrols and verifies with it, without TensorFlow.
+
+`train_speaker_embedding` is the verification recipe: an additive-angular-margin embedding
+trained on the speaker corpus (`tinyaudio.data.speakers`), a cohort for score normalisation,
+a threshold chosen on validation speakers, and EER / minDCF on speakers it never heard.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
+import time
 from typing import Any, Callable
 
 import numpy as np
 
+from tinyaudio.evaluate.speaker import make_trials, pairwise_eer, score_trials, speaker_eval, threshold_at_false_accept_rate
 from tinyaudio.features.cache import dataset_features
+from tinyaudio.features.config import FeatureConfig
 from tinyaudio.quantize import convert_float, quantize_int8, representative_set
+from tinyaudio.quantize.silence import quiet_converter
 from tinyaudio.runtime.litert import TFLiteModel
-from tinyaudio.runtime.run_folder import CONFIG, EMBEDDING_META, FEATURE_CONFIG, KERAS_MODEL, RunFolder
+from tinyaudio.runtime.run_folder import (
+    CONFIG, EMBEDDING_META, FEATURE_CONFIG, KERAS_MODEL, METRICS, SPEAKER_COHORT, SPEAKER_EVAL, RunFolder,
+)
+from tinyaudio.runtime.speaker import SpeakerEmbedder, unit
 from tinyaudio.train.config import TrainConfig
-from tinyaudio.train.data import load_training_data, subsample
+from tinyaudio.train.data import augmented_copies, load_training_data, subsample
+from tinyaudio.train.fit import fit, set_seeds
 
 
 def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -67,3 +81,159 @@ def export_embedding(
     x, _, _ = dataset_features(clips, run.feature_config, skip_bad=True, progress=False)
     model = keras.models.load_model(run.file(KERAS_MODEL), compile=False)
     return write_embedding(run, model, x[..., None], log=log)
+
+
+#: Unseen-speaker evaluations of a verification run: tag -> (dataset, enrol split, test split, per file).
+#: LibriSpeech test-other and FSDD are never in the speaker corpus; "speakers_test" is its test speakers.
+EVALUATIONS = {
+    "speakers_test": ("speakers", "test", "test", False),
+    "librispeech_1s": ("librispeech", "all", "all", False),
+    "librispeech_utterances": ("librispeech", "all", "all", True),
+    "fsdd": ("fsdd", "validation", "test", False),
+}
+
+
+def speaker_cohort(embedding_int8: bytes, x: np.ndarray, speakers: list[str], mean: np.ndarray) -> np.ndarray:
+    """One unit embedding per training speaker: the normalisation cohort (`tinyaudio.runtime.speaker.Cohort`).
+
+    Args:
+        embedding_int8: the int8 embedding ``.tflite``.
+        x: training features, shape (n, n_frames, n_features, 1) (no augmented copies).
+        speakers: speaker of each row of ``x``.
+        mean: the run's mean embedding (``embedding.json``), subtracted as at run time.
+
+    Returns:
+        float32 (n_speakers, dim), rows in sorted speaker order.
+    """
+    e = unit(TFLiteModel(embedding_int8).predict(x).reshape(len(x), -1) - mean)
+    labels = np.asarray(speakers)
+    return np.stack([unit(e[labels == s].mean(axis=0)) for s in sorted(set(speakers))]).astype(np.float32)
+
+
+def train_speaker_embedding(
+    config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
+    overwrite: bool = False, log: Callable[[str], None] = print, verbose: int = 1,
+    evaluations: tuple[str, ...] = tuple(EVALUATIONS),
+) -> dict[str, Any]:
+    """Train a speaker-verification embedding on the speaker corpus and write its run folder.
+
+    Steps: features of the training speakers' clips (plus ``config.augment`` copies); a zoo
+    backbone with an ``embedding`` layer and a cosine head (`tinyaudio.models.speaker_embedding_model`)
+    trained with the additive angular margin loss; the epoch kept is the one with the lowest
+    pairwise EER on the validation speakers (early stopping on ``val_eer``); int8 embedding
+    model (`write_embedding`); cohort of training speakers (``speaker_cohort.npy``); the
+    threshold for ``config.target_false_accept_rate`` on validation-speaker trials (enrolment
+    from up to 10 s, 1 s tests), saved in ``speaker_eval.json``; then `speaker_eval` on every
+    entry of `EVALUATIONS` with the int8 and the float model (trial lists, DET PNGs), their
+    false accepts / rejects at the stored threshold in ``metrics.json``.
+
+    Args:
+        evaluations: keys of `EVALUATIONS` to run (all by default).
+
+    Returns:
+        the ``metrics.json`` dict.
+
+    Raises:
+        RunFolderError: ``out_dir`` exists (without ``overwrite``) or is not a tinyaudio run folder.
+        ConfigError / DatasetError: bad settings, or a missing corpus.
+    """
+    import keras
+
+    from tinyaudio.models import count_macs, speaker_embedding_model
+    from tinyaudio.train.losses import aam_softmax_loss
+
+    RunFolder.check_target(out_dir, overwrite=overwrite)
+    started = time.time()
+    feature_config = FeatureConfig.load(config.features)
+    corpus = load_training_data(config, data_dir)
+    progress = verbose > 0
+    x, kept, _ = dataset_features(subsample(corpus.split("train"), config.max_clips_per_split, config.seed),
+                                  feature_config, progress=progress)
+    x_val, val_kept, _ = dataset_features(subsample(corpus.split("validation"), config.max_clips_per_split, config.seed),
+                                          feature_config, progress=progress)
+    speakers = sorted({c.speaker for c in kept})
+    y = np.array([speakers.index(c.speaker) for c in kept], dtype=np.int64)
+    originals = x[..., None]
+    x_train, y_train = originals, y
+    if config.augment != "none":
+        x_aug, y_aug = augmented_copies(config, dataclasses.replace(corpus, labels=tuple(speakers)), kept,
+                                        feature_config, progress=progress)
+        x_train, y_train = np.concatenate([originals, x_aug]), np.concatenate([y, y_aug])
+    val_speakers = [c.speaker for c in val_kept]
+    log(f"train: {len(kept)} clips of {len(speakers)} speakers ({len(x_train)} with augmentation); "
+        f"validation: {len(val_kept)} clips of {len(set(val_speakers))} other speakers")
+
+    set_seeds(config.seed)
+    model = speaker_embedding_model(config.model, x_train.shape[1:], len(speakers), embedding_dim=config.embedding_dim,
+                                    **({"width": config.width} if config.width else {}))
+    embedding = keras.Model(model.inputs, model.get_layer("output").input, name=f"{model.name}_embedding")
+
+    class ValidationEER(keras.callbacks.Callback):
+        """Adds ``val_eer``: the pairwise EER of the validation speakers' clips, before early stopping reads it."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            emb = embedding.predict(x_val[..., None], batch_size=256, verbose=0)
+            logs["val_eer"] = pairwise_eer(emb, val_speakers)
+
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=aam_softmax_loss(config.aam_margin, config.aam_scale))
+    history = fit(model, x_train, y_train, None, epochs=config.epochs, batch_size=config.batch_size,
+                  patience=config.patience, monitor="val_eer", halve_lr=True, verbose=verbose,
+                  description=f"training {model.name} (AAM)", callbacks=(ValidationEER(),))
+
+    with RunFolder.create(out_dir, overwrite=overwrite) as run:
+        run.write_json(CONFIG, config.to_dict())
+        feature_config.save(run.file(FEATURE_CONFIG))
+        run.write_labels(speakers)
+        model.save(run.file(KERAS_MODEL))
+        with quiet_converter(verbose < 2):
+            info = write_embedding(run, model, representative_set(originals, 1000, config.seed), log=log)
+        buf = io.BytesIO()
+        np.save(buf, speaker_cohort(run.file(run.embedding_path("int8").name).read_bytes(), originals,
+                                    [c.speaker for c in kept], np.asarray(info["mean"], dtype=np.float32)))
+        run.write_bytes(SPEAKER_COHORT, buf.getvalue())
+        _plot_history(run, history)
+
+    embedder = SpeakerEmbedder(out_dir)
+    enrolments, trials = make_trials(val_kept, val_kept, n_enrol=10, seed=config.seed)
+    scores = score_trials(embedder, enrolments, trials)
+    operating_point = threshold_at_false_accept_rate(scores, np.array([t for _, _, t in trials]),
+                                                     config.target_false_accept_rate)
+    operating_point.update(chosen_on=f"validation speakers ({len(enrolments)}; enrolment up to 10 s, 1 s tests)",
+                           n_trials=len(trials), scoring="s-norm")
+    run = RunFolder.open(out_dir)
+    run.write_json(SPEAKER_EVAL, {**operating_point, "from": "validation speakers"})
+    log(f"threshold {operating_point['threshold']:.3f} (s-norm) for a {config.target_false_accept_rate:.1%} false-accept "
+        f"rate on validation speakers; their false-reject rate there {operating_point['false_reject_rate']:.1%}")
+
+    results: dict[str, dict[str, Any]] = {}
+    for tag in evaluations:
+        dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
+        for kind in ("int8", "float"):
+            name = tag if kind == "int8" else f"{tag}_float"
+            m = speaker_eval(out_dir, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
+                             per_file=per_file, model=kind, seed=config.seed, tag=name, threshold=operating_point["threshold"],
+                             progress=progress, log=log)
+            results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
+                                                   "trial_unit", "train_speakers_overlap", "at_threshold")}
+            log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
+    metrics = {
+        "dataset": corpus.name, "model": config.model, "task": "speaker verification",
+        "params": int(embedding.count_params()), "macs": count_macs(embedding), "embedding_dim": info["dim"],
+        "sizes_bytes": info["sizes_bytes"], "train_speakers": len(speakers), "train_clips": len(kept),
+        "validation_speakers": len(set(val_speakers)), "epochs_run": len(history.get("loss", [])),
+        "best_val_eer": float(min(history.get("val_eer", [float("nan")]))), "history": history,
+        "operating_point": operating_point, "evaluations": results,
+        "train_seconds": round(time.time() - started, 1),
+    }
+    run.write_json(METRICS, metrics)
+    return metrics
+
+
+def _plot_history(run: RunFolder, history: dict) -> None:
+    """``history.png`` (loss and validation EER per epoch); none without matplotlib."""
+    try:
+        from tinyaudio.features.plot import plot_training_history
+    except ImportError:
+        return
+    plot_training_history(history, run.file("history.png"))

@@ -16,7 +16,7 @@ from tinyaudio.models import build_model, count_macs
 from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 from tinyaudio.quantize.silence import quiet_converter
 from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, RunFolder
-from tinyaudio.train.config import TrainConfig
+from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
 from tinyaudio.train.data import load_training_data, split_arrays
 from tinyaudio.train.fit import class_weights, fit, loss_name, set_seeds
 
@@ -33,6 +33,9 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
     Args:
         verbose: 0 silent, 1 progress bars (default), 2 Keras' per-epoch lines and converter output.
 
+    ``dataset="speakers"`` trains a verification embedding instead
+    (`tinyaudio.pipeline.speaker.train_speaker_embedding`).
+
     Returns:
         the metrics dict written to ``metrics.json``; accuracies come from running the ``.tflite``
         files with ai-edge-litert on the test split.
@@ -41,6 +44,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
         RunFolderError: ``out_dir`` exists (without ``overwrite``) or is not a tinyaudio run folder.
         ConfigError / AudioError / DatasetError: bad settings or data.
     """
+    if config.dataset == SPEAKER_CORPUS:  # a verification embedding, not a classifier
+        from tinyaudio.pipeline.speaker import train_speaker_embedding
+
+        return train_speaker_embedding(config, out_dir, data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
     RunFolder.check_target(out_dir, overwrite=overwrite)
     started = time.time()
     base = RunFolder.open(config.base, need=(KERAS_MODEL, FEATURE_CONFIG)) if config.base else None

@@ -13,6 +13,7 @@ layout is defined here and nowhere else::
     metrics.json           test-split metrics of every .tflite (run with ai-edge-litert)
     threshold.json         binary detectors: the operating threshold chosen on validation
     model_embedding_<kind>.tflite, embedding.json, speaker_eval.json, speakers.json  (speaker runs)
+    speaker_cohort.npy     verification runs: one unit embedding per training speaker (score normalisation)
     .tinyaudio-manifest.json  every entry tinyaudio wrote, so that ``--overwrite`` replaces
                            only tinyaudio's own folders and never a user's files
 
@@ -46,6 +47,7 @@ THRESHOLD = "threshold.json"
 EMBEDDING_META = "embedding.json"
 SPEAKER_EVAL = "speaker_eval.json"
 SPEAKER_PROFILES = "speakers.json"
+SPEAKER_COHORT = "speaker_cohort.npy"
 STREAM_EVAL = "stream_eval.json"
 STREAM_DET = "stream_det.png"
 DETECTOR = "detector.json"
@@ -56,7 +58,7 @@ CHECKSUMS = "checksums.json"
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
 #: Files whose edit or swap changes what the run computes: checked on `RunFolder.open`.
-CHECKED = (FEATURE_CONFIG, LABELS, "model_*.tflite", "model_embedding_*.tflite")
+CHECKED = (FEATURE_CONFIG, LABELS, "model_*.tflite", "model_embedding_*.tflite", SPEAKER_COHORT)
 #: Run folders written before they had a manifest (tinyaudio 0.1 before this layout module): a
 #: folder with config.json, feature_config.json and labels.txt may be replaced with ``--overwrite``
 #: if it holds nothing but these names. A recipe folder of that time is not recognised.

@@ -4,7 +4,9 @@ A run folder with ``model_embedding_int8.tflite`` and ``embedding.json`` (writte
 `tinyaudio.pipeline.export_embedding`) turns audio into a fixed-size embedding. Enrolment
 averages the embeddings of a few recordings into a profile kept in ``speakers.json`` in the run
 folder; verification is the cosine score of a recording against a profile, accepted at or above
-a threshold.
+a threshold. A verification run (``tinyaudio train --dataset speakers``) also holds a cohort of
+training-speaker embeddings (``speaker_cohort.npy``); scores are then adaptive s-norm scores
+(`Cohort`), and the threshold stored in the run was chosen on validation speakers.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from tinyaudio.data.audio import load_audio, window_levels
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
-from tinyaudio.runtime.run_folder import EMBEDDING_KINDS, EMBEDDING_META, SPEAKER_EVAL, SPEAKER_PROFILES, RunFolder
+from tinyaudio.runtime.run_folder import (
+    EMBEDDING_KINDS, EMBEDDING_META, SPEAKER_COHORT, SPEAKER_EVAL, SPEAKER_PROFILES, RunFolder,
+)
 
 #: Used when neither ``--threshold`` nor a ``speaker_eval.json`` threshold is available.
 DEFAULT_THRESHOLD = 0.5
+#: Cohort scores averaged by adaptive s-norm (the closest ``COHORT_TOP_K`` cohort speakers).
+COHORT_TOP_K = 100
 
 
 def windows(samples: np.ndarray, n_samples: int) -> np.ndarray:
@@ -59,6 +65,48 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
+def unit(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to unit L2 norm along its last axis (a zero vector stays zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+class Cohort:
+    """Adaptive symmetric score normalisation (adaptive s-norm) against a cohort of speakers.
+
+    A raw cosine depends on the voices involved: some enrolments score high against everyone.
+    S-norm turns it into "how unusual is this score for this enrolment and for this test
+    recording": ``0.5 * ((s - mu_e) / sd_e + (s - mu_t) / sd_t)``, where ``mu_e, sd_e`` are the
+    mean and standard deviation of the enrolment's cosines with its ``top_k`` closest cohort
+    speakers, and ``mu_t, sd_t`` the same for the test embedding. The result is on a common
+    scale across voices and durations, so one threshold serves everyone.
+
+    Args:
+        embeddings: float32 (n_speakers, dim), one unit embedding per cohort speaker (training
+            speakers, never the people verified).
+        top_k: cohort scores kept per side (all when fewer speakers).
+
+    Source: Matejka et al. 2017, "Analysis of Score Normalization in Multilingual Speaker
+    Recognition", Interspeech (adaptive s-norm, top-N cohort selection); Cumani et al. 2011.
+    """
+
+    def __init__(self, embeddings: np.ndarray, top_k: int = COHORT_TOP_K):
+        self.embeddings = unit(embeddings)
+        if self.embeddings.ndim != 2 or len(self.embeddings) < 2:
+            raise TinyAudioError(f"a score-normalisation cohort needs at least 2 embeddings, got shape {self.embeddings.shape}")
+        self.top_k = min(int(top_k), len(self.embeddings))
+
+    def stats(self, embedding: np.ndarray) -> tuple[float, float]:
+        """``(mean, std)`` of one unit embedding's ``top_k`` highest cosines with the cohort."""
+        top = np.sort(self.embeddings @ np.asarray(embedding, dtype=np.float32))[-self.top_k:]
+        return float(top.mean()), max(float(top.std()), 1e-6)
+
+    def normalise(self, score: float, enrolment: np.ndarray, test: np.ndarray) -> float:
+        """The s-norm of ``score`` = cosine(enrolment, test); both unit embeddings, shape (dim,)."""
+        (mu_e, sd_e), (mu_t, sd_t) = self.stats(enrolment), self.stats(test)
+        return 0.5 * ((score - mu_e) / sd_e + (score - mu_t) / sd_t)
+
+
 class SpeakerEmbedder:
     """The embedding model of a run folder.
 
@@ -70,6 +118,7 @@ class SpeakerEmbedder:
     Attributes:
         dim: embedding size.
         mean: training-set mean embedding, subtracted before scoring (centring), shape (dim,).
+        cohort: the run's `Cohort` (``speaker_cohort.npy``), or None: raw cosine scores.
 
     Raises:
         TinyAudioError: the run folder has no embedding model (the message says how to export one).
@@ -92,21 +141,26 @@ class SpeakerEmbedder:
         self.dim = int(info["dim"])
         self.model = TFLiteModel(path)
         self.feature_config.check_input_shape(self.model.input_shape, source=str(path))
+        cohort = run.file(SPEAKER_COHORT)
+        self.cohort = Cohort(np.load(cohort)) if cohort.exists() else None
+
+    def score(self, enrolment: np.ndarray, test: np.ndarray) -> float:
+        """Verification score of two unit embeddings (dim,): the cosine, s-normalised when the run has a cohort."""
+        raw = float(np.dot(enrolment, test))
+        return self.cohort.normalise(raw, enrolment, test) if self.cohort is not None else raw
 
     def window_embeddings(self, samples: np.ndarray) -> np.ndarray:
         """Centred, L2-normalised embeddings of each window of one recording, float32 (k, dim)."""
         cfg = self.feature_config
         feats = np.stack([compute_features(w, cfg) for w in windows(samples, cfg.n_samples)])
-        emb = self.model.predict(feats).reshape(len(feats), -1) - self.mean
-        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return unit(self.model.predict(feats).reshape(len(feats), -1) - self.mean)
 
     def embed(self, samples: np.ndarray) -> np.ndarray:
         """One recording (float32 at ``feature_config.sample_rate``) -> unit-norm embedding (dim,).
 
         The window embeddings are averaged and re-normalised.
         """
-        mean = self.window_embeddings(samples).mean(axis=0)
-        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return unit(self.window_embeddings(samples).mean(axis=0))
 
     def embed_file(self, path: str | os.PathLike, *, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
         """Embedding of an audio file (any rate, resampled), or of ``duration`` s from ``offset``."""
@@ -140,7 +194,11 @@ def load_profiles(path: str | os.PathLike) -> dict[str, dict]:
 
 
 def default_threshold(run_dir: str | os.PathLike) -> float:
-    """The EER threshold saved by ``speaker-eval`` in ``speaker_eval.json``, else `DEFAULT_THRESHOLD`."""
+    """The threshold in the run's ``speaker_eval.json``, else `DEFAULT_THRESHOLD`.
+
+    A verification run stores the threshold chosen on its validation speakers for a stated
+    false-accept rate; ``tinyaudio speaker-eval`` stores an EER threshold in older speaker runs.
+    """
     path = Path(run_dir) / SPEAKER_EVAL
     if path.exists():
         return float(json.loads(path.read_text())["threshold"])
@@ -193,8 +251,7 @@ def enroll(
         raise TinyAudioError(f"enrol {name!r}: {', '.join(map(str, paths))} hold {speech_s:.1f} s of speech (frames above "
                              f"{SPEECH_FLOOR_DBFS:g} dBFS); record at least {MIN_ENROL_SPEECH_S:g} s of the speaker talking")
     per_window = np.concatenate([embedder.window_embeddings(x) for x in recordings])
-    mean = per_window.mean(axis=0)
-    mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    mean = unit(per_window.mean(axis=0))
     profile = {"embedding": [round(float(v), 6) for v in mean], "files": [str(p) for p in paths],
                "n_windows": int(len(per_window))}
     path = Path(profiles) if profiles else profiles_path(run_dir)
@@ -218,7 +275,8 @@ def verify(
     """Score each recording against the profile ``name``; accepted when score >= threshold.
 
     Args:
-        threshold: cosine threshold; default `default_threshold` of the run.
+        threshold: score threshold (`SpeakerEmbedder.score`: cosine, or s-norm with a cohort);
+            default `default_threshold` of the run.
 
     Raises:
         TinyAudioError: ``name`` is not enrolled (the message lists who is).
@@ -231,7 +289,7 @@ def verify(
     ref = np.asarray(speakers[name]["embedding"], dtype=np.float32)
     out = []
     for p in paths:
-        score = cosine(embedder.embed_file(p), ref)
+        score = embedder.score(ref, embedder.embed_file(p))
         out.append(Verification(str(p), name, score, threshold, score >= threshold))
     return out
 
@@ -251,6 +309,6 @@ def identify(
     threshold = default_threshold(run_dir) if threshold is None else float(threshold)
     embedder = embedder or SpeakerEmbedder(run_dir)
     emb = embedder.embed_file(path)
-    scores = {n: cosine(emb, np.asarray(p["embedding"], dtype=np.float32)) for n, p in speakers.items()}
+    scores = {n: embedder.score(np.asarray(p["embedding"], dtype=np.float32), emb) for n, p in speakers.items()}
     best = max(scores, key=scores.get)
     return Verification(str(path), best, scores[best], threshold, scores[best] >= threshold)

@@ -12,8 +12,11 @@ from tinyaudio.errors import ConfigError
 Task = Literal["words", "speaker"]
 ClassWeights = Literal["auto", "balanced", "none"]
 Augment = Literal["none", "noise"]
-Monitor = Literal["val_loss", "val_accuracy"]
-_CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor}
+Monitor = Literal["val_loss", "val_accuracy", "val_eer"]
+Loss = Literal["softmax", "aam"]
+_CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor, "loss": Loss}
+#: The speaker-disjoint corpus (`tinyaudio.data.speakers`): trains a speaker embedding for verification.
+SPEAKER_CORPUS = "speakers"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,8 +24,11 @@ class TrainConfig:
     """Everything that decides a training run; saved as ``config.json`` in the run folder.
 
     Attributes:
-        dataset: ``fsdd``, ``speech_commands``, ``esc50`` or a ``label/*.wav`` folder.
+        dataset: ``fsdd``, ``speech_commands``, ``esc50``, ``librispeech``, ``speakers`` (the
+            speaker-disjoint corpus of `tinyaudio.data.speakers`: a verification embedding, see
+            `tinyaudio.pipeline.train_speaker_embedding`) or a ``label/*.wav`` folder.
         model: zoo name (``ds_cnn``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
+        width: channels of ``ds_cnn`` (None: the builder's default, 64).
         features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
         task: ``"words"`` (labels are what is said) or ``"speaker"`` (labels are who speaks;
             the loader's ``label_by="speaker"``).
@@ -65,11 +71,19 @@ class TrainConfig:
             validation (`tinyaudio.evaluate.threshold`); neither means 0.5.
         monitor: what early stopping and the learning-rate halving watch when training from
             scratch: ``"val_loss"`` or ``"val_accuracy"`` (for many classes and few clips,
-            where validation loss rises from the first epoch while accuracy still improves).
+            where validation loss rises from the first epoch while accuracy still improves), or
+            ``"val_eer"`` (speaker embeddings: the equal error rate of the validation speakers).
+        loss: ``"softmax"`` (cross-entropy) or ``"aam"`` (additive angular margin softmax over
+            a cosine head, `tinyaudio.train.losses.aam_softmax_loss`; speaker embeddings).
+        embedding_dim, aam_margin, aam_scale: the ``aam`` embedding size, margin (radians)
+            and logit scale.
+        target_false_accept_rate: speaker verification: the threshold stored in the run gives
+            this false-accept rate on the validation speakers' trials.
     """
 
     dataset: str = "fsdd"
     model: str = "ds_cnn"
+    width: int | None = None
     features: str = "fsdd_mfcc"
     task: Task = "words"
     keyword: str | None = None
@@ -104,11 +118,16 @@ class TrainConfig:
     target_max_fpr: float | None = None
     target_min_recall: float | None = None
     monitor: Monitor = "val_loss"
+    loss: Loss = "softmax"
+    embedding_dim: int = 128
+    aam_margin: float = 0.2
+    aam_scale: float = 30.0
+    target_false_accept_rate: float = 0.01
 
     def __post_init__(self) -> None:
         problems = [f"{name}={getattr(self, name)!r} is not one of {get_args(kind)}"
                     for name, kind in _CHOICES.items() if getattr(self, name) not in get_args(kind)]
-        for name in ("epochs", "batch_size", "patience", "augment_copies", "representative_size", "qat_epochs"):
+        for name in ("epochs", "batch_size", "patience", "augment_copies", "representative_size", "qat_epochs", "embedding_dim"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 1")
         for name in ("freeze_backbone_epochs", "fine_tune_epochs"):
@@ -142,6 +161,17 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 problems.append(f"{name}={value} must be a rate between 0 and 1")
+        if self.width is not None and (not isinstance(self.width, int) or self.width < 1):
+            problems.append(f"width={self.width!r} must be a whole number >= 1")
+        if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss != "aam" or self.monitor != "val_eer"):
+            problems.append(f"dataset={SPEAKER_CORPUS!r} trains a verification embedding: it needs task='speaker', "
+                            "loss='aam' and monitor='val_eer' (the CLI sets them)")
+        if self.loss == "aam" and self.dataset != SPEAKER_CORPUS:
+            problems.append(f"loss='aam' trains a speaker embedding: use dataset={SPEAKER_CORPUS!r}")
+        if not (0 < self.aam_margin < 1 and self.aam_scale > 0):
+            problems.append(f"aam_margin={self.aam_margin} must be in (0, 1) radians and aam_scale={self.aam_scale} > 0")
+        if not 0 < self.target_false_accept_rate < 1:
+            problems.append(f"target_false_accept_rate={self.target_false_accept_rate} must be a rate between 0 and 1")
         if problems:
             raise ConfigError("invalid TrainConfig: " + "; ".join(problems))
 

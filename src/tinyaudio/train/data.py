@@ -18,6 +18,7 @@ from tinyaudio.augment import augment_batch
 from tinyaudio.augment.recipes import noise_recipe
 from tinyaudio.data.dataset import Clip, Dataset, load_clips
 from tinyaudio.data.loaders import UNKNOWN, load_dataset
+from tinyaudio.data.speakers import speaker_corpus
 from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
 from tinyaudio.errors import DatasetError
@@ -25,7 +26,7 @@ from tinyaudio.paths import cache_root
 from tinyaudio.features.cache import dataset_features
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
-from tinyaudio.train.config import TrainConfig
+from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
 
 SPLITS = ("train", "validation", "test")
 
@@ -51,6 +52,9 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     for name in ("validation_percent", "test_percent"):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
+    if config.dataset == SPEAKER_CORPUS:
+        return speaker_corpus(data_dir, window_s=FeatureConfig.load(config.features).clip_duration,
+                              **{k: v for k, v in kwargs.items() if k.endswith("_percent")})
     if config.dataset in SOUNDBITE_LOADERS:
         dataset = load_soundbites(config.dataset, data_dir, seed=config.seed, synthetic=config.synthetic,
                                   real_positives=config.real_positives, **kwargs)

@@ -58,7 +58,7 @@ def _progress_callback(epochs: int, description: str):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            figures = "  ".join(f"{k} {logs[k]:.3f}" for k in ("loss", "accuracy", "val_accuracy") if k in logs)
+            figures = "  ".join(f"{k} {logs[k]:.3f}" for k in ("loss", "accuracy", "val_accuracy", "val_eer") if k in logs)
             self.bar.update(self.task, advance=1, figures=figures)
 
         def on_train_end(self, logs=None):
@@ -71,7 +71,7 @@ def fit(
     model,
     x: np.ndarray,
     y: np.ndarray,
-    validation: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
     *,
     epochs: int,
     batch_size: int = 64,
@@ -81,18 +81,22 @@ def fit(
     class_weight: dict[int, float] | None = None,
     verbose: int = 1,
     description: str = "training",
+    callbacks: tuple = (),
 ) -> History:
     """Train a compiled Keras model with early stopping (best weights restored).
 
     Args:
         model: compiled ``keras.Model``.
         x: float32 features, shape (n, n_frames, n_features, 1); y: int labels, shape (n,).
-        validation: ``(x_val, y_val)`` watched by early stopping.
+        validation: ``(x_val, y_val)`` watched by early stopping, or None when a callback
+            computes the monitored figure (e.g. ``val_eer`` of a speaker embedding).
         epochs: limit (0 trains nothing and returns ``{}``).
         patience: epochs without improvement of ``monitor`` before stopping.
         halve_lr: also halve the learning rate after ``patience // 2`` epochs without
             improvement (floor 1e-5), as Keras ``ReduceLROnPlateau``.
         verbose: 0 silent; 1 a rich progress bar over the epochs; 2 Keras' own line per epoch.
+        callbacks: Keras callbacks run before early stopping at each epoch end (one may add
+            ``monitor`` to the logs).
 
     Returns:
         the Keras history: ``{"loss": [...], "val_loss": [...], "accuracy": [...], ...}``, floats.
@@ -101,9 +105,10 @@ def fit(
 
     if epochs <= 0:
         return {}
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]
+    mode = "max" if "accuracy" in monitor else "min"  # Keras 3 cannot guess it for a name it does not know (val_eer)
+    callbacks = [*callbacks, keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)]
     if halve_lr:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
                                                            patience=max(1, patience // 2), min_lr=1e-5))
     if verbose == 1:
         callbacks.append(_progress_callback(epochs, description))
