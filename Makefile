@@ -11,7 +11,7 @@ export TINYAUDIO_DATA ?= $(if $(wildcard $(SHARED)),$(SHARED),)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test test-all benchmarks results clean
+.PHONY: demo test test-all benchmarks results speaker-fixture clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -43,6 +43,7 @@ benchmarks: $(STAMP)
 # The README's result tables: every number there comes from these commands (~3 h on 2 cores).
 STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25
 HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
+SPEAKERS := --dataset speakers --features benchmarks/speaker_mfcc_16k.json --augment noise --min-snr-db 5 --max-snr-db 25 --epochs 30
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
 	for s in 1 2; do \
@@ -69,6 +70,12 @@ results: $(STAMP)
 	done
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic
 	$(BIN)/python benchmarks/listen_memory.py runs/stop_speech --minutes 60
+	# speaker verification on unseen voices (issue #16): trains ~40 min on 2 cores, then evaluates
+	$(BIN)/tinyaudio train $(SPEAKERS) --out runs/speaker_verification --overwrite
+	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset librispeech --enrol-split all --test-split all --per-file --no-s-norm --tag librispeech_utterances_cosine
+	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset fsdd --no-s-norm --tag fsdd_cosine
+	$(BIN)/python benchmarks/speaker_embedding.py runs/speaker_verification
+	$(BIN)/python benchmarks/speaker_latency.py runs/speaker_verification
 	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
 	$(BIN)/tinyaudio train --dataset librispeech --task speaker --model ds_cnn --features benchmarks/speaker_mfcc_16k.json --out runs/libri_speaker --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/libri_speaker --dataset fsdd
@@ -79,6 +86,14 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/summarize_runs.py runs
 	$(BIN)/python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15
 	$(BIN)/python benchmarks/q15_training.py runs/sc12_f512 runs/sc12_q15
+
+# The verification model the tests enrol and verify with (tests/runtime/test_speaker_verification.py):
+# the embedding part of runs/speaker_verification, checksums included.
+SPEAKER_FIXTURE := config.json feature_config.json labels.txt embedding.json model_embedding_int8.tflite \
+	model_embedding_float.tflite speaker_cohort.npy speaker_eval.json checksums.json metrics.json
+speaker-fixture:
+	mkdir -p tests/fixtures/speaker_verification
+	cd runs/speaker_verification && cp $(SPEAKER_FIXTURE) ../../tests/fixtures/speaker_verification/
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -23,6 +23,7 @@ from tinyaudio.augment.waveform import (
     ApplyRoomImpulseResponse,
     Gain,
     RandomSilence,
+    TileSegment,
     TimeShift,
     synthetic_rir,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MixClips",
     "RandomSilence",
     "SpecAugment",
+    "TileSegment",
     "TimeShift",
     "Transform",
     "augment_batch",

@@ -58,6 +58,9 @@ class TrainConfig:
             (a detector for a word nobody recorded; the test split stays real).
         min_snr_db, max_snr_db: SNR range of the background noise ``augment="noise"`` adds (dB,
             whole-clip RMS; `tinyaudio.augment.recipes.noise_recipe`).
+        tile_segment_p: ``augment="noise"``: probability that a copy is first cut to 0.3-0.7 s of
+            its speech, repeated to fill the clip (`tinyaudio.augment.TileSegment`; speaker
+            embeddings meet short recordings tiled this way).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
@@ -100,6 +103,7 @@ class TrainConfig:
     augment_copies: int = 1
     min_snr_db: float = 3.0
     max_snr_db: float = 20.0
+    tile_segment_p: float = 0.0
     speech_negatives: int = 0
     speech_corpora: str = ",".join(TRAINING_CORPORA)
     synthetic: int = 0
@@ -146,6 +150,8 @@ class TrainConfig:
             problems.append("synthetic / synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
         if not self.real_positives and not self.synthetic:
             problems.append("real_positives=False leaves no keyword clips to train on; add synthetic ones (--synthetic N)")
+        if not 0.0 <= self.tile_segment_p <= 1.0:
+            problems.append(f"tile_segment_p={self.tile_segment_p} must be a probability between 0 and 1")
         if not -30.0 <= self.min_snr_db <= self.max_snr_db <= 60.0:
             problems.append(f"min_snr_db={self.min_snr_db}, max_snr_db={self.max_snr_db}: need -30 <= min <= max <= 60 dB")
         if self.max_clips_per_split is not None and self.max_clips_per_split < 1:

@@ -178,7 +178,8 @@ def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], f
         ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
     """
     samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
-    noisy = augment_batch(samples, noise_recipe(feature_config.sample_rate, min_snr_db=config.min_snr_db, max_snr_db=config.max_snr_db), feature_config.sample_rate,
+    noisy = augment_batch(samples, noise_recipe(feature_config.sample_rate, min_snr_db=config.min_snr_db, max_snr_db=config.max_snr_db,
+                                                tile_segment_p=config.tile_segment_p), feature_config.sample_rate,
                           config.seed, copies=config.augment_copies)
     y = np.array([dataset.labels.index(c.label) for c in kept])
     x_aug = compute_features_batch(noisy, feature_config, progress=progress)[..., None]

@@ -1,0 +1,80 @@
+"""Enrol / verify round trip of the shipped verification model on 10 LibriSpeech voices it never heard.
+
+``tests/fixtures/speaker_verification`` is the embedding part of ``runs/speaker_verification``
+(``make speaker-fixture`` copies it after ``tinyaudio train --dataset speakers``; see docs/speakers.md):
+int8 embedding, cohort and the threshold chosen on validation speakers. LibriSpeech test-other is
+not in its training corpus. No TensorFlow is needed.
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tinyaudio.data.audio import load_audio
+from tinyaudio.evaluate.speaker import speaker_eval
+from tinyaudio.runtime.speaker import SpeakerEmbedder, default_threshold, enroll, verify
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "speaker_verification"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixture") / "speaker_verification"
+    shutil.copytree(FIXTURE, out)  # enrol / speaker-eval write into the run folder
+    return out
+
+
+@pytest.fixture(scope="module")
+def libri(data_root):
+    root = data_root / "librispeech_test-other_10spk"
+    if not root.is_dir():
+        pytest.skip("librispeech_test-other_10spk not in the shared datasets")
+    return {d.name: sorted(d.glob("*.flac")) for d in sorted(root.iterdir()) if d.is_dir()}
+
+
+def test_the_threshold_was_chosen_on_validation_speakers(run_dir):
+    embedder = SpeakerEmbedder(run_dir)
+    assert embedder.cohort is not None and len(embedder.cohort.embeddings) == 353
+    assert default_threshold(run_dir) == pytest.approx(float(__import__("json").loads(
+        (run_dir / "speaker_eval.json").read_text())["threshold"]))
+
+
+def test_each_librispeech_speaker_enrolled_from_10_s_is_accepted_and_impostors_rejected(run_dir, libri, tmp_path):
+    embedder = SpeakerEmbedder(run_dir)
+    profiles = tmp_path / "speakers.json"
+    tests = {}
+    for speaker, files in libri.items():
+        audio = np.concatenate([load_audio(f, 16000) for f in files[:2]])[: 10 * 16000]  # 10 s from the first file(s)
+        used = files[: 1 + int(sf.info(str(files[0])).duration < 10)]
+        enrol_wav = tmp_path / f"{speaker}_10s.wav"
+        sf.write(enrol_wav, audio, 16000)
+        enroll(run_dir, speaker, [enrol_wav], embedder=embedder, profiles=profiles)
+        tests[speaker] = [f for f in files if f not in used]
+    everyone = [(spk, f) for spk, files in tests.items() for f in files]
+    false_rejects = false_accepts = n_target = n_impostor = 0
+    for claimed in libri:
+        results = verify(run_dir, claimed, [f for _, f in everyone], embedder=embedder, profiles=profiles)
+        for (true, _), r in zip(everyone, results):
+            if true == claimed:
+                n_target += 1
+                false_rejects += not r.accepted
+            else:
+                n_impostor += 1
+                false_accepts += r.accepted
+    print(f"false rejects {false_rejects} / {n_target}, false accepts {false_accepts} / {n_impostor}")
+    assert (n_target, n_impostor) == (83, 747)
+    # measured: 6 false rejects (7.2 %), 17 false accepts (2.3 %; the threshold targets 1 % on validation speakers)
+    assert false_rejects <= 8 and false_accepts <= 22, (false_rejects, false_accepts)
+
+
+def test_librispeech_and_fsdd_eer_of_the_int8_model_on_unseen_speakers(run_dir, data_root):
+    libri = speaker_eval(run_dir, "librispeech", enrol_split="all", test_split="all", per_file=True, tag="libri_utt",
+                         log=lambda *_: None)
+    assert libri["train_speakers_overlap"] == [] and libri["scoring"] == "s-norm"
+    assert libri["eer"] <= 0.08, libri["eer"]
+    fsdd = speaker_eval(run_dir, "fsdd", log=lambda *_: None)
+    assert (fsdd["n_target"], fsdd["n_nontarget"]) == (300, 1500)
+    assert fsdd["eer"] <= 0.23, fsdd["eer"]  # 21.5 % measured; issue #16 asks for 15 %: not met yet
