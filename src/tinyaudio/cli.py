@@ -271,12 +271,29 @@ def plot(
 
 @command()
 def data(
-    dataset: str = typer.Argument("fsdd", help="fsdd | speech_commands | esc50 | folder path."),
+    dataset: str = typer.Argument("fsdd", help="fsdd | speech_commands | esc50 | librispeech | speakers | folder path."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Show a dataset's labels and clips per split (downloads it if needed)."""
+    """Show a dataset's labels and clips per split (downloads it if needed); for the speaker
+    corpus, speakers and clips per source and split."""
     from tinyaudio.data import load_dataset
 
+    if dataset == "speakers":
+        from tinyaudio.data.speakers import SPEAKER_SOURCES, speaker_corpus
+
+        ds = speaker_corpus(data_dir)
+        table = Table(title=f"speaker corpus: {len(ds.labels)} speakers, {len(ds.clips)} clips (split by speaker)")
+        table.add_column("source")
+        for split in ("train", "validation", "test"):
+            table.add_column(f"{split}: speakers / clips", justify="right")
+        for source, prefix in SPEAKER_SOURCES.items():
+            cells = []
+            for split in ("train", "validation", "test"):
+                clips = [c for c in ds.split(split) if c.speaker.startswith(prefix + ":")]
+                cells.append(f"{len({c.speaker for c in clips})} / {len(clips)}")
+            table.add_row(source, *cells)
+        console.print(table)
+        return
     ds = load_dataset(dataset, data_dir)
     counts = ds.counts()
     table = Table(title=f"{ds.name}: {len(ds.clips)} clips")
