@@ -17,6 +17,7 @@ from tinyaudio.augment import (
     MixClips,
     RandomSilence,
     SpecAugment,
+    TileSegment,
     TimeShift,
     Transform,
     augment_batch,
@@ -139,6 +140,22 @@ def test_random_silence_zeroes_one_stretch_of_requested_length(clips):
     faded = RandomSilence(min_silence_s=0.05, max_silence_s=0.2, p=1.0)(x, SR, np.random.default_rng(6))
     changed = np.flatnonzero(faded != x)
     assert 0 < changed[-1] - changed[0] + 1 <= 0.2 * SR + 1
+
+
+def test_tile_segment_repeats_one_piece_of_the_speech_to_fill_the_clip(clips):
+    x = clips[2]
+    energy = np.cumsum(x.astype(np.float64) ** 2)
+    lo, hi = np.searchsorted(energy, [0.05 * energy[-1], 0.95 * energy[-1]])
+    for seed in range(5):
+        y = TileSegment(min_s=0.3, max_s=0.5, p=1.0)(x, SR, np.random.default_rng(seed))
+        # the period: the shortest shift that maps the output onto itself
+        period = next(n for n in range(1, SR) if np.array_equal(y[n:], y[:-n]))
+        assert min(0.3 * SR, hi - lo) - 1 <= period <= 0.5 * SR + 1
+        start = next(i for i in range(SR - period + 1) if np.array_equal(x[i : i + period], y[:period]))
+        assert lo <= start <= hi  # the piece starts in the word, not in the silence around it
+    np.testing.assert_array_equal(TileSegment(p=1.0)(np.zeros(SR, np.float32), SR, np.random.default_rng(0)), 0.0)
+    with pytest.raises(ValueError, match="need 0 < min_s <= max_s"):
+        TileSegment(min_s=0.5, max_s=0.2)
 
 
 # --- room impulse responses --------------------------------------------------------------
@@ -283,9 +300,10 @@ def test_same_seed_same_output_different_seed_different(clips, pink, noise_from_
         lambda pink: AddBackgroundNoise([pink], p=1.0),
         lambda pink: TimeShift(p=1.0),
         lambda pink: RandomSilence(p=1.0),
+        lambda pink: TileSegment(p=1.0),
         lambda pink: ApplyRoomImpulseResponse([synthetic_rir(SR, 0.2, np.random.default_rng(0))], p=1.0),
     ],
-    ids=["white", "background", "shift", "silence", "rir"],
+    ids=["white", "background", "shift", "silence", "tile", "rir"],
 )
 def test_transform_shapes_dtypes_and_bad_input(make, clips, pink):
     t = make(pink)

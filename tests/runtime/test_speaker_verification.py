@@ -78,3 +78,29 @@ def test_librispeech_and_fsdd_eer_of_the_int8_model_on_unseen_speakers(run_dir, 
     fsdd = speaker_eval(run_dir, "fsdd", log=lambda *_: None)
     assert (fsdd["n_target"], fsdd["n_nontarget"]) == (300, 1500)
     assert fsdd["eer"] <= 0.23, fsdd["eer"]  # 21.5 % measured; issue #16 asks for 15 %: not met yet
+
+
+def test_bad_enrolments_are_refused_and_other_rates_resampled(run_dir, libri, tmp_path):
+    from tinyaudio.errors import TinyAudioError
+
+    profiles = tmp_path / "p.json"
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(5 * 16000, dtype=np.float32), 16000)
+    with pytest.raises(TinyAudioError, match=r"enrol 'x': .*silence.wav hold 0.0 s of speech .* record at least 1 s"):
+        enroll(run_dir, "x", [silence], profiles=profiles)
+    speaker, files = next(iter(libri.items()))
+    speech = load_audio(files[0], 16000)
+    short = tmp_path / "short.wav"
+    sf.write(short, speech[:8000], 16000)  # half a second
+    with pytest.raises(TinyAudioError, match=r"hold 0\.[0-9] s of speech"):
+        enroll(run_dir, "x", [short], profiles=profiles)
+    assert not profiles.exists()  # nothing saved, never a profile of zeros
+    import soxr
+
+    at_44k = tmp_path / "enrol_44k.wav"
+    sf.write(at_44k, soxr.resample(speech[: 10 * 16000], 16000, 44100), 44100)
+    at_16k = tmp_path / "enrol_16k.wav"
+    sf.write(at_16k, speech[: 10 * 16000], 16000)
+    a = np.array(enroll(run_dir, "a", [at_44k], profiles=profiles)["embedding"])
+    b = np.array(enroll(run_dir, "b", [at_16k], profiles=profiles)["embedding"])
+    assert float(a @ b) > 0.98  # resampled, the same voice and words give the same profile
