@@ -299,8 +299,9 @@ def speaker_eval(
     test item of ``test_split`` is scored against every enrolled speaker (`make_trials`,
     `score_trials`). A split of ``"all"`` is every clip of the dataset: for speakers the run
     never heard, ``enrol_split="all", test_split="all"`` enrols from ``n_enrol`` windows of a
-    speaker's files and tests all their other files. ``dataset="speakers"`` is the test speakers of the
-    speaker corpus (`tinyaudio.data.speakers`), enrolled and tested within that split. The run
+    speaker's files and tests all their other files. ``dataset="speakers"`` is the speaker corpus
+    (`tinyaudio.data.speakers`; ``"speakers:speech_commands"`` one source of it): pass
+    ``enrol_split="test", test_split="test"`` for its test speakers. The run
     needs its embedding model (`tinyaudio.pipeline.export_embedding`; ``tinyaudio speaker-eval``
     writes it when missing).
 
@@ -328,11 +329,11 @@ def speaker_eval(
     if not s_norm:
         embedder.cohort = None
     window_s = embedder.feature_config.clip_duration
-    if dataset == "speakers":
-        from tinyaudio.data.speakers import speaker_corpus
+    if dataset == "speakers" or dataset.startswith("speakers:"):
+        from tinyaudio.data.speakers import SPEAKER_SOURCES, speaker_corpus
 
-        data = speaker_corpus(data_dir, window_s=window_s)
-        enrol_split, test_split = "test", "test"
+        sources = tuple(dataset.split(":", 1)[1].split(",")) if ":" in dataset else tuple(SPEAKER_SOURCES)
+        data = speaker_corpus(data_dir, sources=sources, window_s=window_s)
     else:
         kwargs: dict[str, Any] = {"label_by": "speaker"} if dataset in ("fsdd", "librispeech") else {}
         if dataset == "librispeech":
@@ -342,7 +343,7 @@ def speaker_eval(
         return list(data.clips) if split == "all" else data.split(split)
 
     enrolments, trials = make_trials(clips_of(enrol_split), clips_of(test_split), n_enrol=n_enrol, seed=seed, per_file=per_file)
-    tag = tag or Path(dataset).name
+    tag = tag or Path(dataset).name.replace(":", "_")
     scores = score_trials(embedder, enrolments, trials,
                           progress=f"embedding {tag} test items" if progress else None)
     targets = np.array([t for _, _, t in trials])

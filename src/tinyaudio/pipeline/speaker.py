@@ -84,9 +84,11 @@ def export_embedding(
 
 
 #: Unseen-speaker evaluations of a verification run: tag -> (dataset, enrol split, test split, per file).
-#: LibriSpeech test-other and FSDD are never in the speaker corpus; "speakers_test" is its test speakers.
+#: LibriSpeech test-other and FSDD are never in the speaker corpus; "speakers_test" is its test speakers,
+#: "speech_commands_test" those of them from Speech Commands (1 s words).
 EVALUATIONS = {
     "speakers_test": ("speakers", "test", "test", False),
+    "speech_commands_test": ("speakers:speech_commands", "test", "test", False),
     "librispeech_1s": ("librispeech", "all", "all", False),
     "librispeech_utterances": ("librispeech", "all", "all", True),
     "fsdd": ("fsdd", "validation", "test", False),
