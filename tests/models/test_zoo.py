@@ -16,6 +16,14 @@ def test_cnn_resize32_is_about_15k_params():
     assert 14_000 <= m.count_params() <= 16_000
 
 
+def test_tc_resnet8_matches_the_paper_and_fits_the_budget_at_half_width():
+    # Choi et al. 2019, table 1: TC-ResNet8 (k=1) on 40 MFCC x 98 frames: 66 K params, 3.0 M FLOPs (1.5 M MACs)
+    paper = build_model("tc_resnet", (98, 40, 1), 12, width_multiplier=1.0)
+    assert 64_000 <= paper.count_params() <= 67_000 and 1.4e6 <= count_macs(paper) <= 1.6e6
+    half = build_model("tc_resnet", (*PRESETS["mfcc_49x10"].shape, 1), 12)
+    assert half.count_params() <= 25_000 and count_macs(half) < 200_000
+
+
 def test_macs_of_cnn_mfcc_by_hand():
     m = build_model("cnn_mfcc", (100, 13, 1), 10)
     conv = 100 * 13 * 3 * 3 * 1 * 8  # same padding

@@ -137,6 +137,48 @@ def ds_cnn(
     return keras.Model(inputs, _head(x, n_outputs), name="ds_cnn")
 
 
+def tc_resnet(
+    input_shape: tuple[int, int, int],
+    n_outputs: int,
+    *,
+    width_multiplier: float = 0.5,
+    dropout: float = 0.2,
+    bn_momentum: float = 0.9,
+) -> keras.Model:
+    """TC-ResNet8: 1-D temporal convolutions with the features as channels, three residual blocks.
+
+    The (n_frames, n_features) input is read as n_frames steps of n_features channels (a RESHAPE to
+    (n_frames, 1, n_features)), so every convolution runs along time only: Conv 3x1 (16 k) ->
+    3 x [Conv 9x1 stride 2 -> BN -> ReLU -> Conv 9x1 -> BN, plus a 1x1 stride-2 shortcut -> BN ->
+    ReLU; add; ReLU] with 24 k, 32 k, 48 k channels -> global average pool -> Dropout -> Dense.
+    About 16 K parameters at ``width_multiplier=0.5`` on 10 MFCCs (66 K at 1.0 on 40, as the paper).
+
+    Args:
+        width_multiplier: k, scales every layer's channels (the paper's TC-ResNet8-1.5 is 1.5).
+
+    Source: Choi et al. 2019, "Temporal Convolution for Real-time Keyword Spotting on Mobile
+    Devices", Interspeech, fig. 2 and table 1 (TC-ResNet8).
+    """
+    n_frames, n_features = input_shape[0], input_shape[1]
+    channels = [max(1, round(c * width_multiplier)) for c in (16, 24, 32, 48)]
+
+    def conv_bn(x, filters, kernel, strides=1, relu=True):
+        x = layers.Conv2D(filters, (kernel, 1), strides=(strides, 1), padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        return layers.ReLU()(x) if relu else x
+
+    inputs = keras.Input(input_shape, name="features")
+    x = layers.Reshape((n_frames, 1, n_features))(inputs)
+    x = conv_bn(x, channels[0], 3, relu=False)
+    for filters in channels[1:]:
+        y = conv_bn(conv_bn(x, filters, 9, strides=2), filters, 9, relu=False)
+        shortcut = conv_bn(x, filters, 1, strides=2)
+        x = layers.ReLU()(layers.Add()([y, shortcut]))
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, _head(x, n_outputs), name="tc_resnet")
+
+
 @keras.saving.register_keras_serializable(package="tinyaudio")
 class CosineHead(layers.Layer):
     """Cosines between the L2-normalised input and ``units`` L2-normalised class centres.
@@ -189,6 +231,7 @@ MODELS: dict[str, Callable[..., keras.Model]] = {
     "cnn_resize32": cnn_resize32,
     "tiny_conv": tiny_conv,
     "ds_cnn": ds_cnn,
+    "tc_resnet": tc_resnet,
 }
 
 
