@@ -85,7 +85,7 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run folder to write."),
     dataset: str = typer.Option("fsdd", help="fsdd | speech_commands | esc50 | librispeech | speakers (a verification "
                                 "embedding on hundreds of voices) | path to label/*.wav folders."),
-    model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, tc_resnet, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
+    model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, tc_resnet, bc_resnet, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
     width: Optional[int] = typer.Option(None, min=1, help="ds_cnn channels (default 64)."),
     features: str = typer.Option("fsdd_mfcc", help="Feature preset name or FeatureConfig JSON file."),
     task: str = typer.Option("words", help="words | speaker (labels are speakers)."),

@@ -19,7 +19,7 @@ from tinyaudio.export.codegen.params import mean_multiplier, quantize_multiplier
 from tinyaudio.export.mcu.check import check_mcu, litert_outputs, tflm_outputs  # noqa: E402
 from tinyaudio.pipeline import run_model_inputs  # noqa: E402
 
-ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn", "tc_resnet")
+ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn", "tc_resnet", "bc_resnet")
 N_TEST = 200
 
 
@@ -102,6 +102,8 @@ def test_resize_and_normalization_ops_are_lowered(zoo_models):
     assert generate_c(zoo_models["ds_cnn"]).ops[-3:] == ("MEAN", "FULLY_CONNECTED", "SOFTMAX")
     assert generate_c(zoo_models["cnn3"]).ops[-1] == "LOGISTIC"
     assert "ADD" in generate_c(zoo_models["tc_resnet"]).ops  # the residual additions
+    bc = generate_c(zoo_models["bc_resnet"])  # (T, 1, C) + (T, F, C): ADD with broadcasting
+    assert "AVERAGE_POOL_2D" in bc.ops and "ta_add_broadcast_s8(" in bc.files["ta_model_c.c"]
 
 
 def test_trained_fsdd_model_c_equals_tflite_micro_on_200_real_clips(fsdd_run, data_root, gcc, tmp_path):

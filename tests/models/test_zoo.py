@@ -24,6 +24,13 @@ def test_tc_resnet8_matches_the_paper_and_fits_the_budget_at_half_width():
     assert half.count_params() <= 25_000 and count_macs(half) < 200_000
 
 
+def test_bc_resnet1_is_about_the_papers_size():
+    # Kim et al. 2021, table 1: BC-ResNet-1 9.2 K params on 40 log-mel bands (ours: BN for SSN, no dilation)
+    m = build_model("bc_resnet", (*PRESETS["logmel_61x40"].shape, 1), 12)
+    assert 8_000 <= m.count_params() <= 9_500
+    assert 15_000 <= build_model("bc_resnet", (61, 40, 1), 12, width_multiplier=1.5).count_params() <= 25_000
+
+
 def test_macs_of_cnn_mfcc_by_hand():
     m = build_model("cnn_mfcc", (100, 13, 1), 10)
     conv = 100 * 13 * 3 * 3 * 1 * 8  # same padding

@@ -27,7 +27,7 @@ class TrainConfig:
         dataset: ``fsdd``, ``speech_commands``, ``esc50``, ``librispeech``, ``speakers`` (the
             speaker-disjoint corpus of `tinyaudio.data.speakers`: a verification embedding, see
             `tinyaudio.pipeline.train_speaker_embedding`) or a ``label/*.wav`` folder.
-        model: zoo name (``ds_cnn``, ``tc_resnet``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
+        model: zoo name (``ds_cnn``, ``tc_resnet``, ``bc_resnet``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
         width: channels of ``ds_cnn`` (None: the builder's default, 64).
         features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
         task: ``"words"`` (labels are what is said) or ``"speaker"`` (labels are who speaks;

@@ -75,6 +75,29 @@ def _has_bias(op: Op) -> bool:
     return len(op.inputs) > 2 and op.inputs[2] >= 0
 
 
+def _broadcast_strides(a: tuple[int, ...], b: tuple[int, ...], out: tuple[int, ...]
+                       ) -> tuple[list[int], list[int], list[int]] | None:
+    """Output dims and the two inputs' element strides for NumPy broadcasting, padded to 4-D.
+
+    A stride is 0 along an axis where that input has size 1 and the output does not. None when
+    the shapes do not broadcast to ``out`` or have more than 4 dimensions.
+    """
+    if max(len(a), len(b), len(out)) > 4:
+        return None
+    dims = [1] * (4 - len(out)) + list(out)
+    strides = []
+    for shape in (a, b):
+        shape = [1] * (4 - len(shape)) + list(shape)
+        if any(s not in (1, d) for s, d in zip(shape, dims)):
+            return None
+        step, row = 1, [0] * 4
+        for axis in range(3, -1, -1):
+            row[axis] = 0 if shape[axis] == 1 else step
+            step *= shape[axis]
+        strides.append(row)
+    return dims, strides[0], strides[1]
+
+
 def _shape_only_ops(graph: Graph) -> set[int]:
     """Indices of ops whose outputs only feed a RESHAPE's shape input (directly or through each other)."""
     consumers: dict[int, list[tuple[int, int]]] = {}
@@ -320,16 +343,26 @@ class _Lowering:
 
     def add_sub(self, op: Op) -> None:
         a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
+        broadcast = None
         if a.size != y.size or b.size not in (1, y.size):
-            raise CodegenError(f"{op.name} {y.name!r}: only same-shape or scalar (one value) broadcasting is supported")
+            broadcast = _broadcast_strides(a.shape, b.shape, y.shape)
+            if broadcast is None:
+                raise CodegenError(f"{op.name} {y.name!r}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast "
+                                   f"to {tuple(y.shape)} in at most 4 dimensions")
         (s1, z1), (s2, z2), (so, zo) = self.quant(op.inputs[0]), self.quant(op.inputs[1]), self.quant(op.outputs[0])
         q = P.add_sub_params(s1, s2, so)
         lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), so, zo)
         p = self.params("ta_arith_params_t",
                         f"{-z1}, {-z2}, {zo}, {q['input1_multiplier']}, {q['input2_multiplier']}, {q['output_multiplier']}, "
                         f"{q['input1_shift']}, {q['input2_shift']}, {q['output_shift']}, {q['left_shift']}, {lo}, {hi}")
-        fn = "ta_add_s8" if op.name == "ADD" else "ta_sub_s8"
-        self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {self.act(op.inputs[1])}, {y.size}, {b.size}, "
+        kind = "add" if op.name == "ADD" else "sub"
+        if broadcast is not None:
+            dims, strides1, strides2 = broadcast
+            bp = self.params("ta_broadcast_t", "{" + "}, {".join(", ".join(map(str, v)) for v in (dims, strides1, strides2)) + "}")
+            self.calls.append(f"ta_{kind}_broadcast_s8(&{p}, &{bp}, {self.act(op.inputs[0])}, {self.act(op.inputs[1])}, "
+                              f"{self.act(op.outputs[0])});")
+            return
+        self.calls.append(f"ta_{kind}_s8(&{p}, {self.act(op.inputs[0])}, {self.act(op.inputs[1])}, {y.size}, {b.size}, "
                           f"{self.act(op.outputs[0])});")
 
     def resize_bilinear(self, op: Op) -> None:

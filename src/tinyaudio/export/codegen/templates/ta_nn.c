@@ -706,17 +706,22 @@ void ta_logistic_s8(const int8_t *input, int size, int32_t input_zero_point, int
 
 /* ---- elementwise ----------------------------------------------------------------------------- */
 
+static inline int8_t arith_one(const ta_arith_params_t *p, int8_t x1, int8_t x2, int sign)
+{
+    const int32_t a = ((int32_t)x1 + p->input1_offset) * ((int32_t)1 << p->left_shift);
+    const int32_t b = ((int32_t)x2 + p->input2_offset) * ((int32_t)1 << p->left_shift);
+    const int32_t scaled_a = ta_multiply_by_quantized_multiplier(a, p->input1_multiplier, p->input1_shift);
+    const int32_t scaled_b = ta_multiply_by_quantized_multiplier(b, p->input2_multiplier, p->input2_shift);
+    const int32_t raw = sign > 0 ? scaled_a + scaled_b : scaled_a - scaled_b;
+    const int32_t out = ta_multiply_by_quantized_multiplier(raw, p->output_multiplier, p->output_shift) + p->output_offset;
+    return clamp_s8(out, p->act_min, p->act_max);
+}
+
 static void add_or_sub(const ta_arith_params_t *p, const int8_t *input1, const int8_t *input2, int size,
                        int input2_size, int sign, int8_t *output)
 {
     for (int i = 0; i < size; ++i) {
-        const int32_t a = ((int32_t)input1[i] + p->input1_offset) * ((int32_t)1 << p->left_shift);
-        const int32_t b = ((int32_t)input2[input2_size == 1 ? 0 : i] + p->input2_offset) * ((int32_t)1 << p->left_shift);
-        const int32_t scaled_a = ta_multiply_by_quantized_multiplier(a, p->input1_multiplier, p->input1_shift);
-        const int32_t scaled_b = ta_multiply_by_quantized_multiplier(b, p->input2_multiplier, p->input2_shift);
-        const int32_t raw = sign > 0 ? scaled_a + scaled_b : scaled_a - scaled_b;
-        const int32_t out = ta_multiply_by_quantized_multiplier(raw, p->output_multiplier, p->output_shift) + p->output_offset;
-        output[i] = clamp_s8(out, p->act_min, p->act_max);
+        output[i] = arith_one(p, input1[i], input2[input2_size == 1 ? 0 : i], sign);
     }
 }
 
@@ -730,6 +735,35 @@ void ta_sub_s8(const ta_arith_params_t *p, const int8_t *input1, const int8_t *i
                int8_t *output)
 {
     add_or_sub(p, input1, input2, size, input2_size, -1, output);
+}
+
+static void add_or_sub_broadcast(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
+                                 const int8_t *input2, int sign, int8_t *output)
+{
+    const int32_t *d = b->dims, *s1 = b->strides1, *s2 = b->strides2;
+    for (int32_t i = 0; i < d[0]; ++i) {
+        for (int32_t j = 0; j < d[1]; ++j) {
+            for (int32_t k = 0; k < d[2]; ++k) {
+                const int8_t *a = input1 + i * s1[0] + j * s1[1] + k * s1[2];
+                const int8_t *c = input2 + i * s2[0] + j * s2[1] + k * s2[2];
+                for (int32_t l = 0; l < d[3]; ++l) {
+                    *output++ = arith_one(p, a[l * s1[3]], c[l * s2[3]], sign);
+                }
+            }
+        }
+    }
+}
+
+void ta_add_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
+                         const int8_t *input2, int8_t *output)
+{
+    add_or_sub_broadcast(p, b, input1, input2, 1, output);
+}
+
+void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
+                         const int8_t *input2, int8_t *output)
+{
+    add_or_sub_broadcast(p, b, input1, input2, -1, output);
 }
 
 /* ---- resize ---------------------------------------------------------------------------------- */

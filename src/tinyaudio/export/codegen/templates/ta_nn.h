@@ -132,6 +132,18 @@ void ta_add_s8(const ta_arith_params_t *p, const int8_t *input1, const int8_t *i
 void ta_sub_s8(const ta_arith_params_t *p, const int8_t *input1, const int8_t *input2, int size, int input2_size,
                int8_t *output);
 
+/* ADD / SUB with NumPy broadcasting over 4-D shapes: the output is dims[0..3]; element (i, j, k, l) of
+ * input n is at i * strides_n[0] + j * strides_n[1] + k * strides_n[2] + l * strides_n[3], a stride 0
+ * along every axis where that input has size 1 (TFLite's BroadcastAdd6DSlow, 4-D). */
+typedef struct {
+    int32_t dims[4];
+    int32_t strides1[4], strides2[4];
+} ta_broadcast_t;
+void ta_add_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
+                         const int8_t *input2, int8_t *output);
+void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
+                         const int8_t *input2, int8_t *output);
+
 void ta_resize_bilinear_s8(const int8_t *input, int in_h, int in_w, int channels, int out_h, int out_w,
                            int align_corners, int half_pixel_centers, int8_t *output);
 
