@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tinyaudio.errors import ConfigError
 from tinyaudio.export.cpus import CPUS, DEFAULT_CPU
 from tinyaudio.runtime.run_folder import DETECTOR, RunFolder
 
@@ -98,7 +99,9 @@ def train(
     learning_rate: float = typer.Option(3e-3),
     patience: int = typer.Option(8, help="Early-stopping patience in epochs."),
     seed: int = typer.Option(0),
-    augment: str = typer.Option("none", help="none | noise"),
+    augment: str = typer.Option("none", help="none | noise | default (speed, shift, rooms, channel, noise, gain, "
+                                "SpecAugment; see tinyaudio.augment.recipes.DEFAULT_POLICY)."),
+    augment_off: str = typer.Option("", help="--augment default: comma-separated parts to switch off (ablation)."),
     augment_copies: int = typer.Option(1, help="Augmented copies of each training clip."),
     min_snr_db: float = typer.Option(3.0, help="--augment noise: lowest background-noise SNR (dB)."),
     max_snr_db: float = typer.Option(20.0, help="--augment noise: highest background-noise SNR (dB)."),
@@ -141,6 +144,7 @@ def train(
         dataset=dataset, model=model, features=features, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
+        augment_off=augment_off,
         min_snr_db=min_snr_db, max_snr_db=max_snr_db, tile_segment_p=tile_segment_p,
         speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
         synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
@@ -328,6 +332,9 @@ def speaker_eval(
     from tinyaudio.runtime.run_folder import EMBEDDING_META
     from tinyaudio.runtime.speaker import default_threshold
 
+    for split in (enrol_split, test_split):  # before any export writes into the run
+        if split not in ("train", "validation", "test", "all"):
+            raise ConfigError(f"unknown split {split!r}; use one of train, validation, test, all")
     if export or not RunFolder(run_dir).file(EMBEDDING_META).exists():
         from tinyaudio.pipeline import export_embedding
 

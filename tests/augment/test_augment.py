@@ -372,3 +372,66 @@ def test_gain_scales_by_the_drawn_decibels(clips):
     assert -12.0 <= min(gains) and max(gains) <= 6.0 and max(gains) - min(gains) > 6.0
     same = Gain(p=1.0)(x, 16000, np.random.default_rng(1))
     np.testing.assert_array_equal(same, Gain(p=1.0)(x, 16000, np.random.default_rng(1)))
+
+
+def test_speed_perturb_scales_a_tone_and_keeps_the_length():
+    from tinyaudio.augment import SpeedPerturb
+
+    t = np.arange(SR) / SR
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        rate = np.random.default_rng(seed).uniform(0.9, 1.1)
+        out = SpeedPerturb(0.9, 1.1, p=1.0)(tone, SR, rng)
+        assert out.shape == (SR,)
+        peak_hz = np.argmax(np.abs(np.fft.rfft(out[2000:14000] * np.hanning(12000)))) * SR / 12000
+        assert abs(peak_hz - 1000 * rate) < 3, (peak_hz, rate)
+    with pytest.raises(ValueError, match="need 0 < min_rate <= max_rate"):
+        SpeedPerturb(1.2, 1.0)
+
+
+def test_channel_colouring_changes_the_spectrum_and_the_narrowband_trip_drops_4_khz_up(clips):
+    from tinyaudio.augment import ChannelColouring
+
+    x = clips[0]
+    outputs = [ChannelColouring(p=1.0)(x, SR, np.random.default_rng(seed)) for seed in range(12)]
+    assert all(y.shape == (SR,) and not np.array_equal(y, x) for y in outputs)
+
+    def high_share(y):
+        spectrum = np.abs(np.fft.rfft(y)) ** 2
+        return spectrum[len(spectrum) // 2 + 200 :].sum() / spectrum.sum()  # above ~4.2 kHz
+
+    assert min(high_share(y) for y in outputs) < 1e-4 < high_share(x)  # some copy went through 8 kHz
+
+
+def test_simulated_rooms_are_cached_and_decay(tmp_path, monkeypatch):
+    pytest.importorskip("pyroomacoustics")
+    from tinyaudio.augment import simulated_rirs
+
+    monkeypatch.setenv("TINYAUDIO_CACHE", str(tmp_path))
+    rirs = simulated_rirs(3, SR, seed=0)
+    assert len(list((tmp_path / "rir").glob("*.npz"))) == 1
+    for h in rirs:
+        assert h.dtype == np.float32 and np.max(np.abs(h)) == pytest.approx(1.0)
+        energy = np.cumsum(h[::-1] ** 2)[::-1]  # Schroeder backward integral
+        assert energy[len(h) // 2] < 0.05 * energy[0]  # most energy early: a decaying room
+    again = simulated_rirs(3, SR, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(rirs, again))
+
+
+def test_default_policy_is_deterministic_and_each_part_switches_off(clips, monkeypatch, tmp_path):
+    pytest.importorskip("pyroomacoustics")
+    from tinyaudio.augment.recipes import DEFAULT_POLICY, default_policy, default_recipe
+
+    monkeypatch.setenv("TINYAUDIO_CACHE", str(tmp_path))
+    chain, spec = default_recipe(SR, default_policy(), seed=0)
+    a = augment_batch(clips, chain, SR, seed=3, copies=2)
+    b = augment_batch(clips, default_recipe(SR, default_policy(), seed=0)[0], SR, seed=3, copies=2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, augment_batch(clips, chain, SR, seed=4, copies=2))
+    assert spec is not None and spec.p == DEFAULT_POLICY["specaugment"]
+    assert default_policy("room,channel") == {**DEFAULT_POLICY, "room": 0.0, "channel": 0.0}
+    chain_off, spec_off = default_recipe(SR, default_policy(",".join(DEFAULT_POLICY)), seed=0)
+    assert spec_off is None and not chain_off.transforms
+    with pytest.raises(ValueError, match="augment part 'reverb' is not one of speed, shift, room"):
+        default_policy("reverb")

@@ -1,4 +1,5 @@
-"""Same command, same numbers: two identical trainings give identical histories and int8 models."""
+"""Same command, same numbers: two identical trainings (with the default augmentation policy: speed,
+rooms, channel, noise, SpecAugment) give identical histories and int8 models."""
 
 import json
 
@@ -8,7 +9,7 @@ from tinyaudio.runtime import TFLiteModel
 from tinyaudio.pipeline import TrainConfig, train
 
 TINY = TrainConfig(dataset="fsdd", model="cnn_mfcc", features="fsdd_mfcc", epochs=2, max_clips_per_split=150,
-                   representative_size=50, seed=3)
+                   representative_size=50, seed=3, augment="default")
 
 
 def test_two_runs_are_identical(data_root, tmp_path):
@@ -23,3 +24,4 @@ def test_two_runs_are_identical(data_root, tmp_path):
     np.testing.assert_array_equal(out_a, out_b)
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert TrainConfig.from_dict(saved) == TINY
+    assert a["counts"]["train"] == 2 * 150 and a["augment_policy"]["room"] == 0.3  # one augmented copy each; the policy in metrics

@@ -264,6 +264,135 @@ class TileSegment(WaveformTransform):
         return np.tile(piece, -(-len(samples) // len(piece)))[: len(samples)]
 
 
+class SpeedPerturb(WaveformTransform):
+    """Play the clip faster or slower (tempo and pitch together), keeping its length.
+
+    Args:
+        min_rate, max_rate: speed factor range, drawn uniformly (1.1 = 10 % faster, pitch up).
+        p: probability of applying it to a clip.
+
+    Calling it, ``(samples, sample_rate, rng)``: float32 (n_samples,) in and out. The clip is
+    resampled by 1 / rate with soxr (so a tone at f Hz comes out at rate * f Hz), then centre-cropped
+    or zero-padded back to n_samples.
+
+    Raises:
+        ValueError: 0 < min_rate <= max_rate does not hold, or p outside [0, 1].
+
+    Source: Ko et al. 2015, "Audio Augmentation for Speech Recognition", Interspeech (speed
+    perturbation 0.9 / 1.0 / 1.1, as Kaldi's recipes); resampling with soxr (libsoxr VHQ).
+    """
+
+    _fields = ("min_rate", "max_rate")
+
+    def __init__(self, min_rate: float = 0.9, max_rate: float = 1.1, p: float = 0.5) -> None:
+        super().__init__(p)
+        if not 0 < min_rate <= max_rate:
+            raise ValueError(f"min_rate, max_rate: need 0 < min_rate <= max_rate, got {min_rate}, {max_rate}")
+        self.min_rate, self.max_rate = float(min_rate), float(max_rate)
+
+    def _apply(self, samples, sample_rate, rng):
+        import soxr
+
+        rate = float(rng.uniform(self.min_rate, self.max_rate))
+        out = soxr.resample(samples, sample_rate * rate, sample_rate)
+        n = len(samples)
+        if len(out) >= n:
+            start = (len(out) - n) // 2
+            return out[start : start + n]
+        pad = n - len(out)
+        return np.pad(out, (pad // 2, pad - pad // 2))
+
+
+class ChannelColouring(WaveformTransform):
+    """Make the clip sound like another microphone or line: one of three colourings, chosen uniformly.
+
+    - a random 7-band parametric EQ (-6 to +6 dB per band: a cheap microphone's response);
+    - a band-pass filter centred 500-2000 Hz (a small speaker or telephone-like band);
+    - a narrowband round trip: resampled to 8 kHz and back (everything above 4 kHz is lost, as
+      in an 8 kHz recording such as FSDD).
+
+    Args:
+        p: probability of applying it to a clip.
+
+    Calling it, ``(samples, sample_rate, rng)``: float32 (n_samples,) in and out.
+
+    Source: wraps ``audiomentations.SevenBandParametricEQ`` and ``audiomentations.BandPassFilter``
+    (0.43); the round trip with soxr. The device-robustness recipes of keyword spotting and
+    speaker verification (e.g. microphone EQ simulation in Edge Impulse's and NVIDIA NeMo's
+    augmentations) use the same three effects.
+    """
+
+    _fields = ()
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+        am = import_audiomentations()
+        self._eq = am.SevenBandParametricEQ(min_gain_db=-6.0, max_gain_db=6.0, p=1.0)
+        self._band = am.BandPassFilter(min_center_freq=500.0, max_center_freq=2000.0, p=1.0)
+
+    def _apply(self, samples, sample_rate, rng):
+        kind = int(rng.integers(3))
+        if kind == 2 or sample_rate <= 8000:
+            import soxr
+
+            if sample_rate <= 8000:
+                return samples.copy()
+            narrow = soxr.resample(samples, sample_rate, 8000)
+            return np.resize(soxr.resample(narrow, 8000, sample_rate), len(samples))
+        with seeded_global_random(rng):
+            return (self._eq if kind == 0 else self._band)(samples, sample_rate)
+
+
+def simulated_rirs(n: int, sample_rate: int, *, seed: int = 0, min_rt60_s: float = 0.2, max_rt60_s: float = 0.8
+                   ) -> list[np.ndarray]:
+    """``n`` room impulse responses simulated with pyroomacoustics (image source method), cached.
+
+    Each is a random shoebox room (3-10 m x 3-8 m x 2.5-4 m), RT60 uniform in
+    [min_rt60_s, max_rt60_s] (wall absorption and reflection order from Sabine's formula,
+    `pyroomacoustics.inverse_sabine`), source and microphone at random positions at least 0.5 m
+    from the walls. The list is computed once per (n, sample_rate, seed, RT60 range) and kept in
+    ``$TINYAUDIO_CACHE/rir/``.
+
+    Returns:
+        float32 arrays (1-D, up to 1 s), each scaled to a peak of 1.
+
+    Raises:
+        ImportError: pyroomacoustics is missing (the message says how to install it).
+
+    Source: Scheibler et al. 2018, "Pyroomacoustics: A Python package for audio room simulations
+    and array processing algorithms", ICASSP; Allen & Berkley 1979 (image source method).
+    """
+    from tinyaudio._io import write_bytes_atomic
+    from tinyaudio.paths import cache_root
+
+    path = cache_root() / "rir" / f"pra-{n}-{sample_rate}-{seed}-{min_rt60_s:g}-{max_rt60_s:g}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return [data[f"rir{i}"] for i in range(n)]
+    try:
+        import pyroomacoustics as pra
+    except ImportError as exc:
+        raise ImportError("simulated room impulse responses need pyroomacoustics: pip install 'tinyaudio[synth]'") from exc
+    rng = np.random.default_rng(seed)
+    rirs = []
+    for _ in range(n):
+        dims = rng.uniform([3.0, 3.0, 2.5], [10.0, 8.0, 4.0])
+        absorption, max_order = pra.inverse_sabine(float(rng.uniform(min_rt60_s, max_rt60_s)), dims)
+        room = pra.ShoeBox(dims, fs=sample_rate, materials=pra.Material(absorption), max_order=min(max_order, 20))
+        room.add_source(rng.uniform(0.5, dims - 0.5))
+        room.add_microphone(rng.uniform(0.5, dims - 0.5))
+        room.compute_rir()
+        rir = np.asarray(room.rir[0][0], dtype=np.float64)[:sample_rate]
+        rirs.append((rir / np.max(np.abs(rir))).astype(np.float32))
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **{f"rir{i}": r for i, r in enumerate(rirs)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, buf.getvalue())
+    return rirs
+
+
 class RandomSilence(WaveformTransform):
     """Silence one random stretch of the clip (a dropout), of length drawn uniformly in seconds.
 

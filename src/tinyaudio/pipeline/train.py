@@ -94,6 +94,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             best_val_loss=float(min(history.get("val_loss", [float("nan")]))),
             class_weights=weights, history=history, train_seconds=round(time.time() - started, 1),
         )
+        if config.augment == "default":  # the probabilities this run trained with (each part's share of the copies)
+            from tinyaudio.augment.recipes import default_policy
+
+            metrics["augment_policy"] = default_policy(config.augment_off)
         if transfer_info is not None:
             metrics["transfer"] = {"base": str(base.path), "base_labels": len(base.labels), **transfer_info}
         if qat_history is not None:

@@ -11,7 +11,7 @@ from tinyaudio.errors import ConfigError
 
 Task = Literal["words", "speaker"]
 ClassWeights = Literal["auto", "balanced", "none"]
-Augment = Literal["none", "noise"]
+Augment = Literal["none", "noise", "default"]
 Monitor = Literal["val_loss", "val_accuracy", "val_eer"]
 Loss = Literal["softmax", "aam"]
 _CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor, "loss": Loss}
@@ -42,8 +42,11 @@ class TrainConfig:
         seed: seeds Python, NumPy and TensorFlow; TensorFlow op determinism is enabled.
         class_weights: ``"auto"`` (balanced weights when the largest class is > 1.5x the
             smallest), ``"balanced"`` or ``"none"``.
-        augment: ``"none"`` or ``"noise"`` (adds ``augment_copies`` noisy copies of each training
-            clip: background noise / white noise and a time shift, seeded).
+        augment: ``"none"``, ``"noise"`` (adds ``augment_copies`` noisy copies of each training
+            clip: background noise / white noise and a time shift, seeded) or ``"default"`` (the
+            copies go through the default policy, `tinyaudio.augment.recipes.DEFAULT_POLICY`:
+            speed, shift, simulated rooms, channel colouring, noise, gain, SpecAugment).
+        augment_off: ``augment="default"``: comma-separated parts switched off (an ablation).
         speech_negatives: number of 1 s windows of running speech (`tinyaudio.data.speech`), cut
             at random offsets, added to the negative class (``_other_`` of a keyword detector,
             ``_unknown_`` of a multi-class model): the hard negatives of an always-listening model.
@@ -101,6 +104,7 @@ class TrainConfig:
     class_weights: ClassWeights = "auto"
     augment: Augment = "none"
     augment_copies: int = 1
+    augment_off: str = ""
     min_snr_db: float = 3.0
     max_snr_db: float = 20.0
     tile_segment_p: float = 0.0
@@ -150,6 +154,13 @@ class TrainConfig:
             problems.append("synthetic / synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
         if not self.real_positives and not self.synthetic:
             problems.append("real_positives=False leaves no keyword clips to train on; add synthetic ones (--synthetic N)")
+        if self.augment_off:
+            from tinyaudio.augment.recipes import default_policy
+
+            try:
+                default_policy(self.augment_off)
+            except ValueError as exc:
+                problems.append(f"augment_off: {exc}")
         if not 0.0 <= self.tile_segment_p <= 1.0:
             problems.append(f"tile_segment_p={self.tile_segment_p} must be a probability between 0 and 1")
         if not -30.0 <= self.min_snr_db <= self.max_snr_db <= 60.0:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinyaudio.augment import augment_batch
-from tinyaudio.augment.recipes import noise_recipe
+from tinyaudio.augment.recipes import default_policy, default_recipe, noise_recipe
 from tinyaudio.data.dataset import Clip, Dataset, load_clips
 from tinyaudio.data.loaders import UNKNOWN, load_dataset
 from tinyaudio.data.speakers import speaker_corpus
@@ -172,15 +172,25 @@ def split_arrays(
 
 def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], feature_config: FeatureConfig,
                      *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``augment_copies`` augmented copies of every training clip (waveform domain), as features.
+    """``augment_copies`` augmented copies of every training clip, as features: the ``noise`` recipe
+    or the ``default`` policy (waveform chain, then SpecAugment on the features), seeded.
 
     Returns:
         ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
     """
     samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
-    noisy = augment_batch(samples, noise_recipe(feature_config.sample_rate, min_snr_db=config.min_snr_db, max_snr_db=config.max_snr_db,
-                                                tile_segment_p=config.tile_segment_p), feature_config.sample_rate,
-                          config.seed, copies=config.augment_copies)
+    sr = feature_config.sample_rate
+    spec = None
+    if config.augment == "default":
+        chain, spec = default_recipe(sr, default_policy(config.augment_off), min_snr_db=config.min_snr_db,
+                                     max_snr_db=config.max_snr_db, seed=config.seed)
+    else:
+        chain = noise_recipe(sr, min_snr_db=config.min_snr_db, max_snr_db=config.max_snr_db,
+                             tile_segment_p=config.tile_segment_p)
+    noisy = augment_batch(samples, chain, sr, config.seed, copies=config.augment_copies)
     y = np.array([dataset.labels.index(c.label) for c in kept])
-    x_aug = compute_features_batch(noisy, feature_config, progress=progress)[..., None]
+    x_aug = compute_features_batch(noisy, feature_config, progress=progress)
+    if spec is not None:
+        x_aug = spec(x_aug, np.random.default_rng(config.seed))
+    x_aug = x_aug[..., None]
     return x_aug, np.tile(y, config.augment_copies)
