@@ -126,6 +126,7 @@ def train(
     monitor: str = typer.Option("val_loss", help="Early stopping / LR halving watch: val_loss | val_accuracy "
                                 "(--dataset speakers: always val_eer)."),
     embedding_dim: int = typer.Option(128, min=1, help="--dataset speakers: embedding size."),
+    loss: Optional[str] = typer.Option(None, help="--dataset speakers: aam (default) | ge2e."),
     target_false_accept_rate: float = typer.Option(0.01, help="--dataset speakers: false-accept rate of the stored "
                                                    "threshold, on validation speakers."),
     verbose: bool = typer.Option(False, "--verbose", help="Keras' per-epoch lines and TensorFlow / converter output."),
@@ -137,7 +138,9 @@ def train(
     from tinyaudio.pipeline import train as run_training
     from tinyaudio.train.config import SPEAKER_CORPUS
 
-    speakers = {"task": "speaker", "loss": "aam", "monitor": "val_eer"} if dataset == SPEAKER_CORPUS else {}
+    speakers = {"task": "speaker", "loss": loss or "aam", "monitor": "val_eer"} if dataset == SPEAKER_CORPUS else {}
+    if loss and dataset != SPEAKER_CORPUS:
+        speakers["loss"] = loss  # TrainConfig refuses it with the reason
     config = TrainConfig(**{
         "task": task, "monitor": monitor, **speakers}, embedding_dim=embedding_dim, width=width,
         target_false_accept_rate=target_false_accept_rate,

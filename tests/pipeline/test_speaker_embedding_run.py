@@ -49,9 +49,20 @@ def test_fsdd_is_scored_on_unseen_speakers_with_int8_and_float_at_the_stored_thr
     assert json.loads((run_dir / "speaker_eval_fsdd.json").read_text())["scoring"] == "s-norm"
 
 
+def test_ge2e_trains_an_embedding_on_speaker_batches(data_root, tmp_path):
+    import dataclasses
+
+    config = dataclasses.replace(QUICK, loss="ge2e", epochs=1, ge2e_speakers=8, ge2e_utterances=4)
+    metrics = train_speaker_embedding(config, tmp_path / "ge2e", verbose=0, log=lambda *_: None, evaluations=())
+    assert metrics["epochs_run"] == 1 and metrics["evaluations"] == {} and 0 < metrics["best_val_eer"] < 0.5
+    assert SpeakerEmbedder(tmp_path / "ge2e").dim == 32 and (tmp_path / "ge2e" / "speaker_cohort.npy").exists()
+
+
 def test_the_speaker_corpus_needs_the_aam_settings():
     with pytest.raises(ConfigError, match="dataset='speakers' trains a verification embedding: it needs task='speaker', "
-                                          "loss='aam' and monitor='val_eer'"):
+                                          "loss='aam' or 'ge2e' and monitor='val_eer'"):
         TrainConfig(dataset="speakers", task="speaker")
+    with pytest.raises(ConfigError, match="loss='ge2e' trains a speaker embedding: use dataset='speakers'"):
+        TrainConfig(dataset="fsdd", task="speaker", loss="ge2e")
     with pytest.raises(ConfigError, match="loss='aam' trains a speaker embedding: use dataset='speakers'"):
         TrainConfig(dataset="fsdd", task="speaker", loss="aam")

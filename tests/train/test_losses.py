@@ -47,3 +47,42 @@ def test_cosine_head_outputs_cosines_and_the_embedding_model_stops_before_it():
     assert isinstance(restored.get_layer("output"), CosineHead)
     with pytest.raises(Exception, match="unknown model 'resnet'"):
         speaker_embedding_model("resnet", (49, 10, 1), 7)
+
+
+def reference_ge2e(e: np.ndarray, n: int, m: int, w: float, b: float) -> np.ndarray:
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    e = e.reshape(n, m, -1)
+    out = np.zeros((n, m, n))
+    for j in range(n):
+        for i in range(m):
+            for k in range(n):
+                others = [e[k, u] for u in range(m) if not (k == j and u == i)]
+                c = np.mean(others, axis=0)
+                out[j, i, k] = w * (e[j, i] @ c) / np.linalg.norm(c) + b
+    return out.reshape(n * m, n)
+
+
+def test_ge2e_head_is_the_papers_similarity_matrix_with_exclusive_centroids():
+    from tinyaudio.models import GE2EHead
+
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(3 * 4, 8)).astype(np.float32)
+    head = GE2EHead(3, 4)
+    got = np.asarray(head(e))
+    np.testing.assert_allclose(got, reference_ge2e(e.astype(np.float64), 3, 4, 10.0, -5.0), rtol=1e-4, atol=1e-4)
+    with pytest.raises(Exception, match="at least 2 utterances per speaker"):
+        GE2EHead(3, 1)
+
+
+def test_ge2e_batch_plan_draws_distinct_speakers_grouped_in_order():
+    from tinyaudio.train.batches import speaker_batch_plan
+
+    speakers = np.repeat(np.arange(10), [1, 5, 5, 5, 5, 5, 5, 5, 5, 5])  # speaker 0 has too few clips
+    plan = speaker_batch_plan(speakers, 4, 3, 50, np.random.default_rng(0))
+    assert plan.shape == (50, 12)
+    for batch in plan:
+        groups = speakers[batch].reshape(4, 3)
+        assert np.all(groups == groups[:, :1]) and len(set(groups[:, 0])) == 4 and 0 not in groups
+        assert len(set(batch.tolist())) == 12
+    with pytest.raises(ValueError, match="need 10 speakers with 3 clips each; only 9 have that many"):
+        speaker_batch_plan(speakers, 10, 3, 1, np.random.default_rng(0))

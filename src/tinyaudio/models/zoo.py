@@ -268,14 +268,59 @@ class CosineHead(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+@keras.saving.register_keras_serializable(package="tinyaudio")
+class GE2EHead(layers.Layer):
+    """The GE2E similarity matrix of a batch of ``n_speakers`` x ``n_utterances`` embeddings.
+
+    Input float (n_speakers * n_utterances, dim), rows grouped by speaker (speaker j's
+    utterances are rows j*M .. j*M+M-1). Output float (n_speakers * n_utterances, n_speakers):
+    ``S[ji, k] = w * cos(e_ji, c_k) + b`` with ``c_k`` the mean of speaker k's embeddings, or,
+    for k = j, the mean of the other M-1 (the utterance itself left out); ``w > 0`` (its absolute
+    value is used) and ``b`` are learnt, initialised to 10 and -5. Softmax cross-entropy of row
+    ``ji`` against class ``j`` is the GE2E softmax loss. Training-only, like `CosineHead`.
+
+    Source: Wan et al. 2018, "Generalized End-to-End Loss for Speaker Verification", ICASSP,
+    eqs. 5, 6, 8 and 9.
+    """
+
+    def __init__(self, n_speakers: int, n_utterances: int, **kwargs):
+        super().__init__(**kwargs)
+        if n_utterances < 2:
+            raise ConfigError(f"GE2E needs at least 2 utterances per speaker in a batch, got {n_utterances}")
+        self.n_speakers, self.n_utterances = int(n_speakers), int(n_utterances)
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(), initializer=keras.initializers.Constant(10.0), name="w")
+        self.b = self.add_weight(shape=(), initializer=keras.initializers.Constant(-5.0), name="b")
+
+    def call(self, x):
+        ops = keras.ops
+        n, m = self.n_speakers, self.n_utterances
+
+        def unit(v):
+            return v / ops.maximum(ops.norm(v, axis=-1, keepdims=True), 1e-12)
+
+        e = ops.reshape(unit(x), (n, m, -1))
+        total = ops.sum(e, axis=1)  # (n, dim)
+        cos_all = ops.einsum("nmd,kd->nmk", e, unit(total / m))
+        cos_self = ops.sum(e * unit((total[:, None, :] - e) / (m - 1)), axis=-1)  # (n, m)
+        own = ops.one_hot(ops.arange(n), n)[:, None, :]  # (n, 1, n)
+        cos = cos_all * (1.0 - own) + cos_self[..., None] * own
+        return ops.reshape(ops.abs(self.w) * cos + self.b, (n * m, n))
+
+    def get_config(self):
+        return {**super().get_config(), "n_speakers": self.n_speakers, "n_utterances": self.n_utterances}
+
+
 def speaker_embedding_model(name: str, input_shape: tuple[int, int, int], n_speakers: int, *,
-                            embedding_dim: int = 128, **kwargs) -> keras.Model:
+                            embedding_dim: int = 128, ge2e_utterances: int | None = None, **kwargs) -> keras.Model:
     """A zoo backbone with a linear ``embedding`` layer and a `CosineHead` over the training speakers.
 
     The backbone is the zoo model ``name`` up to the input of its ``output`` layer (for
     ``ds_cnn`` the global average pool); ``Dense(embedding_dim)`` (no activation) follows, then
-    ``CosineHead(n_speakers)`` named ``output``. The embedding a run exports is the input of
-    ``output``: shape (embedding_dim,).
+    ``CosineHead(n_speakers)`` named ``output``, or with ``ge2e_utterances`` a
+    ``GE2EHead(n_speakers, ge2e_utterances)`` (``n_speakers`` is then the speakers per batch).
+    The embedding a run exports is the input of ``output``: shape (embedding_dim,).
 
     Source: the x-vector / ResNet speaker-embedding layout (a pooled trunk, then a linear
     embedding layer trained through a speaker classifier): Snyder et al. 2018, ICASSP;
@@ -283,7 +328,9 @@ def speaker_embedding_model(name: str, input_shape: tuple[int, int, int], n_spea
     """
     backbone = build_model(name, input_shape, 2, **kwargs)
     x = layers.Dense(embedding_dim, name="embedding")(backbone.get_layer("output").input)
-    return keras.Model(backbone.inputs, CosineHead(n_speakers, name="output")(x), name=f"{backbone.name}_speaker")
+    head = (GE2EHead(n_speakers, ge2e_utterances, name="output") if ge2e_utterances
+            else CosineHead(n_speakers, name="output"))
+    return keras.Model(backbone.inputs, head(x), name=f"{backbone.name}_speaker")
 
 
 MODELS: dict[str, Callable[..., keras.Model]] = {

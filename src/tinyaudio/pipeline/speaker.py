@@ -121,7 +121,8 @@ def train_speaker_embedding(
 
     Steps: features of the training speakers' clips (plus ``config.augment`` copies); a zoo
     backbone with an ``embedding`` layer and a cosine head (`tinyaudio.models.speaker_embedding_model`)
-    trained with the additive angular margin loss; the epoch kept is the one with the lowest
+    trained with the additive angular margin loss (or, ``loss="ge2e"``, a GE2E head on batches
+    of ``ge2e_speakers`` x ``ge2e_utterances`` clips, `tinyaudio.train.batches`); the epoch kept is the one with the lowest
     pairwise EER on the validation speakers (early stopping on ``val_eer``); int8 embedding
     model (`write_embedding`); cohort of training speakers (``speaker_cohort.npy``); the
     threshold for ``config.target_false_accept_rate`` on validation-speaker trials (enrolment
@@ -166,7 +167,9 @@ def train_speaker_embedding(
         f"validation: {len(val_kept)} clips of {len(set(val_speakers))} other speakers")
 
     set_seeds(config.seed)
-    model = speaker_embedding_model(config.model, x_train.shape[1:], len(speakers), embedding_dim=config.embedding_dim,
+    ge2e = config.loss == "ge2e"
+    model = speaker_embedding_model(config.model, x_train.shape[1:], config.ge2e_speakers if ge2e else len(speakers),
+                                    embedding_dim=config.embedding_dim, ge2e_utterances=config.ge2e_utterances if ge2e else None,
                                     **({"width": config.width} if config.width else {}))
     embedding = keras.Model(model.inputs, model.get_layer("output").input, name=f"{model.name}_embedding")
 
@@ -177,11 +180,18 @@ def train_speaker_embedding(
             emb = embedding.predict(x_val[..., None], batch_size=256, verbose=0)
             logs["val_eer"] = pairwise_eer(emb, val_speakers)
 
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=aam_softmax_loss(config.aam_margin, config.aam_scale))
-    history = fit(model, x_train, y_train, None, epochs=config.epochs, batch_size=config.batch_size,
+    if ge2e:
+        from tinyaudio.train.batches import speaker_batches
+
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        data, labels = speaker_batches(x_train, y_train, n_speakers=config.ge2e_speakers,
+                                       n_utterances=config.ge2e_utterances, seed=config.seed), None
+    else:
+        loss, data, labels = aam_softmax_loss(config.aam_margin, config.aam_scale), x_train, y_train
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+    history = fit(model, data, labels, None, epochs=config.epochs, batch_size=config.batch_size,
                   patience=config.patience, monitor="val_eer", halve_lr=True, verbose=verbose,
-                  description=f"training {model.name} (AAM)", callbacks=(ValidationEER(),))
+                  description=f"training {model.name} ({config.loss.upper()})", callbacks=(ValidationEER(),))
 
     with RunFolder.create(out_dir, overwrite=overwrite) as run:
         run.write_json(CONFIG, config.to_dict())

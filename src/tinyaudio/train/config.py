@@ -13,7 +13,7 @@ Task = Literal["words", "speaker"]
 ClassWeights = Literal["auto", "balanced", "none"]
 Augment = Literal["none", "noise", "default"]
 Monitor = Literal["val_loss", "val_accuracy", "val_eer"]
-Loss = Literal["softmax", "aam"]
+Loss = Literal["softmax", "aam", "ge2e"]
 _CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor, "loss": Loss}
 #: The speaker-disjoint corpus (`tinyaudio.data.speakers`): trains a speaker embedding for verification.
 SPEAKER_CORPUS = "speakers"
@@ -79,8 +79,10 @@ class TrainConfig:
             scratch: ``"val_loss"`` or ``"val_accuracy"`` (for many classes and few clips,
             where validation loss rises from the first epoch while accuracy still improves), or
             ``"val_eer"`` (speaker embeddings: the equal error rate of the validation speakers).
-        loss: ``"softmax"`` (cross-entropy) or ``"aam"`` (additive angular margin softmax over
-            a cosine head, `tinyaudio.train.losses.aam_softmax_loss`; speaker embeddings).
+        loss: ``"softmax"`` (cross-entropy), or for speaker embeddings ``"aam"`` (additive angular
+            margin softmax over a cosine head, `tinyaudio.train.losses.aam_softmax_loss`; the
+            default) or ``"ge2e"`` (generalized end-to-end softmax loss over batches of
+            ``ge2e_speakers`` x ``ge2e_utterances`` clips, `tinyaudio.models.GE2EHead`).
         embedding_dim, aam_margin, aam_scale: the ``aam`` embedding size, margin (radians)
             and logit scale.
         target_false_accept_rate: speaker verification: the threshold stored in the run gives
@@ -130,6 +132,8 @@ class TrainConfig:
     embedding_dim: int = 128
     aam_margin: float = 0.2
     aam_scale: float = 30.0
+    ge2e_speakers: int = 16
+    ge2e_utterances: int = 4
     target_false_accept_rate: float = 0.01
 
     def __post_init__(self) -> None:
@@ -180,11 +184,14 @@ class TrainConfig:
                 problems.append(f"{name}={value} must be a rate between 0 and 1")
         if self.width is not None and (not isinstance(self.width, int) or self.width < 1):
             problems.append(f"width={self.width!r} must be a whole number >= 1")
-        if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss != "aam" or self.monitor != "val_eer"):
+        if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss not in ("aam", "ge2e")
+                                               or self.monitor != "val_eer"):
             problems.append(f"dataset={SPEAKER_CORPUS!r} trains a verification embedding: it needs task='speaker', "
-                            "loss='aam' and monitor='val_eer' (the CLI sets them)")
-        if self.loss == "aam" and self.dataset != SPEAKER_CORPUS:
-            problems.append(f"loss='aam' trains a speaker embedding: use dataset={SPEAKER_CORPUS!r}")
+                            "loss='aam' or 'ge2e' and monitor='val_eer' (the CLI sets them)")
+        if self.loss in ("aam", "ge2e") and self.dataset != SPEAKER_CORPUS:
+            problems.append(f"loss={self.loss!r} trains a speaker embedding: use dataset={SPEAKER_CORPUS!r}")
+        if self.ge2e_speakers < 2 or self.ge2e_utterances < 2:
+            problems.append(f"ge2e_speakers={self.ge2e_speakers}, ge2e_utterances={self.ge2e_utterances}: need at least 2 each")
         if not (0 < self.aam_margin < 1 and self.aam_scale > 0):
             problems.append(f"aam_margin={self.aam_margin} must be in (0, 1) radians and aam_scale={self.aam_scale} > 0")
         if not 0 < self.target_false_accept_rate < 1:

@@ -70,7 +70,7 @@ def _progress_callback(epochs: int, description: str):
 def fit(
     model,
     x: np.ndarray,
-    y: np.ndarray,
+    y: np.ndarray | None,
     validation: tuple[np.ndarray, np.ndarray] | None,
     *,
     epochs: int,
@@ -87,7 +87,8 @@ def fit(
 
     Args:
         model: compiled ``keras.Model``.
-        x: float32 features, shape (n, n_frames, n_features, 1); y: int labels, shape (n,).
+        x: float32 features, shape (n, n_frames, n_features, 1); y: int labels, shape (n,). Or
+            ``x`` a Keras ``PyDataset`` of ``(x, y)`` batches and ``y`` None.
         validation: ``(x_val, y_val)`` watched by early stopping, or None when a callback
             computes the monitored figure (e.g. ``val_eer`` of a speaker embedding).
         epochs: limit (0 trains nothing and returns ``{}``).
@@ -112,7 +113,11 @@ def fit(
                                                            patience=max(1, patience // 2), min_lr=1e-5))
     if verbose == 1:
         callbacks.append(_progress_callback(epochs, description))
-    result = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=batch_size,
-                       class_weight=class_weight, callbacks=callbacks, shuffle=True,
-                       verbose=2 if verbose >= 2 else 0)
+    if y is None:  # x is a Keras PyDataset that makes its own batches (e.g. GE2E speaker batches)
+        result = model.fit(x, validation_data=validation, epochs=epochs, callbacks=callbacks,
+                           verbose=2 if verbose >= 2 else 0)
+    else:
+        result = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=batch_size,
+                           class_weight=class_weight, callbacks=callbacks, shuffle=True,
+                           verbose=2 if verbose >= 2 else 0)
     return {k: [float(v) for v in vals] for k, vals in result.history.items()}
