@@ -353,7 +353,7 @@ def speaker_eval(
     at = m["at_threshold"]
     console.print(f"at the run's threshold {at['threshold']:.3f}: {at['false_accepts']} false accepts, "
                   f"{at['false_rejects']} false rejects")
-    console.print(f"trials: {m['trials_file']}  DET: {m.get('det_png', '-')}")
+    console.print(f"trials: {run_dir / m['trials_file']}  DET: {run_dir / m['det_png'] if 'det_png' in m else '-'}")
 
 
 @command()

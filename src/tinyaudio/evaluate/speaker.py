@@ -362,13 +362,13 @@ def speaker_eval(
         for c in item:
             w.writerow([s, str(c.path), c.offset, int(t), f"{sc:.5f}"])
     run.write_text(f"trials_{tag}.tsv", buf.getvalue())
-    metrics["trials_file"] = str(run_dir / f"trials_{tag}.tsv")
+    metrics["trials_file"] = f"trials_{tag}.tsv"  # names inside the run folder (it may still be a temporary sibling)
     _, p_miss, p_fa = det_curve(scores, targets)
     try:
         plot_det({f"{tag} (EER {100 * metrics['eer']:.1f} %)": (p_miss, p_fa)}, run_dir / f"det_{tag}.png",
                  title=f"DET, {len(enrolments)} speakers, {len(trials)} trials ({model})")
         run.record(f"det_{tag}.png")
-        metrics["det_png"] = str(run_dir / f"det_{tag}.png")
+        metrics["det_png"] = f"det_{tag}.png"
     except ImportError:
         pass
     run.write_json(f"speaker_eval_{tag}.json", metrics)

@@ -121,9 +121,9 @@ def train_speaker_embedding(
 
     Steps: features of the training speakers' clips (plus ``config.augment`` copies); a zoo
     backbone with an ``embedding`` layer and a cosine head (`tinyaudio.models.speaker_embedding_model`)
-    trained with the additive angular margin loss (or, ``loss="ge2e"``, a GE2E head on batches
-    of ``ge2e_speakers`` x ``ge2e_utterances`` clips, `tinyaudio.train.batches`); the epoch kept is the one with the lowest
-    pairwise EER on the validation speakers (early stopping on ``val_eer``); int8 embedding
+    trained with the additive angular margin loss (or, ``loss="ge2e"``, a GE2E head on batches of
+    ``ge2e_speakers`` x ``ge2e_utterances`` clips, `tinyaudio.train.batches`); the epoch kept is
+    the one with the lowest pairwise EER on the validation speakers (early stopping on ``val_eer``); int8 embedding
     model (`write_embedding`); cohort of training speakers (``speaker_cohort.npy``); the
     threshold for ``config.target_false_accept_rate`` on validation-speaker trials (enrolment
     from up to 10 s, 1 s tests), saved in ``speaker_eval.json``; then `speaker_eval` on every
@@ -193,6 +193,8 @@ def train_speaker_embedding(
                   patience=config.patience, monitor="val_eer", halve_lr=True, verbose=verbose,
                   description=f"training {model.name} ({config.loss.upper()})", callbacks=(ValidationEER(),))
 
+    # Everything, evaluations included, is written under the temporary sibling: an interrupted run
+    # leaves no half run folder (RunFolder.create renames it into place at the end).
     with RunFolder.create(out_dir, overwrite=overwrite) as run:
         run.write_json(CONFIG, config.to_dict())
         feature_config.save(run.file(FEATURE_CONFIG))
@@ -201,45 +203,48 @@ def train_speaker_embedding(
         with quiet_converter(verbose < 2):
             info = write_embedding(run, model, representative_set(originals, 1000, config.seed), log=log)
         buf = io.BytesIO()
-        np.save(buf, speaker_cohort(run.file(run.embedding_path("int8").name).read_bytes(), originals,
-                                    [c.speaker for c in kept], np.asarray(info["mean"], dtype=np.float32)))
+        np.save(buf, speaker_cohort(run.embedding_path("int8").read_bytes(), originals, [c.speaker for c in kept],
+                                    np.asarray(info["mean"], dtype=np.float32)))
         run.write_bytes(SPEAKER_COHORT, buf.getvalue())
         _plot_history(run, history)
+        operating_point = _choose_threshold(run, val_kept, config, log)
+        results: dict[str, dict[str, Any]] = {}
+        for tag in evaluations:
+            dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
+            for kind in ("int8", "float"):
+                name = tag if kind == "int8" else f"{tag}_float"
+                m = speaker_eval(run.path, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
+                                 per_file=per_file, model=kind, seed=config.seed, tag=name,
+                                 threshold=operating_point["threshold"], progress=progress, log=log)
+                results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
+                                                   "trial_unit", "train_speakers_overlap", "at_threshold")}
+                log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
+        metrics = {
+            "dataset": corpus.name, "model": config.model, "task": "speaker verification", "loss": config.loss,
+            "params": int(embedding.count_params()), "macs": count_macs(embedding), "embedding_dim": info["dim"],
+            "sizes_bytes": info["sizes_bytes"], "train_speakers": len(speakers), "train_clips": len(kept),
+            "validation_speakers": len(set(val_speakers)), "epochs_run": len(history.get("loss", [])),
+            "best_val_eer": float(min(history.get("val_eer", [float("nan")]))), "history": history,
+            "operating_point": operating_point, "evaluations": results,
+            "train_seconds": round(time.time() - started, 1),
+        }
+        run.write_json(METRICS, metrics)
+    return metrics
 
-    embedder = SpeakerEmbedder(out_dir)
-    enrolments, trials = make_trials(val_kept, val_kept, n_enrol=10, seed=config.seed)
-    scores = score_trials(embedder, enrolments, trials)
+
+def _choose_threshold(run: RunFolder, val_clips: list, config: TrainConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    """The s-norm threshold with ``config.target_false_accept_rate`` false accepts on validation
+    speakers' trials (enrolment from up to 10 s, 1 s tests); written to ``speaker_eval.json``."""
+    enrolments, trials = make_trials(val_clips, val_clips, n_enrol=10, seed=config.seed)
+    scores = score_trials(SpeakerEmbedder(run.path), enrolments, trials)
     operating_point = threshold_at_false_accept_rate(scores, np.array([t for _, _, t in trials]),
                                                      config.target_false_accept_rate)
     operating_point.update(chosen_on=f"validation speakers ({len(enrolments)}; enrolment up to 10 s, 1 s tests)",
                            n_trials=len(trials), scoring="s-norm")
-    run = RunFolder.open(out_dir)
     run.write_json(SPEAKER_EVAL, {**operating_point, "from": "validation speakers"})
     log(f"threshold {operating_point['threshold']:.3f} (s-norm) for a {config.target_false_accept_rate:.1%} false-accept "
         f"rate on validation speakers; their false-reject rate there {operating_point['false_reject_rate']:.1%}")
-
-    results: dict[str, dict[str, Any]] = {}
-    for tag in evaluations:
-        dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
-        for kind in ("int8", "float"):
-            name = tag if kind == "int8" else f"{tag}_float"
-            m = speaker_eval(out_dir, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
-                             per_file=per_file, model=kind, seed=config.seed, tag=name, threshold=operating_point["threshold"],
-                             progress=progress, log=log)
-            results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
-                                                   "trial_unit", "train_speakers_overlap", "at_threshold")}
-            log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
-    metrics = {
-        "dataset": corpus.name, "model": config.model, "task": "speaker verification",
-        "params": int(embedding.count_params()), "macs": count_macs(embedding), "embedding_dim": info["dim"],
-        "sizes_bytes": info["sizes_bytes"], "train_speakers": len(speakers), "train_clips": len(kept),
-        "validation_speakers": len(set(val_speakers)), "epochs_run": len(history.get("loss", [])),
-        "best_val_eer": float(min(history.get("val_eer", [float("nan")]))), "history": history,
-        "operating_point": operating_point, "evaluations": results,
-        "train_seconds": round(time.time() - started, 1),
-    }
-    run.write_json(METRICS, metrics)
-    return metrics
+    return operating_point
 
 
 def _plot_history(run: RunFolder, history: dict) -> None:
