@@ -324,6 +324,8 @@ def speaker_eval(
     per_file: bool = typer.Option(False, "--per-file", help="One trial per file (its windows averaged), not per clip."),
     s_norm: bool = typer.Option(True, "--s-norm/--no-s-norm", help="Score with the run's cohort (verification runs)."),
     tag: Optional[str] = typer.Option(None, help="Name of the written files (default: the dataset)."),
+    rerun_all: bool = typer.Option(False, "--all", help="Verification run: choose the threshold on its validation "
+                                   "speakers again and redo every evaluation in metrics.json (other options ignored)."),
     model: str = typer.Option("int8", help="Embedding model: int8 | float"),
     export: bool = typer.Option(False, "--export", help="Re-export the embedding model first (needs TensorFlow)."),
     data_dir: Optional[Path] = DataDir,
@@ -335,6 +337,12 @@ def speaker_eval(
     from tinyaudio.runtime.run_folder import EMBEDDING_META
     from tinyaudio.runtime.speaker import default_threshold
 
+    if rerun_all:
+        from tinyaudio.pipeline.speaker import evaluate_verification_run
+
+        metrics = evaluate_verification_run(run_dir, data_dir=data_dir, progress=True, log=console.print)
+        _print_verification_summary(run_dir, metrics)
+        return
     for split in (enrol_split, test_split):  # before any export writes into the run
         if split not in ("train", "validation", "test", "all"):
             raise ConfigError(f"unknown split {split!r}; use one of train, validation, test, all")

@@ -200,8 +200,9 @@ def score_trials(
 
     A profile is the unit mean of its enrolment clips' window embeddings (`enroll`); a test item
     the unit mean of its clips' window embeddings; the score is `SpeakerEmbedder.score` (cosine,
-    s-normalised when the run has a cohort). A clip shorter than the model window is tiled to
-    fill it.
+    s-normalised when the run has a cohort). A clip is ``clip_duration`` seconds from its offset
+    (a window of a long utterance is that window, not the whole file); one shorter than the model
+    window is tiled to fill it.
 
     Args:
         progress: a description to show a progress bar with, or None.
@@ -216,9 +217,9 @@ def score_trials(
 
     def windows_of(clips: Sequence[Clip]) -> np.ndarray:
         for c in clips:
-            if c not in cache:
-                duration = cfg.clip_duration if c.offset else None
-                cache[c] = embedder.window_embeddings(load_audio(c.path, cfg.sample_rate, offset=c.offset, duration=duration))
+            if c not in cache:  # a clip is clip_duration from its offset, as in training (a shorter file: all of it)
+                samples = load_audio(c.path, cfg.sample_rate, offset=c.offset, duration=cfg.clip_duration)
+                cache[c] = embedder.window_embeddings(samples)
         return np.concatenate([cache[c] for c in clips])
 
     profiles = {s: unit(windows_of(clips).mean(axis=0)) for s, clips in enrolments.items()}

@@ -7,8 +7,8 @@ model; `export_run` hands a run to the exporter. The CLI and the web page call t
 
 from tinyaudio.pipeline.export import export_run, run_model_inputs
 from tinyaudio.pipeline.recipes import FireAlarmRecipe, fire_alarm_recipe
-from tinyaudio.pipeline.speaker import export_embedding, write_embedding
+from tinyaudio.pipeline.speaker import evaluate_verification_run, export_embedding, train_speaker_embedding, write_embedding
 from tinyaudio.pipeline.train import train
 from tinyaudio.train.config import TrainConfig
 
-__all__ = ["FireAlarmRecipe", "TrainConfig", "export_embedding", "export_run", "fire_alarm_recipe", "run_model_inputs", "train", "write_embedding"]
+__all__ = ["FireAlarmRecipe", "TrainConfig", "evaluate_verification_run", "export_embedding", "export_run", "fire_alarm_recipe", "run_model_inputs", "train", "train_speaker_embedding", "write_embedding"]

@@ -207,18 +207,8 @@ def train_speaker_embedding(
                                     np.asarray(info["mean"], dtype=np.float32)))
         run.write_bytes(SPEAKER_COHORT, buf.getvalue())
         _plot_history(run, history)
-        operating_point = _choose_threshold(run, val_kept, config, log)
-        results: dict[str, dict[str, Any]] = {}
-        for tag in evaluations:
-            dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
-            for kind in ("int8", "float"):
-                name = tag if kind == "int8" else f"{tag}_float"
-                m = speaker_eval(run.path, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
-                                 per_file=per_file, model=kind, seed=config.seed, tag=name,
-                                 threshold=operating_point["threshold"], progress=progress, log=log)
-                results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
-                                                   "trial_unit", "train_speakers_overlap", "at_threshold")}
-                log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
+        operating_point, results = _threshold_and_evaluations(run, val_kept, config, evaluations, data_dir=data_dir,
+                                                              progress=progress, log=log)
         metrics = {
             "dataset": corpus.name, "model": config.model, "task": "speaker verification", "loss": config.loss,
             "params": int(embedding.count_params()), "macs": count_macs(embedding), "embedding_dim": info["dim"],
@@ -232,9 +222,19 @@ def train_speaker_embedding(
     return metrics
 
 
-def _choose_threshold(run: RunFolder, val_clips: list, config: TrainConfig, log: Callable[[str], None]) -> dict[str, Any]:
-    """The s-norm threshold with ``config.target_false_accept_rate`` false accepts on validation
-    speakers' trials (enrolment from up to 10 s, 1 s tests); written to ``speaker_eval.json``."""
+def _threshold_and_evaluations(
+    run: RunFolder, val_clips: list, config: TrainConfig, evaluations: tuple[str, ...], *,
+    data_dir: str | os.PathLike | None, progress: bool, log: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Choose the threshold on validation speakers, then run `EVALUATIONS` at it.
+
+    The threshold is the lowest s-norm score with at most ``config.target_false_accept_rate``
+    false accepts over the validation speakers' trials (enrolment from up to 10 s, 1 s tests);
+    it is written to ``speaker_eval.json``.
+
+    Returns:
+        ``(operating_point, {evaluation name: its figures})``, int8 and ``_float`` names.
+    """
     enrolments, trials = make_trials(val_clips, val_clips, n_enrol=10, seed=config.seed)
     scores = score_trials(SpeakerEmbedder(run.path), enrolments, trials)
     operating_point = threshold_at_false_accept_rate(scores, np.array([t for _, _, t in trials]),
@@ -244,7 +244,42 @@ def _choose_threshold(run: RunFolder, val_clips: list, config: TrainConfig, log:
     run.write_json(SPEAKER_EVAL, {**operating_point, "from": "validation speakers"})
     log(f"threshold {operating_point['threshold']:.3f} (s-norm) for a {config.target_false_accept_rate:.1%} false-accept "
         f"rate on validation speakers; their false-reject rate there {operating_point['false_reject_rate']:.1%}")
-    return operating_point
+    results: dict[str, dict[str, Any]] = {}
+    for tag in evaluations:
+        dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
+        for kind in ("int8", "float"):
+            name = tag if kind == "int8" else f"{tag}_float"
+            m = speaker_eval(run.path, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
+                             per_file=per_file, model=kind, seed=config.seed, tag=name,
+                             threshold=operating_point["threshold"], progress=progress, log=log)
+            results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
+                                               "trial_unit", "train_speakers_overlap", "at_threshold")}
+            log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
+    return operating_point, results
+
+
+def evaluate_verification_run(
+    run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None, evaluations: tuple[str, ...] = tuple(EVALUATIONS),
+    progress: bool = False, log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Choose a verification run's threshold on its validation speakers again and redo its evaluations.
+
+    For a run trained before a change to scoring or trials: ``speaker_eval.json``, the trial lists,
+    DET plots and the ``operating_point`` / ``evaluations`` of ``metrics.json`` are rewritten; the
+    model, cohort and training figures stay.
+
+    Raises:
+        RunFolderError: not a verification run (no ``speaker_cohort.npy`` or ``metrics.json``).
+    """
+    run = RunFolder.open(run_dir, need=(CONFIG, FEATURE_CONFIG, METRICS, SPEAKER_COHORT))
+    config = TrainConfig.from_dict(run.train_config)
+    corpus = load_training_data(config, data_dir)
+    val_clips = subsample(corpus.split("validation"), config.max_clips_per_split, config.seed)
+    operating_point, results = _threshold_and_evaluations(run, val_clips, config, evaluations, data_dir=data_dir,
+                                                          progress=progress, log=log)
+    metrics = {**run.read_json(METRICS), "operating_point": operating_point, "evaluations": results}
+    run.write_json(METRICS, metrics)
+    return metrics
 
 
 def _plot_history(run: RunFolder, history: dict) -> None:
