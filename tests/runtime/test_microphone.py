@@ -88,7 +88,9 @@ def test_listen_hears_the_keyword_from_the_microphone_at_real_time(virtual_mic, 
     # the word is 3.0-3.7 s into the feed; listen starts up to ~2 s after the feeder (imports)
     assert best["label"] == "7" and 1.0 < best["time_s"] < 5.0, lines
     assert summary["overruns"] == 0 and summary["input_overflows"] == 0 and summary["dropped_samples"] == 0
-    assert 5.5 <= summary["audio_s"] <= 6.5  # real time: six seconds of microphone in six seconds
+    # real time: about six seconds of microphone in six seconds. PulseAudio hands over what it buffered
+    # while the stream opened as one backlog, which on a loaded 2-core box reached 0.66 s: hence 7.
+    assert 5.5 <= summary["audio_s"] <= 7.0, summary
 
 
 STALLED = """
