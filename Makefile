@@ -56,6 +56,8 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_512_49x10 --augment noise --epochs 40 --out runs/sc12_f512 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12 --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model tc_resnet --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc12_tc_resnet --overwrite
+	$(BIN)/tinyaudio train --dataset speech_commands --model bc_resnet --features logmel_61x40 --augment noise --epochs 40 --out runs/sc12_bc_resnet --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/sc12_stream_aug --overwrite
 	# always listening (issue #14): the "stop" detector without and with hard negatives, and from synthetic speech only
