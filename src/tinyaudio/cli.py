@@ -334,7 +334,7 @@ def speaker_eval(
     speaker-ID run without a validation threshold, the EER threshold for `verify`)."""
     _quiet_tensorflow()
     from tinyaudio.evaluate.speaker import speaker_eval as run_eval
-    from tinyaudio.runtime.run_folder import EMBEDDING_META
+    from tinyaudio.runtime.run_folder import EMBEDDING_META, SPEAKER_COHORT
     from tinyaudio.runtime.speaker import default_threshold
 
     if rerun_all:
@@ -350,8 +350,11 @@ def speaker_eval(
         from tinyaudio.pipeline import export_embedding
 
         export_embedding(run_dir, data_dir=data_dir, log=console.print)
+    # a verification run's threshold is an s-norm score: meaningless against raw cosines (--no-s-norm)
+    cosine_only = not s_norm and RunFolder(run_dir).file(SPEAKER_COHORT).exists()
+    threshold = None if cosine_only else default_threshold(run_dir)
     m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, enrol_split=enrol_split, test_split=test_split,
-                 per_file=per_file, s_norm=s_norm, tag=tag, model=model, threshold=default_threshold(run_dir),
+                 per_file=per_file, s_norm=s_norm, tag=tag, model=model, threshold=threshold,
                  progress=True, log=console.print)
     seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
     console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} "
@@ -359,8 +362,9 @@ def speaker_eval(
     console.print(f"EER {100 * m['eer']:.2f} % at {m['scoring']} {m['eer_threshold']:.3f}; minDCF "
                   + ", ".join(f"{v:.3f} (p_target {p})" for p, v in m["min_dcf"].items()))
     at = m["at_threshold"]
-    console.print(f"at the run's threshold {at['threshold']:.3f}: {at['false_accepts']} false accepts, "
-                  f"{at['false_rejects']} false rejects")
+    if at is not None:
+        console.print(f"at the run's threshold {at['threshold']:.3f}: {at['false_accepts']} false accepts, "
+                      f"{at['false_rejects']} false rejects")
     console.print(f"trials: {run_dir / m['trials_file']}  DET: {run_dir / m['det_png'] if 'det_png' in m else '-'}")
 
 
