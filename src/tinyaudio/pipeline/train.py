@@ -15,7 +15,7 @@ from tinyaudio.features.config import FeatureConfig
 from tinyaudio.models import build_model, count_macs
 from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 from tinyaudio.quantize.silence import quiet_converter
-from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, RunFolder
+from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, STEP_SPEC, RunFolder
 from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
 from tinyaudio.train.data import load_training_data, split_arrays
 from tinyaudio.train.fit import class_weights, fit, loss_name, set_seeds
@@ -74,6 +74,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
                        "int8": quantize_int8(model, representative)}
         if qat_model is not None:
             flatbuffers["int8_qat"] = quantize_int8(qat_model, representative)
+    steps, step_spec = step_models(flatbuffers, feature_config)
 
     with RunFolder.create(out_dir, overwrite=overwrite) as run:
         run.write_json(CONFIG, config.to_dict())
@@ -84,8 +85,14 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             run.write_bytes(run.model_path(kind).name, data)
             if kind.startswith("int8"):
                 run.write_text(run.c_array_path(kind).name, to_c_array(data, f"model_{kind}_tflite"))
+        for kind, data in steps.items():
+            run.write_bytes(run.step_model_path(kind).name, data)
+        if step_spec is not None:
+            run.write_json(STEP_SPEC, step_spec.to_dict())
         test = splits["test"]
         metrics = test_metrics(run, test.x, test.y, test.clips, labels)
+        if step_spec is not None:
+            metrics["streaming"] = streaming_metrics(run, step_spec, test.x)
         metrics.update(
             dataset=dataset.name, counts={s: int(len(splits[s].y)) for s in splits}, skipped_files=skipped,
             model=config.model, params=int(model.count_params()),
@@ -113,6 +120,36 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             originals = train_set.x[: len(train_set.clips)]  # not the augmented copies appended after them
             write_embedding(run, model, representative_set(originals, 1000, config.seed), log=log)
     return metrics
+
+
+def step_models(flatbuffers: dict[str, bytes], feature_config: FeatureConfig):
+    """``({kind: step model bytes} for float and int8, StepSpec)`` when the model's time axis streams
+    (`tinyaudio.quantize.streaming.step_model`) and its features are computed frame by frame;
+    else ``({}, None)``."""
+    from tinyaudio.quantize.streaming import StreamingError, step_model
+
+    if feature_config.normalization != "none" or feature_config.top_db is not None:
+        return {}, None  # per-window feature statistics: a stream cannot compute one frame alone
+    try:
+        (int8, spec), (flt, _) = step_model(flatbuffers["int8"]), step_model(flatbuffers["float"])
+    except StreamingError:
+        return {}, None
+    return {"int8": int8, "float": flt}, spec
+
+
+def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int = 600) -> dict[str, Any]:
+    """Cost of a step and its agreement with the full model over the test clips' frames played back
+    to back (`tinyaudio.evaluate.step.compare_step_model`; int8 bit for bit, float within 1e-5)."""
+    from tinyaudio.evaluate.step import compare_step_model
+
+    frames = x_test.reshape(-1, x_test.shape[2])[:max_frames]
+    out = {"macs_per_step": spec.macs_per_step, "macs_full": spec.macs_full,
+           "state_bytes": int(sum(np.prod(s.shape) * np.dtype(s.dtype).itemsize for s in spec.states))}
+    if len(frames) >= spec.n_frames:
+        for kind in ("int8", "float"):
+            out[f"agreement_{kind}"] = compare_step_model(run.model_path(kind), run.step_model_path(kind),
+                                                          spec.to_dict(), frames)
+    return out
 
 
 def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int):

@@ -10,6 +10,24 @@ import numpy as np
 from tinyaudio.errors import TinyAudioError
 
 
+def quantize(x: np.ndarray, dtype, quantization: tuple[float, int]) -> np.ndarray:
+    """Float values -> a model input of ``dtype``: ``round(x / scale) + zero_point``, saturated
+    (unchanged for a float32 input)."""
+    if dtype == np.float32:
+        return x.astype(np.float32)
+    scale, zero_point = quantization
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(dtype)
+
+
+def dequantize(raw: np.ndarray, dtype, quantization: tuple[float, int]) -> np.ndarray:
+    """A model output of ``dtype`` -> float32 ``(raw - zero_point) * scale`` (float32 as is)."""
+    if dtype == np.float32:
+        return raw.astype(np.float32)
+    scale, zero_point = quantization
+    return ((raw.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
 class TFLiteModel:
     """A ``.tflite`` model behind a float-in / float-out `predict`.
 
@@ -72,12 +90,7 @@ class TFLiteModel:
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
         """Float features -> the model's input dtype: ``round(x / scale) + zero_point``, saturated."""
-        if self.input_dtype == np.float32:
-            return features.astype(np.float32)
-        scale, zero_point = self.input_quantization
-        info = np.iinfo(self.input_dtype)
-        q = np.round(features / scale) + zero_point
-        return np.clip(q, info.min, info.max).astype(self.input_dtype)
+        return quantize(features, self.input_dtype, self.input_quantization)
 
     def invoke(self, x: np.ndarray) -> np.ndarray:
         """Run one example already in the input dtype, shape ``input_shape[1:]``; raw output (1, n)."""
@@ -103,7 +116,76 @@ class TFLiteModel:
             )
         q = self.quantize_input(features)
         raw = np.concatenate([self.invoke(x) for x in q], axis=0) if len(q) else np.zeros((0, 1))
-        if self.output_dtype == np.float32:
-            return raw.astype(np.float32)
-        scale, zero_point = self.output_quantization
-        return ((raw.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        return dequantize(raw, self.output_dtype, self.output_quantization)
+
+
+def _zeros(detail: dict) -> np.ndarray:
+    """A tensor of an interpreter's input details filled with the value that means 0.0."""
+    zero_point = int(detail["quantization"][1]) if detail["dtype"] != np.float32 else 0
+    return np.full(detail["shape"], zero_point, dtype=detail["dtype"])
+
+
+class TFLiteStepModel:
+    """A streaming step model (`tinyaudio.quantize.streaming.step_model`) with its states kept here.
+
+    Each `step` takes the newest feature frame, runs the model once with the states of the call
+    before, and keeps the new states. After `reset` the states hold the zero point (0.0); once
+    ``spec.n_frames`` frames have been fed, a step's output equals the full model's on the last
+    ``n_frames`` frames.
+
+    Args:
+        model: path to the step ``.tflite`` or its bytes.
+        spec: its `tinyaudio.quantize.streaming.StepSpec` as a dict (``stream_step.json``; the
+            names and order of the states, shared by the float and int8 step models).
+        reference_kernels: TFLite's reference op resolver (bit-exact with TFLite Micro).
+
+    Raises:
+        TinyAudioError: the file is unreadable or its inputs / outputs do not match ``spec``.
+    """
+
+    def __init__(self, model: str | os.PathLike | bytes, spec: dict, *, reference_kernels: bool = True):
+        from ai_edge_litert import interpreter as litert
+
+        content = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+        self.name = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
+        resolver = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
+        try:
+            self._interp = litert.Interpreter(model_content=content, experimental_op_resolver_type=resolver)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise TinyAudioError(f"{self.name}: not a valid step model ({str(exc).splitlines()[0]}); re-export the run") from None
+        inputs = {d["name"]: d for d in self._interp.get_input_details()}
+        outputs = {d["name"]: d for d in self._interp.get_output_details()}
+        self.spec = spec
+        try:
+            frame, scores = inputs[spec["input_name"]], outputs[spec["output_name"]]
+            self._states = [(inputs[s["input_name"]]["index"], outputs[s["output_name"]]["index"],
+                             _zeros(inputs[s["input_name"]])) for s in spec["states"]]
+        except KeyError as exc:
+            raise TinyAudioError(f"{self.name}: tensor {exc.args[0]!r} of stream_step.json is not in the model; re-export the run") from None
+        self._frame_index, self._out_index = frame["index"], scores["index"]
+        self.frame_shape = tuple(int(d) for d in frame["shape"])
+        self.input_dtype, self.output_dtype = frame["dtype"], scores["dtype"]
+        self.input_quantization, self.output_quantization = tuple(frame["quantization"]), tuple(scores["quantization"])
+        self.n_frames = int(spec["n_frames"])
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: every state back to its zero point."""
+        self._values = [initial.copy() for _, _, initial in self._states]
+        self.frames_seen = 0
+
+    def step_raw(self, frame: np.ndarray) -> np.ndarray:
+        """One call on a frame already in the input dtype, shape (n_features,); raw output (1, n)."""
+        self._interp.set_tensor(self._frame_index, frame.reshape(self.frame_shape))
+        for (index, _, _), value in zip(self._states, self._values):
+            self._interp.set_tensor(index, value)
+        self._interp.invoke()
+        self._values = [self._interp.get_tensor(out).copy() for _, out, _ in self._states]
+        self.frames_seen += 1
+        return self._interp.get_tensor(self._out_index).copy()
+
+    def step(self, frame: np.ndarray) -> np.ndarray:
+        """Scores after one new float feature frame (n_features,): float32 (n_outputs,), dequantized."""
+        raw = self.step_raw(quantize(np.asarray(frame, dtype=np.float32), self.input_dtype, self.input_quantization))
+        return dequantize(raw.reshape(-1), self.output_dtype, self.output_quantization)

@@ -13,8 +13,8 @@ from tinyaudio.data.audio import fix_length, load_audio, window_levels
 from tinyaudio.errors import ConfigError, RunFolderError
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features
-from tinyaudio.runtime.litert import TFLiteModel
-from tinyaudio.runtime.run_folder import LABELS, RunFolder
+from tinyaudio.runtime.litert import TFLiteModel, TFLiteStepModel
+from tinyaudio.runtime.run_folder import LABELS, STEP_SPEC, RunFolder
 
 #: Model kinds `Classifier` loads by name (`RunFolder.model_path`).
 MODEL_FILES = ("int8", "float", "dynamic")
@@ -56,6 +56,12 @@ class Classifier:
         run_dir: folder written by ``tinyaudio train``.
         model: ``"int8"`` (default), ``"float"`` or ``"dynamic"``, or a path to a ``.tflite``.
         feature_config: override the folder's ``feature_config.json`` (checked against the model).
+        streaming: load the run's streaming step model of the same kind (``model_step_<kind>.tflite``,
+            `step`) when it has one; the streaming engine then computes one frame per layer per
+            feature hop instead of the whole window.
+
+    Attributes:
+        step: a `TFLiteStepModel`, or None (no step model, ``streaming=False`` or a model path).
 
     Raises:
         RunFolderError: missing files in the run folder, or labels.txt does not match the model's outputs.
@@ -64,7 +70,7 @@ class Classifier:
     """
 
     def __init__(self, run_dir: str | os.PathLike, *, model: str = "int8", feature_config: FeatureConfig | None = None,
-                 reference_kernels: bool = False):
+                 reference_kernels: bool = False, streaming: bool = True):
         run = RunFolder.open(run_dir)
         self.run_dir = run.path
         self.feature_config = feature_config or run.feature_config
@@ -76,6 +82,16 @@ class Classifier:
         if n_outputs != len(self.labels) and not (n_outputs == 1 and len(self.labels) == 2):
             raise RunFolderError(f"{run.file(LABELS)}: {len(self.labels)} labels but {model_path.name} has {n_outputs} "
                                  "outputs; labels.txt must list one label per model output, in order")
+        step_path = run.step_model_path(model) if model in MODEL_FILES else None
+        self.step = None
+        if streaming and feature_config is None and step_path is not None and step_path.exists():
+            self.step = TFLiteStepModel(step_path, run.read_json(STEP_SPEC))
+
+    def step_scores(self, frame: np.ndarray) -> np.ndarray:
+        """Class probabilities, float32 (n_labels,), after one new feature frame (n_features,) of a stream
+        (`step`; the first ``n_frames - 1`` calls after ``step.reset()`` are warm-up)."""
+        out = self.step.step(frame)
+        return np.concatenate([1.0 - out, out]) if out.shape[-1] == 1 else out
 
     @property
     def binary(self) -> bool:

@@ -14,6 +14,8 @@ layout is defined here and nowhere else::
     threshold.json         binary detectors: the operating threshold chosen on validation
     model_embedding_<kind>.tflite, embedding.json, speaker_eval.json, speakers.json  (speaker runs)
     speaker_cohort.npy     verification runs: one unit embedding per training speaker (score normalisation)
+    model_step_<kind>.tflite, stream_step.json  models whose time axis streams: the one-frame step
+                           model (kind float, int8) with external states, and how to drive it
     .tinyaudio-manifest.json  every entry tinyaudio wrote, so that ``--overwrite`` replaces
                            only tinyaudio's own folders and never a user's files
 
@@ -52,13 +54,14 @@ STREAM_EVAL = "stream_eval.json"
 STREAM_DET = "stream_det.png"
 DETECTOR = "detector.json"
 DETECTOR_DET = "detector_det.png"
+STEP_SPEC = "stream_step.json"
 #: sha256 of the files that define what a model computes (`CHECKED`), written with them.
 CHECKSUMS = "checksums.json"
 #: Model kinds of a run folder, in the order they are reported.
 MODEL_KINDS = ("float", "dynamic", "int8", "int8_qat")
 EMBEDDING_KINDS = ("float", "int8")
 #: Files whose edit or swap changes what the run computes: checked on `RunFolder.open`.
-CHECKED = (FEATURE_CONFIG, LABELS, "model_*.tflite", "model_embedding_*.tflite", SPEAKER_COHORT)
+CHECKED = (FEATURE_CONFIG, LABELS, "model_*.tflite", "model_embedding_*.tflite", SPEAKER_COHORT, STEP_SPEC)
 #: Run folders written before they had a manifest (tinyaudio 0.1 before this layout module): a
 #: folder with config.json, feature_config.json and labels.txt may be replaced with ``--overwrite``
 #: if it holds nothing but these names. A recipe folder of that time is not recognised.
@@ -143,6 +146,10 @@ class RunFolder:
         if kind.endswith(".tflite"):
             return Path(kind)
         raise RunFolderError(f"model {kind!r}: use one of {', '.join(MODEL_KINDS)} or a path to a .tflite file")
+
+    def step_model_path(self, kind: str = "int8") -> Path:
+        """``model_step_<kind>.tflite``: the streaming step model (`tinyaudio.quantize.streaming`)."""
+        return self.path / f"model_step_{kind}.tflite"
 
     def c_array_path(self, kind: str = "int8") -> Path:
         """``model_<kind>.h``: the int8 model as a C array."""

@@ -27,7 +27,7 @@ STATIC_FILES = ("ta_nn.h", "ta_nn.c", "ta_model.h")
 SHAPE_OPS = {"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "GATHER", "REDUCE_PROD"}
 #: Ops `generate_c` lowers (besides the shape ops above).
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
-                 "RESHAPE", "SOFTMAX", "LOGISTIC", "ADD", "SUB", "RESIZE_BILINEAR")
+                 "RESHAPE", "SOFTMAX", "LOGISTIC", "ADD", "SUB", "RESIZE_BILINEAR", "PAD")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,7 @@ class GeneratedModel:
         ops: op names lowered, in graph order (shape-only ops excluded).
         plan: the arena layout; ``plan.arena_size`` is the model's whole RAM for tensors.
         weights_bytes: bytes of constant data (weights, biases, multipliers) in flash.
+        state_bytes: RAM of a streaming step model's windows (static, outside the arena; 0 otherwise).
         input_shape, output_shape: tensor shapes, batch first.
         input_scale, input_zero_point, output_scale, output_zero_point: int8 quantization.
     """
@@ -47,6 +48,7 @@ class GeneratedModel:
     ops: tuple[str, ...]
     plan: MemoryPlan
     weights_bytes: int
+    state_bytes: int
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     input_scale: float
@@ -119,12 +121,73 @@ def _shape_only_ops(graph: Graph) -> set[int]:
     return skipped
 
 
+@dataclasses.dataclass(frozen=True)
+class _Window:
+    """A streaming state of a step model (`tinyaudio.quantize.streaming`) as one static buffer.
+
+    The step model reads ``CONCATENATION(state_in, x) -> window`` and writes ``state_out =
+    SLICE(window, rows 1..k-1)``. In C the window is a persistent buffer of ``rows`` rows whose
+    first ``rows - 1`` are the state: the concatenation copies only the new row ``x`` into the
+    last row, and after the step the rows move up by one (the slice), so the next call finds its
+    state in place and the model never copies a whole window.
+    """
+
+    name: str
+    state_in: int
+    state_out: int
+    window: int
+    concat_op: int
+    slice_op: int
+    rows: int
+    row_bytes: int
+    zero_point: int
+
+
+def _windows(graph: Graph) -> list[_Window]:
+    """The step model's states paired with their buffers (inputs / outputs after the first, in order).
+
+    Raises:
+        CodegenError: extra inputs or outputs that are not such state pairs.
+    """
+    extra_in, extra_out = graph.inputs[1:], graph.outputs[1:]
+    if len(extra_in) != len(extra_out):
+        raise CodegenError(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; one of each is "
+                           "supported, or a streaming step model (tinyaudio.quantize.streaming) with its states")
+    producer = {t: i for i, op in enumerate(graph.ops) for t in op.outputs}
+    consumers: dict[int, list[int]] = {}
+    for i, op in enumerate(graph.ops):
+        for t in op.inputs:
+            consumers.setdefault(t, []).append(i)
+    out = []
+    for n, (s_in, s_out) in enumerate(zip(extra_in, extra_out)):
+        concat = consumers.get(s_in, [])
+        slice_op = producer.get(s_out)
+        ok = (len(concat) == 1 and graph.ops[concat[0]].name == "CONCATENATION" and graph.ops[concat[0]].inputs[0] == s_in
+              and graph.ops[concat[0]].options.get("axis") == 1 and slice_op is not None
+              and graph.ops[slice_op].name == "SLICE" and graph.ops[slice_op].inputs[0] == graph.ops[concat[0]].outputs[0])
+        if not ok:
+            raise CodegenError(f"input {graph.tensors[s_in].name!r} / output {graph.tensors[s_out].name!r} are not a "
+                               "streaming state (CONCATENATION along time, then SLICE); one input and one output are "
+                               "supported otherwise")
+        window = graph.ops[concat[0]].outputs[0]
+        shape = graph.tensors[window].shape
+        zp = graph.tensors[s_in].zero_point
+        out.append(_Window(f"ta_window{n}", s_in, s_out, window, concat[0], slice_op, shape[1],
+                           int(np.prod(shape[2:])), int(zp[0]) if zp.size else 0))
+    return out
+
+
 class _Lowering:
     """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
 
-    def __init__(self, graph: Graph, *, pack_weights: bool):
+    def __init__(self, graph: Graph, *, pack_weights: bool, windows: list[_Window] = ()):
         self.graph = graph
         self.pack_weights = pack_weights
+        self.windows = list(windows)
+        #: tensors in static buffers of their own (a window, or its state), never in the arena
+        self.static = {w.window: w.name for w in windows} | {w.state_in: w.name for w in windows} | {
+            w.state_out: w.name for w in windows}
+        self.finals: list[str] = []  # statements after the last op (the windows move up one row)
         self.decls: list[str] = []
         self.calls: list[str] = []
         self.weights_bytes = 0
@@ -160,6 +223,8 @@ class _Lowering:
         if tensor.dtype != np.int8:
             raise CodegenError(f"tensor {tensor.name!r} is {tensor.dtype}; the generated C handles int8 activations only "
                                "(export the fully int8 model, model_int8.tflite)")
+        if index in self.static:
+            return self.static[index]
         return f"TA_T{self.root(index)}"
 
     def quant(self, index: int) -> tuple[float, int]:
@@ -376,6 +441,35 @@ class _Lowering:
                           f"{int(bool(o.get('alignCorners')))}, {int(bool(o.get('halfPixelCenters')))}, "
                           f"{self.act(op.outputs[0])});")
 
+    def pad(self, op: Op) -> None:
+        x, y, pads = self.t(op.inputs[0]), self.t(op.outputs[0]), self.t(op.inputs[1])
+        if len(x.shape) != 4 or pads.data is None or pads.data[0].any() or pads.data[3].any():
+            raise CodegenError(f"PAD {y.name!r}: only height / width padding of a 4-D tensor is supported")
+        if self.quant(op.inputs[0]) != self.quant(op.outputs[0]):
+            raise CodegenError(f"PAD {y.name!r}: input and output quantization differ; TFLite requires them equal")
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            raise CodegenError(f"PAD {y.name!r}: a constant pad value (PADV2) is not supported")
+        _, h, w, c = x.shape
+        (top, bottom), (left, right) = pads.data[1], pads.data[2]
+        self.calls.append(f"ta_pad_hw_s8({self.act(op.inputs[0])}, {h}, {w}, {c}, {top}, {bottom}, {left}, {right}, "
+                          f"{self.quant(op.inputs[0])[1]}, {self.act(op.outputs[0])});")
+
+    def window(self, op: Op) -> None:
+        """The CONCATENATION / SLICE of a streaming state (`_Window`); any other is refused."""
+        for w in self.windows:
+            if op is self.graph.ops[w.concat_op]:
+                if self.quant(op.inputs[1]) != self.quant(w.window) or self.quant(w.state_in) != self.quant(w.window):
+                    raise CodegenError(f"{w.name}: state and new row are quantized differently; rebuild the step model")
+                self.calls.append(f"memcpy({w.name} + {(w.rows - 1) * w.row_bytes}, {self.act(op.inputs[1])}, "
+                                  f"{w.row_bytes}); /* the new row below the state */")
+                return
+            if op is self.graph.ops[w.slice_op]:
+                self.finals.append(f"memmove({w.name}, {w.name} + {w.row_bytes}, {(w.rows - 1) * w.row_bytes}); "
+                                   "/* the state of the next call */")
+                return
+        raise CodegenError(f"op {op.name} is supported only as the state of a streaming step model "
+                           "(tinyaudio.quantize.streaming)")
+
     def lower(self, op: Op) -> None:
         if op.name == "RESHAPE":
             self.alias[op.outputs[0]] = self.root(op.inputs[0])
@@ -395,6 +489,10 @@ class _Lowering:
             self.add_sub(op)
         elif op.name == "RESIZE_BILINEAR":
             self.resize_bilinear(op)
+        elif op.name == "PAD":
+            self.pad(op)
+        elif op.name in ("CONCATENATION", "SLICE"):
+            self.window(op)
         else:
             hint = ("the model has float inputs or outputs; export the fully int8 model (model_int8.tflite)"
                     if op.name in ("QUANTIZE", "DEQUANTIZE") else f"supported: {', '.join(SUPPORTED_OPS)}")
@@ -406,8 +504,8 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
     spans: dict[int, list[int]] = {}
 
     def touch(index: int, step: int) -> None:
-        if index < 0 or graph.tensors[index].data is not None:  # absent optional input, or a constant
-            return
+        if index < 0 or graph.tensors[index].data is not None or index in lowering.static:
+            return  # absent optional input, a constant, or a streaming state (a static buffer of its own)
         tensor = graph.tensors[index]
         root = lowering.root(index)
         sizes[root] = max(sizes.get(root, 0), tensor.nbytes)
@@ -442,19 +540,19 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
 
     Raises:
         CodegenError: an op, activation or quantization the kernels do not cover (the message
-            names it and the fix), float inputs, or more than one input / output.
+            names it and the fix), float inputs, or more than one input / output (except the
+            states of a streaming step model, `tinyaudio.quantize.streaming`).
     """
     graph = read_graph(model)  # reads a path itself, so that its errors name the file
     data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise CodegenError(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; one of each is supported")
+    windows = _windows(graph)
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     for role, tensor in (("input", x), ("output", y)):
         if tensor.dtype != np.int8:
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
     skipped = _shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
-    lowering = _Lowering(graph, pack_weights=not cpu_target(cpu).dsp)
+    lowering = _Lowering(graph, pack_weights=not cpu_target(cpu).dsp, windows=windows)
     for i in kept:
         lowering.lower(graph.ops[i])
     sizes, lifetimes = _lifetimes(graph, lowering, kept)
@@ -462,17 +560,25 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
     offsets = "".join(f"#define TA_T{b} (ta_arena + {plan.offsets[b]}) /* {sizes[b]} bytes */\n" for b in sorted(plan.offsets))
     (in_s, in_zp), (out_s, out_zp) = lowering.quant(graph.inputs[0]), lowering.quant(graph.outputs[0])
     digest = hashlib.sha256(data).hexdigest()[:16]
-    body = "\n    ".join(lowering.calls)
+    body = "\n    ".join(lowering.calls + lowering.finals)
+    state_bytes = sum(w.rows * w.row_bytes for w in windows)
+    buffers = "".join(f"static int8_t {w.name}[{w.rows * w.row_bytes}]; /* {w.rows} rows of {w.row_bytes}: state + new row */\n"
+                      for w in windows)
+    resets = "".join(f"\n    memset({w.name}, {w.zero_point}, sizeof({w.name}));" for w in windows)
+    streaming = (f"\n * Streaming step model: each call takes the newest frame; {len(windows)} windows ({state_bytes} bytes,\n"
+                 " * outside the arena) keep the earlier frames each layer looks back at; ta_model_reset() clears them.")\
+        if windows else ""
     source = f"""/* Generated by tinyaudio.export.codegen from {name} (sha256 {digest}...) for the {cpu}. Do not edit.
  *
  * Plain C99: the model's weights as constant arrays, its tensors at fixed offsets of one static
  * arena of {plan.arena_size} bytes (largest set of tensors live at once: {plan.peak_live_bytes} bytes), and one
  * kernel call per op ({', '.join(dict.fromkeys(graph.ops[i].name for i in kept))}).
  * Input  int8 {list(x.shape)}, scale {in_s:.9g}, zero point {in_zp}.
- * Output int8 {list(y.shape)}, scale {out_s:.9g}, zero point {out_zp}.
+ * Output int8 {list(y.shape)}, scale {out_s:.9g}, zero point {out_zp}.{streaming}
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ta_model.h"
 #include "ta_nn.h"
@@ -483,9 +589,13 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
 
 static int32_t ta_arena_words[TA_CODEGEN_ARENA_BYTES / 4]; /* int32 for 4-byte alignment */
 #define ta_arena ((int8_t *)ta_arena_words)
-{offsets}
+{offsets}{buffers}
 {''.join(lowering.decls)}
-int ta_model_init(void) {{ return 0; }}
+void ta_model_reset(void)
+{{{resets}
+}}
+
+int ta_model_init(void) {{ ta_model_reset(); return 0; }}
 
 int8_t *ta_model_input(void) {{ return {lowering.act(graph.inputs[0])}; }}
 
@@ -503,7 +613,7 @@ int ta_model_invoke(void)
     files.update({f: (TEMPLATE_DIR / f).read_text() for f in STATIC_FILES})
     return GeneratedModel(
         files=files, ops=tuple(graph.ops[i].name for i in kept),
-        plan=plan, weights_bytes=lowering.weights_bytes, input_shape=x.shape, output_shape=y.shape,
+        plan=plan, weights_bytes=lowering.weights_bytes, state_bytes=state_bytes, input_shape=x.shape, output_shape=y.shape,
         input_scale=in_s, input_zero_point=in_zp, output_scale=out_s, output_zero_point=out_zp,
     )
 

@@ -17,6 +17,8 @@ extern "C" {
 int ta_model_init(void);
 /* The int8 input tensor: TA_N_FRAMES * TA_N_FEATURES values, frame-major. */
 int8_t *ta_model_input(void);
+/* Streaming step models: forget the earlier frames (called by ta_model_init); no-op otherwise. */
+void ta_model_reset(void);
 /* Run one inference. 0 on success. */
 int ta_model_invoke(void);
 /* The int8 output tensor: TA_N_OUTPUTS values. */

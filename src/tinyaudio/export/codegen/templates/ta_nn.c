@@ -635,6 +635,23 @@ void ta_mean_hw_s8(const int8_t *input, int in_h, int in_w, int channels, int32_
     }
 }
 
+void ta_pad_hw_s8(const int8_t *input, int in_h, int in_w, int channels, int pad_top, int pad_bottom, int pad_left,
+                  int pad_right, int32_t zero_point, int8_t *output)
+{
+    const int out_w = in_w + pad_left + pad_right;
+    const int row = in_w * channels;
+    const int out_row = out_w * channels;
+    memset(output, (int8_t)zero_point, (size_t)(pad_top * out_row));
+    output += pad_top * out_row;
+    for (int y = 0; y < in_h; ++y) {
+        memset(output, (int8_t)zero_point, (size_t)(pad_left * channels));
+        memcpy(output + pad_left * channels, input + y * row, (size_t)row);
+        memset(output + (pad_left + in_w) * channels, (int8_t)zero_point, (size_t)(pad_right * channels));
+        output += out_row;
+    }
+    memset(output, (int8_t)zero_point, (size_t)(pad_bottom * out_row));
+}
+
 /* ---- activations ----------------------------------------------------------------------------- */
 
 void ta_softmax_s8(const int8_t *input, int outer, int depth, int32_t input_multiplier, int input_left_shift,

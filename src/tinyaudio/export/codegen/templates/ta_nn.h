@@ -144,6 +144,11 @@ void ta_add_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, co
 void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, const int8_t *input1,
                          const int8_t *input2, int8_t *output);
 
+/* PAD of height and width (ZeroPadding2D): the border takes the zero point, i.e. 0.0 (TFLite's PAD
+ * on an int8 tensor whose pad value is the output zero point). */
+void ta_pad_hw_s8(const int8_t *input, int in_h, int in_w, int channels, int pad_top, int pad_bottom, int pad_left,
+                  int pad_right, int32_t zero_point, int8_t *output);
+
 void ta_resize_bilinear_s8(const int8_t *input, int in_h, int in_w, int channels, int out_h, int out_w,
                            int align_corners, int half_pixel_centers, int8_t *output);
 

@@ -50,6 +50,8 @@ extern "C" int ta_model_init(void)
 
 extern "C" int8_t *ta_model_input(void) { return input->data.int8; }
 
+extern "C" void ta_model_reset(void) {} /* whole-window model: nothing is kept between calls */
+
 extern "C" int ta_model_invoke(void) { return interpreter->Invoke() == kTfLiteOk ? 0 : 1; }
 
 extern "C" const int8_t *ta_model_output(void) { return output->data.int8; }
