@@ -565,14 +565,17 @@ def export(
     step_ms: float = typer.Option(32.0, help="Audio per loop step in ms (rounded to whole hops)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Score the top class needs to light the LED and print (default: the run's detector.json, else 0.6)."),
     cpu: str = typer.Option(DEFAULT_CPU, help=f"Core the generated C is laid out for: {' | '.join(CPUS)} (default: the RP2040's)."),
+    streaming: bool = typer.Option(True, help="--target c: generate the run's streaming step model (one frame per invoke) when it has one."),
     overwrite: bool = typer.Option(False, help="Replace an existing project folder."),
 ) -> None:
     """Write a microcontroller project: model C array, labels.h, feature_config.h, q15 frontend, main loop."""
     from tinyaudio.pipeline import export_run
 
     result = export_run(run_dir, out, target=target, board=board, step_ms=step_ms, threshold=threshold, overwrite=overwrite,
-                        cpu=cpu)
+                        cpu=cpu, streaming=streaming)
     console.print(result.report.summary())
+    if result.codegen is not None and result.codegen.state_bytes:
+        console.print(f"streaming step model: {result.codegen.state_bytes} bytes of state, arena {result.codegen.arena_size} bytes")
     console.print(f"TA_ARENA_BYTES {result.arena_bytes}, {result.step_samples} samples per step; "
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
 

@@ -16,7 +16,7 @@ from tinyaudio.errors import RunFolderError
 from tinyaudio.export.cpus import DEFAULT_CPU
 from tinyaudio.export.mcu.check import real_model_inputs
 from tinyaudio.export.mcu.project import ExportResult, export_project
-from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, LABELS, RunFolder
+from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, LABELS, STEP_SPEC, RunFolder
 from tinyaudio.runtime.stream import DecisionRule
 
 
@@ -31,6 +31,7 @@ def export_run(
     overwrite: bool = False,
     cache_dir: str | os.PathLike | None = None,
     cpu: str = DEFAULT_CPU,
+    streaming: bool = True,
 ) -> ExportResult:
     """Write a microcontroller project for a run folder's int8 model (`export_project`).
 
@@ -40,6 +41,8 @@ def export_run(
         threshold: smoothed score the firmware's top class must exceed; default the threshold of
             the run's decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6. The
             rule's smoothing, min count and suppression go to the firmware too (else 0.5 s, 3, 1.5 s).
+        streaming: for ``target="c"``, generate the run's streaming step model
+            (``model_step_int8.tflite``, one frame per invoke) when it has one.
         target, board, step_ms, overwrite, cache_dir, cpu: as `export_project`.
 
     Raises:
@@ -52,10 +55,12 @@ def export_run(
         raise RunFolderError(f"{model_path}: missing; is {run.path} a folder written by `tinyaudio train`?")
     out = Path(out_dir) if out_dir is not None else run.path / f"mcu_{target}"
     rule = run.decision_rule() or DecisionRule(threshold=0.6)
+    step_path = run.step_model_path("int8")
+    step = step_path.read_bytes() if streaming and target == "c" and step_path.exists() and run.file(STEP_SPEC).exists() else None
     return export_project(model_path.read_bytes(), run.feature_config, run.labels, out, source=str(run.path),
                           target=target, board=board, step_ms=step_ms, threshold=rule.threshold if threshold is None else threshold,
                           smoothing_s=rule.smoothing_s, min_count=rule.min_count, suppression_s=rule.suppression_s,
-                          overwrite=overwrite, cache_dir=cache_dir, cpu=cpu)
+                          overwrite=overwrite, cache_dir=cache_dir, cpu=cpu, step_model=step)
 
 
 def run_model_inputs(

@@ -236,7 +236,7 @@ def decision_defines(steps: DecisionSteps, keyword_mask: Sequence[bool], thresho
 
 def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, output_scale: float,
                           output_zero_point: int, threshold: float, decision: DecisionSteps,
-                          keyword_mask: Sequence[bool]) -> str:
+                          keyword_mask: Sequence[bool], streaming: bool = False) -> str:
     """Text of ``model_settings.h``: arena, op registration macro, output quantization, decision rule."""
     adds = []
     for op in report.ops:
@@ -257,6 +257,7 @@ def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, o
         f"#define TA_MODEL_N_OPS {len(report.ops)}",
         f"#define TA_MODEL_ADD_OPS(r) do {{ {' '.join(adds)} }} while (0)",
         f"#define TA_N_OUTPUTS {n_outputs}",
+        f"#define TA_STREAMING {int(streaming)} /* 1: a streaming step model, one frame per invoke (ta_pipeline.h) */",
         f"#define TA_OUTPUT_SCALE {_float_literal(output_scale)}",
         f"#define TA_OUTPUT_ZERO_POINT {output_zero_point}",
         *decision_defines(decision, keyword_mask, threshold),
@@ -458,6 +459,7 @@ def export_project(
     overwrite: bool = False,
     cache_dir: str | os.PathLike | None = None,
     cpu: str = DEFAULT_CPU,
+    step_model: bytes | None = None,
 ) -> ExportResult:
     """Write a microcontroller project for an int8 model and the features it was trained on.
 
@@ -483,6 +485,9 @@ def export_project(
         cache_dir: tinyaudio cache holding (or receiving) the CMSIS-DSP sources.
         cpu: the core the generated C is laid out for (target ``"c"``; `tinyaudio.export.cpus.CPUS`,
             default the RP2040's Cortex-M0+); its outputs are the same on any core.
+        step_model: the streaming step model of ``model`` (`tinyaudio.quantize.streaming.step_model`),
+            target ``"c"`` only: the generated C runs it once per new frame (``TA_STREAMING``)
+            instead of ``model`` on the whole window once per loop step; same outputs.
 
     Returns:
         `ExportResult`.
@@ -496,6 +501,9 @@ def export_project(
     """
     if target not in TARGETS:
         raise ExportError(f"unknown target {target!r}; use one of {TARGETS}")
+    if step_model is not None and target != "c":
+        raise ExportError(f"a streaming step model needs the generated C (--target c), not {target!r}; "
+                          "export without streaming for TensorFlow Lite Micro")
     cpu_target(cpu)  # an unknown core is refused before any work
     if not 0.0 <= threshold <= 1.0:
         raise ExportError(f"threshold {threshold}: must be a score in [0, 1]")
@@ -534,8 +542,11 @@ def export_project(
         codegen, codegen_error = None, None
         if target == "c":
             try:
-                codegen = generate_c(model, cpu=cpu)
+                codegen = generate_c(model if step_model is None else step_model, cpu=cpu)
             except CodegenError as exc:
+                if step_model is not None:
+                    raise ExportError(f"{source}: the streaming step model cannot be generated as C ({exc}); "
+                                      "export without streaming") from None
                 codegen_error = str(exc)
         model_files = {k: v for k, v in codegen.files.items() if k != "ta_model.h"} if codegen else model_data_files(model)
         if codegen is None:
@@ -545,7 +556,7 @@ def export_project(
             "labels.h": labels_header(labels),
             "feature_config.h": feature_config_header(config, inp.scale, inp.zero_point, step_frames),
             "model_settings.h": model_settings_header(report, arena_bytes, n_outputs, outp.scale, outp.zero_point, threshold,
-                                                      decision, keyword_mask),
+                                                      decision, keyword_mask, streaming=step_model is not None),
             **model_files,
         }
         for name, text in generated.items():

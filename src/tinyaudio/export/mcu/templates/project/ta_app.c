@@ -41,10 +41,21 @@ int ta_app_loop(void)
     }
     ta_ring_pop(&ring, step, TA_STEP_SAMPLES);
     uint32_t t0 = ta_board_millis();
+#if TA_STREAMING
+    /* a step model takes one frame a call: push hop by hop, one step per new frame */
+    for (int f = 0; f < TA_STEP_FRAMES; f++) {
+        int frames = ta_pipeline_push(&pipeline, step + f * TA_HOP_LENGTH, TA_HOP_LENGTH, ta_model_input());
+        if (frames < 0 || (frames > 0 && ta_model_invoke() != 0)) {
+            ta_board_print("frontend or invoke failed");
+            return -1;
+        }
+    }
+#else
     if (ta_pipeline_push(&pipeline, step, TA_STEP_SAMPLES, ta_model_input()) < 0 || ta_model_invoke() != 0) {
         ta_board_print("frontend or invoke failed");
         return -1;
     }
+#endif
     ta_decision_t r = ta_detector_update(&detector, ta_model_output());
     uint32_t ms = ta_board_millis() - t0;
     float s = r.score < 0.0f ? 0.0f : (r.score > 1.0f ? 1.0f : r.score);

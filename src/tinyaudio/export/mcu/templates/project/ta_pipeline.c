@@ -3,6 +3,7 @@
 
 #define TA_FEATURE_TABLES /* instantiate ta_input_thresholds here, once */
 #include "ta_pipeline.h"
+#include "ta_model.h"
 
 void ta_ring_init(ta_ring_t *ring) { memset(ring, 0, sizeof(*ring)); }
 
@@ -65,6 +66,11 @@ static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
     if (ta_frontend_frame(&p->fe, p->frame, p->features) != ARM_MATH_SUCCESS) {
         return -1;
     }
+#if TA_STREAMING
+    for (int i = 0; i < TA_N_FEATURES; i++) { /* the step model's input is this one row */
+        input[i] = ta_quantize_feature(p->features[i]);
+    }
+#else
     int8_t *row = p->rows[p->pending++];
     for (int i = 0; i < TA_N_FEATURES; i++) {
         row[i] = ta_quantize_feature(p->features[i]);
@@ -72,6 +78,7 @@ static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
     if (p->pending == TA_STEP_FRAMES) { /* the export keeps TA_STEP_FRAMES <= TA_N_FRAMES */
         ta_flush_rows(p, input);
     }
+#endif
     /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
     memmove(p->frame, p->frame + TA_HOP_LENGTH, (size_t)(TA_N_FFT - TA_HOP_LENGTH) * sizeof(int16_t));
     p->fill = TA_N_FFT - TA_HOP_LENGTH;
@@ -88,11 +95,24 @@ int ta_pipeline_init(ta_pipeline_t *p, int8_t *input)
     if (ta_frontend_frame(&p->fe, p->frame, p->features) != ARM_MATH_SUCCESS) {
         return -1;
     }
+#if TA_STREAMING
+    /* the step model's layers remember TA_N_FRAMES frames of silence, one step each */
+    ta_model_reset();
+    for (int f = 0; f < TA_N_FRAMES; f++) {
+        for (int i = 0; i < TA_N_FEATURES; i++) {
+            input[i] = ta_quantize_feature(p->features[i]);
+        }
+        if (ta_model_invoke() != 0) {
+            return -1;
+        }
+    }
+#else
     for (int f = 0; f < TA_N_FRAMES; f++) {
         for (int i = 0; i < TA_N_FEATURES; i++) {
             input[f * TA_N_FEATURES + i] = ta_quantize_feature(p->features[i]);
         }
     }
+#endif
     /* centred framing (librosa center=True) starts with TA_N_FFT / 2 zeros of padding */
     p->fill = TA_CENTER ? TA_N_FFT / 2 : 0;
     return 0;

@@ -12,6 +12,11 @@
  * Each new frame shifts it by one row and writes the newest row last, so after a whole clip has
  * been pushed (from ta_pipeline_init) the input equals, bit for bit, what tinyaudio computes in
  * Python for that clip (tinyaudio.export.mcu.project.model_input_q15; tested on the host).
+ *
+ * With a streaming step model (TA_STREAMING 1 in model_settings.h; tinyaudio.quantize.streaming)
+ * the input is one row: each new frame overwrites it and the model must be invoked once per frame
+ * (push TA_HOP_LENGTH samples at a time: ta_app.c), and ta_pipeline_init runs TA_N_FRAMES steps
+ * of silence so that the model's states hold what a silent window would.
  */
 #ifndef TA_PIPELINE_H
 #define TA_PIPELINE_H
@@ -34,6 +39,10 @@
 #include "feature_config.h"
 #include "model_settings.h"
 #include "ta_frontend.h"
+
+#ifndef TA_STREAMING
+#define TA_STREAMING 0 /* model_settings.h: 1 for a streaming step model */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,7 +75,8 @@ typedef struct {
     int pending;
 } ta_pipeline_t;
 
-/* Initialise the frontend, and fill `input` with the features of silence (all frames). */
+/* Initialise the frontend, and fill `input` with the features of silence (all frames; streaming:
+ * reset the step model and feed it TA_N_FRAMES silent frames). */
 int ta_pipeline_init(ta_pipeline_t *p, int8_t *input);
 /* Push n new samples; every completed frame becomes the newest row of `input` (older rows shift up),
  * all of them in place when the call returns. Returns frames computed, <0 on error. */
