@@ -11,7 +11,7 @@ export TINYAUDIO_DATA ?= $(if $(wildcard $(SHARED)),$(SHARED),)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test test-all benchmarks results speaker-fixture clean
+.PHONY: stream-fixture demo test test-all benchmarks results speaker-fixture clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -60,6 +60,12 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model bc_resnet --features logmel_61x40 --augment noise --epochs 40 --out runs/sc12_bc_resnet --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --keyword stop --model cnn3 --features mfcc_49x10 --augment noise --epochs 40 --out runs/sc_stop --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/sc12_stream_aug --overwrite
+	# streaming step model (issue #18): ds_cnn_stream next to its twin runs/sc12_q15, same stream, same rule
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn_stream --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15_stream --overwrite
+	$(BIN)/tinyaudio stream-eval runs/sc12_q15_stream --minutes 30 --threshold 0.7
+	$(BIN)/tinyaudio stream-eval runs/sc12_q15_stream --minutes 30 --threshold 0.7 --no-streaming
+	$(BIN)/tinyaudio stream-eval runs/sc12_q15 --minutes 30 --threshold 0.7
+	$(BIN)/python benchmarks/mcu_cores.py runs/sc12_q15 runs/sc12_q15_stream --cpu cortex-m0plus --cpu cortex-m4 --clips 8
 	# always listening (issue #14): the "stop" detector without and with hard negatives, and from synthetic speech only
 	$(BIN)/tinyaudio train $(STOP) --out runs/stop_stream_aug --overwrite
 	$(BIN)/tinyaudio train $(STOP) --speech-negatives 4000 --out runs/stop_speech --overwrite
@@ -97,6 +103,17 @@ SPEAKER_FIXTURE := config.json feature_config.json labels.txt embedding.json mod
 speaker-fixture:
 	mkdir -p tests/fixtures/speaker_verification
 	cd runs/speaker_verification && cp $(SPEAKER_FIXTURE) ../../tests/fixtures/speaker_verification/
+
+# The streaming keyword model the step-model tests use (tests/quantize/test_streaming.py,
+# tests/export/test_mcu_firmware.py): runs/sc12_q15_stream without its Keras, dynamic and float
+# step models, checksums recomputed for what is kept.
+STREAM_FIXTURE := config.json feature_config.json labels.txt metrics.json stream_step.json model_int8.tflite \
+	model_float.tflite model_step_int8.tflite
+stream-fixture:
+	rm -rf tests/fixtures/stream_kws && mkdir -p tests/fixtures/stream_kws
+	cd runs/sc12_q15_stream && cp $(STREAM_FIXTURE) ../../tests/fixtures/stream_kws/
+	$(BIN)/python -c "from tinyaudio.runtime.run_folder import RunFolder; RunFolder('tests/fixtures/stream_kws').seal()"
+	rm -f tests/fixtures/stream_kws/.tinyaudio-manifest.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -7,14 +7,17 @@ fresh pipeline + one inference). Bit-exactness: the firmware's int8 outputs agai
 on the Python model input. Instructions: SysTick under ``-icount shift=0``. Cycles: an ESTIMATE from
 one clip's execution trace with the core's timing rules (`tinyaudio.export.mcu.profile`: no flash
 wait states, loads not pipelined, taken-branch refill 2 on the M4); the M3 and M7 rows give
-instructions only. Loop step = TA_STEP_FRAMES new frames (32 ms of audio) + one inference.
+instructions only. Loop step = TA_STEP_FRAMES new frames (32 ms of audio) + one inference; for a
+run with a streaming step model (`tinyaudio.quantize.streaming`, exported by default) the new
+frames + one step per ``frames_per_step`` of them, and "inference" is one step.
 
 Reference points: the RP2040 seed's own build (TFLite Micro + CMSIS-NN) took 24 ms per loop step on
 the 125 MHz Cortex-M0+; MLPerf Tiny's DS-CNN runs in about 8.7 M cycles per inference on a 120 MHz
 Cortex-M4 with X-CUBE-AI.
 
 Usage: python benchmarks/mcu_cores.py [RUN_DIR ...] [--clips N] [--cpu CORE ...]
-    (default: runs/fire_alarm_q15/transfer, runs/sc12_q15, runs/fsdd_q15, runs/demo, those that exist)
+    (default: runs/fire_alarm_q15/transfer, runs/sc12_q15, runs/sc12_q15_stream, runs/fsdd_q15,
+    runs/demo, those that exist)
 Needs: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 """
 
@@ -41,7 +44,7 @@ from tinyaudio.features.q15 import float_to_q15
 from tinyaudio.pipeline import export_run
 from tinyaudio.runtime.run_folder import RunFolder
 
-DEFAULT_RUNS = ("runs/fire_alarm_q15/transfer", "runs/sc12_q15", "runs/fsdd_q15", "runs/demo")
+DEFAULT_RUNS = ("runs/fire_alarm_q15/transfer", "runs/sc12_q15", "runs/sc12_q15_stream", "runs/fsdd_q15", "runs/demo")
 
 
 def split_clips(run_dir: Path, config: FeatureConfig, n: int) -> np.ndarray:
@@ -72,22 +75,27 @@ def bench(run_dir: Path, cpu: str, n_clips: int) -> str:
         profile = profile_firmware(elf, clips[:1], cpu=cpu)
         memory = firmware_memory(elf)
     want_inputs = model_input_q15(clips, config, inp.scale, inp.zero_point)
-    exact = np.array_equal(fw.outputs, tflm_outputs(model, want_inputs[..., None])) and np.array_equal(
-        fw.model_inputs, want_inputs.reshape(len(clips), -1))
+    streaming = project.codegen.state_bytes > 0  # the run's step model: one invoke per step of new frames
+    exact = np.array_equal(fw.outputs, tflm_outputs(model, want_inputs[..., None])) and (
+        streaming or np.array_equal(fw.model_inputs, want_inputs.reshape(len(clips), -1)))
     step_frames = project.step_samples // config.hop_length
+    invokes = step_frames // project.codegen.input_shape[1] if streaming else 1
     clock = cpu_target(cpu).clock_hz
     model_flash, frontend_flash = memory.parts["model"][0], memory.parts["frontend"][0]
-    row = [str(run_dir), cpu, "yes" if exact else "NO", f"{fw.instructions_per_inference / 1e6:.2f} M",
+    name = f"{run_dir} (streaming, {invokes} steps per loop step)" if streaming else str(run_dir)
+    row = [name, cpu, "yes" if exact else "NO", f"{fw.instructions_per_inference / 1e6:.2f} M",
            f"{fw.instructions_per_frame / 1e3:.0f} K"]
     if cpu in TIMINGS:
-        # per-frame cycles: the frontend stage's cycles-per-instruction applied to SysTick's per-frame count
+        # each stage's cycles-per-instruction (from the trace) applied to SysTick's per-frame and
+        # per-invoke counts (a streaming build's model stage is all of a clip's steps)
         frontend_cpi = profile.cycles("frontend") / profile.instructions("frontend")
-        inference = profile.cycles("model")
-        step = step_frames * fw.instructions_per_frame * frontend_cpi + inference
+        inference = fw.instructions_per_inference * profile.cycles("model") / profile.instructions("model")
+        step = step_frames * fw.instructions_per_frame * frontend_cpi + invokes * inference
+        what = f"{invokes} x step" if streaming else "inference"
         row += [f"{inference / 1e6:.2f} M = {1e3 * inference / clock:.1f} ms",
-                f"{step_frames} x {fw.instructions_per_frame * frontend_cpi / 1e3:.0f} K + inference = {1e3 * step / clock:.1f} ms"]
+                f"{step_frames} x {fw.instructions_per_frame * frontend_cpi / 1e3:.0f} K + {what} = {1e3 * step / clock:.1f} ms"]
     else:
-        step = step_frames * fw.instructions_per_frame + fw.instructions_per_inference
+        step = step_frames * fw.instructions_per_frame + invokes * fw.instructions_per_inference
         row += ["(instructions only)", f"{1e3 * step / clock:.1f} ms at 1 instruction / cycle"]
     row += [f"{project.codegen.arena_size:,}", f"{model_flash / 1024:.0f} / {frontend_flash / 1024:.0f} / "
             f"{(memory.flash_bytes - model_flash - frontend_flash) / 1024:.0f} KB"]

@@ -443,13 +443,14 @@ def listen(
     block_size: int = typer.Option(512, min=1, help="Samples per audio block."),
     device: Optional[str] = typer.Option(None, help="Input device name or index (sounddevice)."),
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
+    streaming: bool = typer.Option(True, help="Run the run's streaming step model (new frames only) when it has one."),
 ) -> None:
     """Always listen to the microphone or a wav file and log keyword detections (runtime extra only)."""
     from tinyaudio.runtime import Classifier
     from tinyaudio.runtime.listen import MicSource, WavSource, listen_console
     from tinyaudio.runtime.stream import StreamingEngine
 
-    clf = Classifier(run_dir, model=model)
+    clf = Classifier(run_dir, model=model, streaming=streaming)
     rule = _decision_rule(run_dir, threshold, smoothing, min_count, suppression) or RunFolder(run_dir).decision_rule()
     engine = StreamingEngine(clf, hop_s=None if hop_ms is None else hop_ms / 1000, rule=rule)
     sr = clf.feature_config.sample_rate
@@ -478,6 +479,7 @@ def stream_eval_command(
     speech_share: float = typer.Option(0.25, min=0.0, max=0.9, help="Share of the stream that is running speech (LibriSpeech test-other)."),
     sound_share: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of the stream that is everyday sounds (ESC-50 test split)."),
     split: str = typer.Option("test", help="test | validation: which clips, speech and sounds make the stream."),
+    streaming: bool = typer.Option(True, help="Run the run's streaming step model (new frames only) when it has one."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Generate a long test stream (words in noise, running speech, everyday sounds), run the streaming
@@ -488,7 +490,7 @@ def stream_eval_command(
                           noise_dir=noise_dir, seed=seed, hop_s=None if hop_ms is None else hop_ms / 1000,
                           rule=_decision_rule(run_dir, threshold, smoothing, min_count, suppression),
                           save_stream=save_stream, overwrite=overwrite, speech_share=speech_share,
-                          sound_share=sound_share, split=split, progress=True, log=console.print)
+                          sound_share=sound_share, split=split, progress=True, streaming=streaming, log=console.print)
     console.print(summary_table(results))
 
 

@@ -108,6 +108,29 @@ def test_exported_firmware_under_qemu_equals_tflm_on_real_clips(q15_run, data_ro
     assert memory.parts["frontend"][1] > 0  # the ta_pipeline_t state (frame buffer, frontend scratch)
 
 
+def test_firmware_loop_over_a_continuous_stream_equals_tflm(q15_run, data_root, tmp_path):
+    """Initialised once, the firmware hears clips back to back (as a board's loop does); after each
+    clip its output is TFLite Micro's on the stream's last window. Before the pipeline kept its own
+    window, the model's reuse of its input tensor's memory corrupted every later window."""
+    project = export_run(q15_run, tmp_path / "project", target="c", cpu="cortex-m0plus")
+    elf = build_qemu_firmware(project.source_dir, tmp_path / "build", cpu="cortex-m0plus")
+    model = (q15_run / "model_int8.tflite").read_bytes()
+    inp, outp = model_io(model)
+    stream = fsdd_test_clips(data_root, 4).reshape(-1)
+    step = 2000  # a loop step of 0.25 s: 12 or 13 new frames, far fewer than a window
+    steps = stream[: len(stream) // step * step].reshape(-1, step)
+    run = run_qemu_firmware(elf, steps, int(np.prod(outp.shape[1:])), cpu="cortex-m0plus", timeout_s=300,
+                            continuous=True)
+
+    frames = model_input_q15(stream, CONFIG, inp.scale, inp.zero_point)  # the whole stream's frames
+    ends = [(k * step - CONFIG.n_fft) // CONFIG.hop_length + 1 for k in range(1, len(steps) + 1)]
+    full = [i for i, end in enumerate(ends) if end >= CONFIG.n_frames]  # windows without init silence
+    windows = np.stack([frames[ends[i] - CONFIG.n_frames : ends[i]] for i in full])
+    want = tflm_outputs(model, windows[..., None])
+    assert len(full) >= 10
+    np.testing.assert_array_equal(run.outputs[full], want)
+
+
 def test_profile_counts_the_instructions_systick_counts_and_estimates_cycles(q15_run, data_root, tmp_path):
     """The execution-trace replay counts what QEMU's instruction counter counts (within the
     harness's SysTick reads), and each core's cycle estimate is above its instruction count."""
@@ -127,3 +150,33 @@ def test_profile_counts_the_instructions_systick_counts_and_estimates_cycles(q15
     for core in TIMINGS:
         assert profile.cycles("model", core) > profile.instructions("model")
     assert "ta_conv2d_s8" in profile.stages["model"].functions
+
+
+STREAM_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "stream_kws"
+
+
+def test_streaming_firmware_under_qemu_equals_the_whole_window_model(data_root, tmp_path):
+    """The step model's firmware (one invoke per two new frames, states in static buffers) on the
+    RP2040's core gives, after each clip, TFLite Micro's output of the whole-window model."""
+    from tinyaudio.data import load_dataset
+    from tinyaudio.data.dataset import load_clips
+    from tinyaudio.features.q15 import float_to_q15
+
+    config = FeatureConfig.load(STREAM_FIXTURE / "feature_config.json")
+    test = load_dataset("speech_commands", data_root).split("test")
+    chosen = [test[i] for i in np.linspace(0, len(test) - 1, 8).round().astype(int)]
+    samples, kept, _ = load_clips(chosen, config.sample_rate, config.n_samples)
+    clips = float_to_q15(samples)
+    project = export_run(STREAM_FIXTURE, tmp_path / "project", target="c", cpu="cortex-m0plus")
+    assert project.codegen.state_bytes > 0
+    assert "#define TA_STREAMING 1" in (project.source_dir / "model_settings.h").read_text()
+    elf = build_qemu_firmware(project.source_dir, tmp_path / "build", cpu="cortex-m0plus")
+    model = (STREAM_FIXTURE / "model_int8.tflite").read_bytes()
+    inp, outp = model_io(model)
+    run = run_qemu_firmware(elf, clips, int(np.prod(outp.shape[1:])), cpu="cortex-m0plus", timeout_s=300)
+
+    want = tflm_outputs(model, model_input_q15(clips, config, inp.scale, inp.zero_point)[..., None])
+    np.testing.assert_array_equal(run.outputs, want)
+    assert len({tuple(row) for row in want}) > 4  # the clips give different scores
+    # a step is a few % of the whole-window model (35 M instructions on the M0+ build)
+    assert 1e5 < run.instructions_per_inference < 3e6, run.instructions_per_inference

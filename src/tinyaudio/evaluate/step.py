@@ -25,7 +25,7 @@ def compare_step_model(full_model: str | os.PathLike | bytes, step_model: str | 
         frames: float32 feature frames of a stream, shape (n, n_features); n > ``spec["n_frames"]``.
 
     Returns:
-        ``{"positions": outputs compared (one per frame once a whole window was fed),
+        ``{"positions": outputs compared (one per step once a whole window was fed),
         "equal": positions where the raw outputs are identical, "max_abs_diff": largest
         difference of the raw outputs (int8 steps or float values)}``.
 
@@ -39,12 +39,19 @@ def compare_step_model(full_model: str | os.PathLike | bytes, step_model: str | 
     if len(frames) < n_frames:
         raise ValueError(f"{len(frames)} frames are fewer than one window ({n_frames}); give a longer stream")
     q = full.quantize_input(frames)  # the step model's frame input has the full input's quantization
-    equal, worst = 0, 0.0
-    for t in range(len(frames)):
-        y = step.step_raw(q[t])
-        if t + 1 < n_frames:
+    r = step.frames_per_step
+    equal, worst, positions = 0, 0.0, 0
+    # steps end where the full model's last output does, on frame n_frames - 1 and every r frames
+    # after: the stream is preceded by (-n_frames) % r zero frames (as the streaming engine does)
+    pad = (-n_frames) % r
+    padded = np.concatenate([np.zeros((pad, *q.shape[1:]), q.dtype), q]) if pad else q
+    for stop in range(r, len(padded) + 1, r):
+        y = step.step_raw(padded[stop - r : stop])
+        end = stop - pad  # frames of the stream seen
+        if end < n_frames:
             continue
-        z = full.invoke(q[t + 1 - n_frames : t + 1])
+        z = full.invoke(q[end - n_frames : end])
+        positions += 1
         equal += int(np.array_equal(y, z))
         worst = max(worst, float(np.abs(y.astype(np.float64) - z.astype(np.float64)).max()))
-    return {"positions": len(frames) - n_frames + 1, "equal": equal, "max_abs_diff": worst}
+    return {"positions": positions, "equal": equal, "max_abs_diff": worst}

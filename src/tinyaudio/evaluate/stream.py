@@ -439,7 +439,7 @@ def listen_to_stream(run_dir: str | os.PathLike, *, split: str = "test", duratio
                      speech_share: float = 0.25, sound_share: float = 0.15, data_dir: str | os.PathLike | None = None,
                      noise_dir: str | os.PathLike | None = None, seed: int = 0, hop_s: float | None = None,
                      rule: DecisionRule | None = None, model: str = "int8", save_stream: str | os.PathLike | None = None,
-                     overwrite: bool = False, progress: bool = False,
+                     overwrite: bool = False, progress: bool = False, streaming: bool = True,
                      log: Callable[[str], None] = lambda _msg: None) -> ListenedStream:
     """Generate a ``split`` stream for a run (`generate_stream`, `stream_sections`) and listen to it once.
 
@@ -455,7 +455,7 @@ def listen_to_stream(run_dir: str | os.PathLike, *, split: str = "test", duratio
     if save_stream is not None:  # refused before any work; written as a new folder (`build_folder`)
         check_output_folder(save_stream, overwrite=overwrite, what="stream folder", option="--save-stream")
     run_dir = Path(run_dir)
-    classifier = Classifier(run_dir, model=model)
+    classifier = Classifier(run_dir, model=model, streaming=streaming)
     sr = classifier.feature_config.sample_rate
     keywords = [lab for lab in classifier.labels if not lab.startswith("_")]
     if keyword_share is None and classifier.binary:
@@ -504,7 +504,7 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
                 rule: DecisionRule | None = None, tolerance_s: float = 1.0, model: str = "int8",
                 save_stream: str | os.PathLike | None = None, overwrite: bool = False, speech_share: float = 0.25,
                 sound_share: float = 0.15, split: str = "test", write: bool = True, progress: bool = False,
-                log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
+                streaming: bool = True, log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     """Generate a stream for a run, listen to it with the engine, and score it at the run's decision rule.
 
     Nothing is chosen here: the rule is ``rule``, else the run's ``detector.json``
@@ -529,6 +529,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
             sounds of the stream (`stream_sections`).
         write: write ``stream_eval.json`` (and ``stream_det.png``) into the run folder.
         progress: show a rich progress bar over the stream minutes while listening.
+        streaming: run the run's streaming step model when it has one (`StreamingEngine`); False
+            runs the whole-window model every hop.
 
     Returns:
         the results dict written to ``stream_eval.json``: ``at_rule`` (FRR, false accepts per hour
@@ -542,7 +544,7 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
     heard = listen_to_stream(run_dir, split=split, duration_s=duration_s, snrs_db=snrs_db, keyword_share=keyword_share,
                              speech_share=speech_share, sound_share=sound_share, data_dir=data_dir, noise_dir=noise_dir,
                              seed=seed, hop_s=hop_s, rule=rule, model=model, save_stream=save_stream, overwrite=overwrite,
-                             progress=progress, log=log)
+                             progress=progress, streaming=streaming, log=log)
     thresholds = sorted({*THRESHOLDS, 0.7, round(rule.threshold, 4)})
     curve = det_curve(heard.track, heard.engine.detector, heard.events, heard.keywords, duration_s, thresholds,
                       tolerance_s=tolerance_s)
@@ -551,7 +553,8 @@ def stream_eval(run_dir: str | os.PathLike, *, duration_s: float = 1800.0, snrs_
         "model": model,
         "keywords": heard.keywords,
         "stream": heard.info,
-        "engine": {"hop_s": heard.engine.hop_s, "tolerance_s": tolerance_s, "hops": len(heard.track.times)},
+        "engine": {"hop_s": heard.engine.hop_s, "tolerance_s": tolerance_s, "hops": len(heard.track.times),
+                   "streaming": heard.engine.step is not None},
         "rule": rule.to_dict(),
         "rule_source": rule_source,
         "at_rule": next(p for p in curve if abs(p["threshold"] - round(rule.threshold, 4)) < 1e-9),

@@ -146,26 +146,29 @@ def ds_cnn_stream(
     bn_momentum: float = 0.9,
     dropout: float = 0.4,
 ) -> keras.Model:
-    """DS-CNN whose time axis streams: the `ds_cnn` layers with causal ("valid") time, stride 1 in time.
+    """DS-CNN whose time axis streams: `ds_cnn`'s layers with "valid" (causal) time padding.
 
-    Conv 10x4 (stride 1 in time, 2 in frequency) -> n_blocks x [depthwise 3x3 + pointwise 1x1]
-    -> average over frequency per frame -> average over the remaining frames -> Dense. Frequency
-    keeps "same" padding (explicit ZeroPadding2D); time is never padded, so each output frame of a
-    layer depends on the frames up to it only and a stream can compute one new frame per layer per
-    step (`tinyaudio.quantize.streaming.step_model`): on a (49, 10) input the per-frame layers see
-    40, 38, ..., 32 frames and the final average covers the last 32. About 24.8 K parameters for
-    10 classes (as `ds_cnn`); about 1.4x its MACs per full window, and ~3 % of them per new frame.
+    Conv 9x4 or 10x4 stride 2x2 -> n_blocks x [depthwise 3x3 + pointwise 1x1] -> average over
+    frequency per frame -> average over the remaining frames -> Dense. Frequency keeps "same"
+    padding (explicit ZeroPadding2D); time is never padded, so each output frame of a layer depends
+    on the input frames up to it only, and a stream computes one new output frame per layer for
+    every two new feature frames (`tinyaudio.quantize.streaming.step_model`). The first kernel's
+    height is 10 (as DS-CNN) or 9, whichever leaves an even number of frames after it, so that the
+    last output frame ends at the newest input frame: on (49, 10) the layers see 21, 19, ..., 13
+    frames and their receptive fields cover all 49. About 24.8 K parameters for 10 classes (as
+    `ds_cnn`), 1.74 M MACs per window on (49, 10) (ds_cnn: 2.66 M), about 6 % of them per step.
 
     Source: Zhang et al. 2017 (DS-CNN-S, arXiv:1711.07128), made streamable as in Rybakov et al.
     2020, "Streaming keyword spotting on mobile devices", Interspeech (google-research
-    kws_streaming: valid time padding, time stride 1, the global pool replaced by one that streams).
+    kws_streaming: valid time padding, the global pool replaced by one that streams).
     """
     inputs = keras.Input(input_shape, name="features")
-    n_features = input_shape[1]
+    n_frames, n_features = input_shape[0], input_shape[1]
+    k_time = 10 - (n_frames - 10) % 2
     # Frequency "same" padding for a width-4, stride-2 kernel (as TensorFlow pads: extra on the right).
     total = max(4 - (n_features % 2 or 2), 0)
     x = layers.ZeroPadding2D(((0, 0), (total // 2, total - total // 2)))(inputs)
-    x = layers.Conv2D(width, (10, 4), strides=(1, 2), padding="valid", use_bias=True)(x)
+    x = layers.Conv2D(width, (k_time, 4), strides=(2, 2), padding="valid", use_bias=True)(x)
     x = layers.BatchNormalization(momentum=bn_momentum)(x)
     x = layers.ReLU()(x)
     x = layers.Dropout(dropout / 2)(x)

@@ -1,22 +1,23 @@
-"""Streaming step models: the same ``.tflite`` graph rewritten to take one new feature frame a call.
+"""Streaming step models: the same ``.tflite`` graph rewritten to take only the new feature frames.
 
-A model whose time axis is causal (every convolution and pool along time "valid", stride 1, the
-time axis removed only by a final pool or mean over all of it; `tinyaudio.models.ds_cnn_stream`)
-computes each output frame of a layer from the last ``k`` frames of its input. `step_model`
-rewrites the converted graph so that every tensor holds the newest frame only, and every op
-that looks ``k`` frames back reads a concatenation of a **state** input (its last ``k - 1``
-input frames) and the new frame; the state output (the concatenation minus its oldest frame) is
-fed back at the next call:
+A model whose time axis is causal (every convolution and pool along time "valid", the time axis
+removed only by a final pool or mean over all of it; `tinyaudio.models.ds_cnn_stream`) computes
+each output frame of a layer from the last ``k`` frames of its input. `step_model` rewrites the
+converted graph so that every tensor holds only the frames a step adds, and every op that looks
+``k`` frames back (time stride ``s``) reads a concatenation of a **state** input (its last
+``k - s`` input frames) and the new frames; the state output (the concatenation minus its oldest
+frames) is fed back at the next call:
 
-    frame (1, 1, n_features, 1), state_in_1 .. state_in_n
-        -> ... CONCATENATION(state_in_i, x) -> CONV_2D (k rows -> 1 row) ...
+    new frames (1, frames_per_step, n_features, 1), state_in_1 .. state_in_n
+        -> ... CONCATENATION(state_in_i, x) -> CONV_2D (k rows -> new rows) ...
         -> scores (1, n_outputs), state_out_1 .. state_out_n  (SLICE of each concatenation)
 
 The rewrite works on the flatbuffer itself: weights, biases, scales and zero points are those of
 the full model, and a state tensor takes the quantization of the activation it stores, so each
 CONCATENATION and SLICE only copies int8 values. Once ``n_frames`` frames have been fed, the
-step model's int8 output after frame ``t`` equals, bit for bit, the full int8 model's output on
-the window of frames ``t - n_frames + 1 .. t`` (the same integer ops on the same integers).
+step model's int8 output after a step that ends at frame ``t`` equals, bit for bit, the full
+int8 model's output on the window of frames ``t - n_frames + 1 .. t`` (the same integer ops on
+the same integers).
 
 Needs only the flatbuffer schema of ``ai-edge-litert``: no TensorFlow.
 
@@ -70,7 +71,8 @@ class StepSpec:
     Attributes:
         n_frames: frames of the full model's window; outputs equal the full model's once this
             many frames have been fed.
-        frames_per_step: new frames each call takes (1).
+        frames_per_step: new frames each call takes: the product of the time strides (2 for
+            ds_cnn_stream); outputs equal the full model's on the windows that end at a step.
         input_name, output_name: the frame input and the scores output.
         states: every state, in the step model's input order after the frame.
         macs_per_step: multiply-accumulates of one call (convolutions and dense layers).
@@ -186,17 +188,22 @@ def _time_kernel(rw: _Rewriter, op, name: str, rows_in: int) -> tuple[int, int, 
 
 
 def step_model(model: bytes) -> tuple[bytes, StepSpec]:
-    """Rewrite a converted model (float or int8 ``.tflite``) into its one-frame step model.
+    """Rewrite a converted model (float or int8 ``.tflite``) into its step model.
+
+    An op that looks ``k`` frames back with time stride ``s`` keeps ``k - s`` frames of its input
+    as state; a step brings ``frames_per_step`` (the product of the strides) new input frames, and
+    each layer ``frames_per_step / (its strides so far)`` new frames.
 
     Args:
         model: the full model's ``.tflite`` bytes; input (1, n_frames, n_features[, 1]).
 
     Returns:
-        ``(step model bytes, StepSpec)``. The step model's inputs are the frame
-        (1, 1, n_features[, 1]) then each state; its outputs the scores then each state.
+        ``(step model bytes, StepSpec)``. The step model's inputs are the new frames
+        (1, frames_per_step, n_features[, 1]) then each state; its outputs the scores then each state.
 
     Raises:
-        StreamingError: an op looks ahead in time ("same" padding or a stride along time), mixes
+        StreamingError: an op looks ahead in time ("same" padding along time), strides so that its
+            last output does not end at the newest frame, mixes
             frames in a way that does not stream (a FULLY_CONNECTED or RESHAPE over several
             frames), or is not one this rewrite knows; the message names the op and the layer.
     """
@@ -211,7 +218,9 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
     if len(in_shape) < 3:
         raise StreamingError(f"input shape {tuple(in_shape)} has no time axis (batch, frames, features[, 1])")
     n_frames = in_shape[1]
+    r0 = _frames_per_step(rw, x0)
     rows = {x0: n_frames}  # streaming tensors -> frames in the full model (their time axis is axis 1)
+    new_rows = {x0: r0}  # streaming tensors -> frames each step adds
     ops, states = [], []
     macs_full = macs_step = 0
     for op in sg.operators:
@@ -227,7 +236,7 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
             ops.append(op)
             continue
         x = streamed[0]
-        t_in = rows[x]
+        t_in, r_in = rows[x], new_rows[x]
         out_shape = rw.shape(outputs[0])
         if name in _WINDOWED or name == "MEAN":
             if name == "MEAN":
@@ -235,24 +244,28 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
                 span, stride, padding = (t_in, 1, 1) if 1 in axes else (1, 1, 1)
             else:
                 span, stride, padding = _time_kernel(rw, op, name, t_in)
-            if span > 1 and (padding != schema.Padding.VALID or stride != 1):
-                raise StreamingError(f"{where} looks ahead in time ({'stride ' + str(stride) if stride != 1 else 'same padding'} "
-                                     "along time); build the model with valid time padding and time stride 1 "
-                                     "(e.g. ds_cnn_stream)")
-            if span == 1 and stride != 1:
-                raise StreamingError(f"{where} skips frames (time stride {stride}); use time stride 1")
             reduces = name == "MEAN" and 1 in axes or (span == t_in and len(out_shape) > 1 and out_shape[1] == 1)
-            if span > 1:
+            if span > 1 and padding != schema.Padding.VALID and not reduces:
+                raise StreamingError(f"{where} looks ahead in time (same padding along time); build the model with "
+                                     "valid time padding (e.g. ds_cnn_stream)")
+            if reduces:
+                stride = r_in
+            elif r_in % stride:
+                raise StreamingError(f"{where}: time stride {stride} does not divide the {r_in} frames a step brings")
+            elif (t_in - span) % stride:
+                raise StreamingError(f"{where}: with time stride {stride}, {t_in} frames minus a kernel of {span} must be a "
+                                     f"multiple of {stride} so that the last output ends at the newest frame")
+            if span > stride:
                 shape = rw.shape(x)
-                shape[1] = span - 1
+                shape[1] = span - stride
                 state_in = rw.new_tensor(x, f"stream/state_in_{len(states)}", shape)
                 state_out = rw.new_tensor(x, f"stream/state_out_{len(states)}", shape)
-                window = rw.new_tensor(x, f"stream/window_{len(states)}", [shape[0], span, *shape[2:]])
+                window = rw.new_tensor(x, f"stream/window_{len(states)}", [shape[0], span - stride + r_in, *shape[2:]])
                 concat = schema.ConcatenationOptionsT()
                 concat.axis = 1
                 ops.append(rw.new_op("CONCATENATION", [state_in, x], [window], concat,
                                      schema.BuiltinOptions.ConcatenationOptions))
-                begin = rw.new_tensor(x, f"stream/begin_{len(states)}", [len(shape)], np.array([0, 1] + [0] * (len(shape) - 2)))
+                begin = rw.new_tensor(x, f"stream/begin_{len(states)}", [len(shape)], np.array([0, r_in] + [0] * (len(shape) - 2)))
                 size = rw.new_tensor(x, f"stream/size_{len(states)}", [len(shape)], np.array(shape))
                 ops.append(rw.new_op("SLICE", [window, begin, size], [state_out], schema.SliceOptionsT(),
                                      schema.BuiltinOptions.SliceOptions))
@@ -261,42 +274,42 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
                 states.append(StepState(rw.name(state_in), rw.name(state_out), tuple(shape),
                                         "float32" if rw.tensor(x).type == schema.TensorType.FLOAT32 else "int8", zero_point))
                 op.inputs = np.array([window if i == x else i for i in inputs], dtype=np.int32)
-            macs_step += full_macs // max(out_shape[1] if len(out_shape) > 1 and not reduces else 1, 1)
-            if not reduces:
-                for o in outputs:
-                    rows[o] = out_shape[1]
-                    rw.set_shape(o, [out_shape[0], 1, *out_shape[2:]])
+            if reduces:
+                macs_step += full_macs
+            else:
+                macs_step += full_macs * (r_in // stride) // max(out_shape[1], 1)
+                _per_frame(rw, outputs, rows, new_rows, out_shape, r_in // stride)
         elif name == "PAD" or name == "PADV2":
             pads = rw.const(inputs[1])
             if pads[1].any():
                 raise StreamingError(f"{where} pads along time; pad frequency only (valid time padding)")
-            _per_frame(rw, outputs, rows, out_shape)
+            _per_frame(rw, outputs, rows, new_rows, out_shape, r_in)
         elif name == "RESHAPE":
             if len(out_shape) < 2 or out_shape[1] != t_in:
                 raise StreamingError(f"{where} mixes {t_in} frames into shape {tuple(out_shape)}; "
                                      "pool over time before flattening")
-            _per_frame(rw, outputs, rows, out_shape)
+            _per_frame(rw, outputs, rows, new_rows, out_shape, r_in)
             if len(inputs) > 1 and inputs[1] >= 0:
                 new = rw.new_tensor(inputs[1], f"stream/shape_{len(ops)}", [len(out_shape)],
-                                    np.array([out_shape[0], 1, *out_shape[2:]]))
+                                    np.array([out_shape[0], r_in, *out_shape[2:]]))
                 op.inputs = np.array([inputs[0], new], dtype=np.int32)
             if op.builtinOptions is not None and getattr(op.builtinOptions, "newShape", None) is not None:
-                op.builtinOptions.newShape = [out_shape[0], 1, *out_shape[2:]]
+                op.builtinOptions.newShape = [out_shape[0], r_in, *out_shape[2:]]
         elif name in _PER_FRAME:
-            if any(rows[i] != t_in for i in streamed):
+            if any(rows[i] != t_in or new_rows[i] != r_in for i in streamed):
                 raise StreamingError(f"{where} joins branches of {sorted({rows[i] for i in streamed})} frames")
             if len(out_shape) < 2 or out_shape[1] != t_in:
                 raise StreamingError(f"{where} changes the time axis")
-            _per_frame(rw, outputs, rows, out_shape)
+            _per_frame(rw, outputs, rows, new_rows, out_shape, r_in)
         else:
             raise StreamingError(f"{where} on {t_in} frames does not stream; pool over time first "
                                  f"(ops that stream: {', '.join(sorted(_WINDOWED | _PER_FRAME | {'MEAN', 'PAD', 'RESHAPE'}))})")
         if name not in _WINDOWED and name != "MEAN":
-            macs_step += full_macs // max(t_in, 1)
+            macs_step += full_macs * r_in // max(t_in, 1)
         ops.append(op)
     if any(int(o) in rows for o in sg.outputs):
         raise StreamingError("the model's output keeps a time axis; end with a pool or mean over time")
-    rw.set_shape(x0, [in_shape[0], 1, *in_shape[2:]])
+    rw.set_shape(x0, [in_shape[0], r0, *in_shape[2:]])
     sg.operators = ops
     index = {rw.name(i): i for i in range(len(sg.tensors))}
     sg.inputs = np.array([x0] + [index[s.input_name] for s in states], dtype=np.int32)
@@ -306,15 +319,36 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
 
     builder = flatbuffers.Builder(1024)
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
-    spec = StepSpec(n_frames=n_frames, frames_per_step=1, input_name=rw.name(x0), output_name=rw.name(int(sg.outputs[0])),
+    spec = StepSpec(n_frames=n_frames, frames_per_step=r0, input_name=rw.name(x0), output_name=rw.name(int(sg.outputs[0])),
                     states=tuple(states), macs_per_step=int(macs_step), macs_full=int(macs_full))
     return bytes(builder.Output()), spec
 
 
-def _per_frame(rw: _Rewriter, outputs: list[int], rows: dict, out_shape: list[int]) -> None:
+def _per_frame(rw: _Rewriter, outputs: list[int], rows: dict, new_rows: dict, out_shape: list[int], r: int) -> None:
+    """Outputs that stream: ``out_shape[1]`` frames in the full model, ``r`` new ones per step."""
     for o in outputs:
-        rows[o] = out_shape[1]
-        rw.set_shape(o, [out_shape[0], 1, *out_shape[2:]])
+        rows[o], new_rows[o] = out_shape[1], r
+        rw.set_shape(o, [out_shape[0], r, *out_shape[2:]])
+
+
+def _frames_per_step(rw: _Rewriter, x0: int) -> int:
+    """Product of the time strides on the way from the input (1 when nothing strides in time)."""
+    streaming, frames = {x0}, 1
+    for op in rw.sg.operators:
+        if not any(int(i) in streaming for i in op.inputs):
+            continue
+        name = rw.op_name(op)
+        out_shape = rw.shape(int(op.outputs[0]))
+        if name in _WINDOWED:
+            t_in = rw.shape(int(op.inputs[0]))[1]
+            span, stride, _ = _time_kernel(rw, op, name, t_in)
+            if span == t_in and len(out_shape) > 1 and out_shape[1] == 1:
+                continue  # reduces the time axis: nothing after it streams
+            frames *= stride
+        elif name == "MEAN":
+            continue
+        streaming.update(int(o) for o in op.outputs)
+    return frames
 
 
 def _macs(rw: _Rewriter, name: str, inputs: list[int], outputs: list[int]) -> int:

@@ -128,10 +128,10 @@ def _zeros(detail: dict) -> np.ndarray:
 class TFLiteStepModel:
     """A streaming step model (`tinyaudio.quantize.streaming.step_model`) with its states kept here.
 
-    Each `step` takes the newest feature frame, runs the model once with the states of the call
-    before, and keeps the new states. After `reset` the states hold the zero point (0.0); once
-    ``spec.n_frames`` frames have been fed, a step's output equals the full model's on the last
-    ``n_frames`` frames.
+    Each `step` takes the newest ``frames_per_step`` feature frames, runs the model once with the
+    states of the call before, and keeps the new states. After `reset` the states hold the zero
+    point (0.0); once ``n_frames`` frames have been fed, a step's output equals the full model's
+    on the last ``n_frames`` frames.
 
     Args:
         model: path to the step ``.tflite`` or its bytes.
@@ -168,6 +168,7 @@ class TFLiteStepModel:
         self.input_dtype, self.output_dtype = frame["dtype"], scores["dtype"]
         self.input_quantization, self.output_quantization = tuple(frame["quantization"]), tuple(scores["quantization"])
         self.n_frames = int(spec["n_frames"])
+        self.frames_per_step = int(spec.get("frames_per_step", 1))
         self.reset()
 
     def reset(self) -> None:
@@ -176,16 +177,16 @@ class TFLiteStepModel:
         self.frames_seen = 0
 
     def step_raw(self, frame: np.ndarray) -> np.ndarray:
-        """One call on a frame already in the input dtype, shape (n_features,); raw output (1, n)."""
+        """One call on frames already in the input dtype, shape (frames_per_step, n_features); raw output (1, n)."""
         self._interp.set_tensor(self._frame_index, frame.reshape(self.frame_shape))
         for (index, _, _), value in zip(self._states, self._values):
             self._interp.set_tensor(index, value)
         self._interp.invoke()
         self._values = [self._interp.get_tensor(out).copy() for _, out, _ in self._states]
-        self.frames_seen += 1
+        self.frames_seen += self.frames_per_step
         return self._interp.get_tensor(self._out_index).copy()
 
     def step(self, frame: np.ndarray) -> np.ndarray:
-        """Scores after one new float feature frame (n_features,): float32 (n_outputs,), dequantized."""
+        """Scores after the new float feature frames (frames_per_step, n_features): float32 (n_outputs,), dequantized."""
         raw = self.step_raw(quantize(np.asarray(frame, dtype=np.float32), self.input_dtype, self.input_quantization))
         return dequantize(raw.reshape(-1), self.output_dtype, self.output_quantization)

@@ -87,10 +87,10 @@ class Classifier:
         if streaming and feature_config is None and step_path is not None and step_path.exists():
             self.step = TFLiteStepModel(step_path, run.read_json(STEP_SPEC))
 
-    def step_scores(self, frame: np.ndarray) -> np.ndarray:
-        """Class probabilities, float32 (n_labels,), after one new feature frame (n_features,) of a stream
-        (`step`; the first ``n_frames - 1`` calls after ``step.reset()`` are warm-up)."""
-        out = self.step.step(frame)
+    def step_scores(self, frames: np.ndarray) -> np.ndarray:
+        """Class probabilities, float32 (n_labels,), after the new feature frames (frames_per_step,
+        n_features) of a stream (`step`; until ``n_frames`` frames were fed after ``step.reset()``, warm-up)."""
+        out = self.step.step(frames)
         return np.concatenate([1.0 - out, out]) if out.shape[-1] == 1 else out
 
     @property

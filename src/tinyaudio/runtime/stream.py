@@ -379,8 +379,9 @@ class StreamingEngine:
             ``smoothing_s``, ``threshold``, ``min_count`` and ``suppression_s``.
         buffer_s: ring-buffer capacity, seconds of audio; more unread audio is an overrun.
         streaming: when the classifier has a step model (``classifier.step``, a run folder with
-            ``model_step_int8.tflite``), feed it each new feature frame instead of running the
-            full model on the whole window every hop (same int8 outputs, a few % of the work).
+            ``model_step_int8.tflite``), feed it the new feature frames instead of running the
+            full model on the whole window every hop (same int8 outputs, a few % of the work);
+            the hop is then rounded up to whole steps (``frames_per_step`` frames).
 
     Attributes:
         hop_samples: samples per hop, a multiple of ``feature_config.hop_length``.
@@ -402,12 +403,16 @@ class StreamingEngine:
         if want <= 0:
             raise ConfigMismatchError(f"hop_s must be positive, got {hop_s}")
         self.frames_per_hop = max(1, int(np.ceil(want * self.config.sample_rate / frame_hop - 1e-9)))
+        self.step = getattr(classifier, "step", None) if streaming else None
+        if self.step is not None:  # a hop is whole steps of the step model
+            r = self.step.frames_per_step
+            self.frames_per_hop = -(-self.frames_per_hop // r) * r
         if self.frames_per_hop > self.config.n_frames:
             raise ConfigMismatchError(f"hop_s={hop_s} is longer than one clip ({self.config.clip_duration} s)")
         self.hop_samples = self.frames_per_hop * frame_hop
         self.hop_s = self.hop_samples / self.config.sample_rate
         self.features = StreamingFeatures(self.config)
-        self.step = getattr(classifier, "step", None) if streaming else None
+        self._step_frames: list[np.ndarray] | None = None  # frames waiting for the next step
         if self.step is not None:
             self.step.reset()
         self.buffer = RingBuffer(max(int(buffer_s * self.config.sample_rate), 2 * self.hop_samples))
@@ -421,6 +426,7 @@ class StreamingEngine:
         self.features.reset()
         if self.step is not None:
             self.step.reset()
+        self._step_frames = None
         self.buffer = RingBuffer(self.buffer.capacity)
         self.smoother.reset()
         self.detector.reset()
@@ -459,16 +465,31 @@ class StreamingEngine:
         for start in range(0, len(samples), block_size):
             yield from self.push(samples[start : start + block_size])
 
+    def _steps(self, frames: np.ndarray) -> np.ndarray | None:
+        """Feed new frames to the step model (warm-up included); the scores of the last step.
+
+        The first frames are preceded by zero frames so that every hop ends on a whole step (a
+        hop is whole steps, and the frames before the first window never reach its outputs).
+        """
+        r = self.step.frames_per_step
+        if self._step_frames is None:
+            self._step_frames = [np.zeros_like(frames[0])] * ((-len(frames)) % r)
+        scores = None
+        for frame in frames:
+            self._step_frames.append(frame)
+            if len(self._step_frames) == r:
+                scores = self.classifier.step_scores(np.stack(self._step_frames))
+                self._step_frames = []
+        return scores
+
     def _hop(self, samples: np.ndarray) -> HopResult | None:
         t0 = time.perf_counter()
         n_new = self.features.push(samples)
         self._samples_in += len(samples)
         t1 = time.perf_counter()
         time_s = self._samples_in / self.config.sample_rate
-        if self.step is not None:  # every new frame through the step model (warm-up included)
-            new = self.features.window()[self.config.n_frames - n_new:] if n_new else ()
-            for frame in new:
-                scores = self.classifier.step_scores(frame)
+        if self.step is not None and n_new:
+            scores = self._steps(self.features.window()[self.config.n_frames - n_new:])
         if not self.features.ready:  # warm-up: less than one clip of audio so far
             return None
         if self.step is None:

@@ -126,10 +126,10 @@ class _Window:
     """A streaming state of a step model (`tinyaudio.quantize.streaming`) as one static buffer.
 
     The step model reads ``CONCATENATION(state_in, x) -> window`` and writes ``state_out =
-    SLICE(window, rows 1..k-1)``. In C the window is a persistent buffer of ``rows`` rows whose
-    first ``rows - 1`` are the state: the concatenation copies only the new row ``x`` into the
-    last row, and after the step the rows move up by one (the slice), so the next call finds its
-    state in place and the model never copies a whole window.
+    SLICE(window, the last rows - new_rows rows)``. In C the window is a persistent buffer of
+    ``rows`` rows whose first ``rows - new_rows`` are the state: the concatenation copies only the
+    ``new_rows`` new rows ``x`` below them, and after the step the rows move up by ``new_rows``
+    (the slice), so the next call finds its state in place and no whole window is ever copied.
     """
 
     name: str
@@ -139,6 +139,7 @@ class _Window:
     concat_op: int
     slice_op: int
     rows: int
+    new_rows: int
     row_bytes: int
     zero_point: int
 
@@ -173,7 +174,7 @@ def _windows(graph: Graph) -> list[_Window]:
         shape = graph.tensors[window].shape
         zp = graph.tensors[s_in].zero_point
         out.append(_Window(f"ta_window{n}", s_in, s_out, window, concat[0], slice_op, shape[1],
-                           int(np.prod(shape[2:])), int(zp[0]) if zp.size else 0))
+                           shape[1] - graph.tensors[s_in].shape[1], int(np.prod(shape[2:])), int(zp[0]) if zp.size else 0))
     return out
 
 
@@ -460,12 +461,13 @@ class _Lowering:
             if op is self.graph.ops[w.concat_op]:
                 if self.quant(op.inputs[1]) != self.quant(w.window) or self.quant(w.state_in) != self.quant(w.window):
                     raise CodegenError(f"{w.name}: state and new row are quantized differently; rebuild the step model")
-                self.calls.append(f"memcpy({w.name} + {(w.rows - 1) * w.row_bytes}, {self.act(op.inputs[1])}, "
-                                  f"{w.row_bytes}); /* the new row below the state */")
+                state = (w.rows - w.new_rows) * w.row_bytes
+                self.calls.append(f"memcpy({w.name} + {state}, {self.act(op.inputs[1])}, {w.new_rows * w.row_bytes}); "
+                                  "/* the new rows below the state */")
                 return
             if op is self.graph.ops[w.slice_op]:
-                self.finals.append(f"memmove({w.name}, {w.name} + {w.row_bytes}, {(w.rows - 1) * w.row_bytes}); "
-                                   "/* the state of the next call */")
+                self.finals.append(f"memmove({w.name}, {w.name} + {w.new_rows * w.row_bytes}, "
+                                   f"{(w.rows - w.new_rows) * w.row_bytes}); /* the state of the next call */")
                 return
         raise CodegenError(f"op {op.name} is supported only as the state of a streaming step model "
                            "(tinyaudio.quantize.streaming)")

@@ -236,7 +236,7 @@ def decision_defines(steps: DecisionSteps, keyword_mask: Sequence[bool], thresho
 
 def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, output_scale: float,
                           output_zero_point: int, threshold: float, decision: DecisionSteps,
-                          keyword_mask: Sequence[bool], streaming: bool = False) -> str:
+                          keyword_mask: Sequence[bool], streaming_frames: int = 0) -> str:
     """Text of ``model_settings.h``: arena, op registration macro, output quantization, decision rule."""
     adds = []
     for op in report.ops:
@@ -257,7 +257,8 @@ def model_settings_header(report: McuReport, arena_bytes: int, n_outputs: int, o
         f"#define TA_MODEL_N_OPS {len(report.ops)}",
         f"#define TA_MODEL_ADD_OPS(r) do {{ {' '.join(adds)} }} while (0)",
         f"#define TA_N_OUTPUTS {n_outputs}",
-        f"#define TA_STREAMING {int(streaming)} /* 1: a streaming step model, one frame per invoke (ta_pipeline.h) */",
+        f"#define TA_STREAMING {int(streaming_frames > 0)} /* 1: a streaming step model (ta_pipeline.h) */",
+        f"#define TA_MODEL_STEP_FRAMES {max(streaming_frames, 1)} /* new frames per invoke */",
         f"#define TA_OUTPUT_SCALE {_float_literal(output_scale)}",
         f"#define TA_OUTPUT_ZERO_POINT {output_zero_point}",
         *decision_defines(decision, keyword_mask, threshold),
@@ -528,6 +529,10 @@ def export_project(
     if n_outputs != len(labels) and not binary:
         raise ExportError(f"{source}: the model has {n_outputs} outputs but {len(labels)} labels; re-train or fix the labels")
     step_frames = max(1, min(config.n_frames, round(step_ms / 1000 * config.sample_rate / config.hop_length)))
+    streaming_frames = 0
+    if step_model is not None:  # frames per invoke: the step model's input rows; a loop step is whole invokes
+        streaming_frames = int(model_io(step_model)[0].shape[1])
+        step_frames = max(streaming_frames, round(step_frames / streaming_frames) * streaming_frames)
     decision = DecisionSteps.of(config, step_frames, smoothing_s=smoothing_s, min_count=min_count, suppression_s=suppression_s)
     keyword_mask = [False, True] if binary else [not (lab.startswith("_") or lab in BACKGROUND_LABELS) for lab in labels]
     arena_bytes = int(math.ceil((report.arena_bytes + 1024) / 1024) * 1024)
@@ -556,7 +561,7 @@ def export_project(
             "labels.h": labels_header(labels),
             "feature_config.h": feature_config_header(config, inp.scale, inp.zero_point, step_frames),
             "model_settings.h": model_settings_header(report, arena_bytes, n_outputs, outp.scale, outp.zero_point, threshold,
-                                                      decision, keyword_mask, streaming=step_model is not None),
+                                                      decision, keyword_mask, streaming_frames),
             **model_files,
         }
         for name, text in generated.items():

@@ -136,7 +136,8 @@ def clip_ticks(stdout: str) -> np.ndarray:
 
 
 def run_qemu_firmware(
-    elf: str | os.PathLike, clips: np.ndarray, n_outputs: int, *, cpu: str = DEFAULT_CPU, timeout_s: float = 600.0
+    elf: str | os.PathLike, clips: np.ndarray, n_outputs: int, *, cpu: str = DEFAULT_CPU, timeout_s: float = 600.0,
+    continuous: bool = False,
 ) -> FirmwareRun:
     """Run a `build_qemu_firmware` ELF on int16 clips under ``qemu-system-arm -icount shift=0``.
 
@@ -147,6 +148,8 @@ def run_qemu_firmware(
             pushed whole into a freshly initialised pipeline, then the model is invoked once.
         n_outputs: values in the model's output tensor (``TA_N_OUTPUTS``).
         timeout_s: wall-clock limit for the whole QEMU run, in seconds.
+        continuous: initialise the pipeline once and push the clips as one stream (no end padding),
+            as the board's loop runs: each output is the model on the stream's last window then.
 
     Returns:
         `FirmwareRun`.
@@ -161,8 +164,8 @@ def run_qemu_firmware(
     n_clips, n_samples = clips.shape
     with tempfile.TemporaryDirectory() as tmp:
         clips.tofile(Path(tmp) / "in.raw")
-        result = _run_qemu(elf, ("in.raw", "out.raw", str(n_samples), "inputs.raw"), tmp, timeout_s,
-                           cpu_target(cpu).machine)
+        args = ("in.raw", "out.raw", str(n_samples), "inputs.raw") + (("continuous",) if continuous else ())
+        result = _run_qemu(elf, args, tmp, timeout_s, cpu_target(cpu).machine)
         outputs = np.fromfile(Path(tmp) / "out.raw", dtype=np.int8)
         inputs = np.fromfile(Path(tmp) / "inputs.raw", dtype=np.int8)
     if outputs.size != n_clips * n_outputs:

@@ -42,10 +42,10 @@ int ta_app_loop(void)
     ta_ring_pop(&ring, step, TA_STEP_SAMPLES);
     uint32_t t0 = ta_board_millis();
 #if TA_STREAMING
-    /* a step model takes one frame a call: push hop by hop, one step per new frame */
+    /* a step model takes TA_MODEL_STEP_FRAMES frames a call: push hop by hop, a step when they are in */
     for (int f = 0; f < TA_STEP_FRAMES; f++) {
         int frames = ta_pipeline_push(&pipeline, step + f * TA_HOP_LENGTH, TA_HOP_LENGTH, ta_model_input());
-        if (frames < 0 || (frames > 0 && ta_model_invoke() != 0)) {
+        if (frames < 0 || (ta_pipeline_step_ready(&pipeline) && ta_model_invoke() != 0)) {
             ta_board_print("frontend or invoke failed");
             return -1;
         }

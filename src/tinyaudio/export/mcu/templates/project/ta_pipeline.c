@@ -49,17 +49,41 @@ int8_t ta_quantize_feature(int16_t value)
     return (int8_t)(TA_INPUT_Q_LOW + (int)lo);
 }
 
-/* Shift the input window up by the pending rows and append them: one move per loop step. */
-static void ta_flush_rows(ta_pipeline_t *p, int8_t *input)
+#if !TA_STREAMING
+/* Shift the window up by the pending rows and append them: one move per loop step. */
+static void ta_flush_rows(ta_pipeline_t *p)
 {
     const size_t n = (size_t)p->pending;
     if (n == 0) {
         return;
     }
-    memmove(input, input + n * TA_N_FEATURES, (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES);
-    memcpy(input + (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES, p->rows, n * TA_N_FEATURES);
+    memmove(p->window, p->window + n * TA_N_FEATURES, (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES);
+    memcpy(p->window + (size_t)(TA_N_FRAMES - n) * TA_N_FEATURES, p->rows, n * TA_N_FEATURES);
     p->pending = 0;
 }
+#endif
+
+#if TA_STREAMING
+/* The newest frame as the next of the step model's TA_MODEL_STEP_FRAMES input rows. */
+static void ta_stream_row(ta_pipeline_t *p, int8_t *input)
+{
+    int8_t *row = input + p->pending * TA_N_FEATURES;
+    for (int i = 0; i < TA_N_FEATURES; i++) {
+        row[i] = ta_quantize_feature(p->features[i]);
+    }
+    if (++p->pending == TA_MODEL_STEP_FRAMES) {
+        p->pending = 0;
+        p->step_ready = 1;
+    }
+}
+
+int ta_pipeline_step_ready(ta_pipeline_t *p)
+{
+    int ready = p->step_ready;
+    p->step_ready = 0;
+    return ready;
+}
+#endif
 
 static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
 {
@@ -67,16 +91,15 @@ static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
         return -1;
     }
 #if TA_STREAMING
-    for (int i = 0; i < TA_N_FEATURES; i++) { /* the step model's input is this one row */
-        input[i] = ta_quantize_feature(p->features[i]);
-    }
+    ta_stream_row(p, input);
 #else
     int8_t *row = p->rows[p->pending++];
     for (int i = 0; i < TA_N_FEATURES; i++) {
         row[i] = ta_quantize_feature(p->features[i]);
     }
+    (void)input;
     if (p->pending == TA_STEP_FRAMES) { /* the export keeps TA_STEP_FRAMES <= TA_N_FRAMES */
-        ta_flush_rows(p, input);
+        ta_flush_rows(p);
     }
 #endif
     /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
@@ -96,22 +119,23 @@ int ta_pipeline_init(ta_pipeline_t *p, int8_t *input)
         return -1;
     }
 #if TA_STREAMING
-    /* the step model's layers remember TA_N_FRAMES frames of silence, one step each */
+    /* The step model's layers remember at least TA_N_FRAMES frames of silence; as many more as
+     * make the step that takes a clip's last frame (TA_N_FRAMES frames on) end on that frame. */
     ta_model_reset();
-    for (int f = 0; f < TA_N_FRAMES; f++) {
-        for (int i = 0; i < TA_N_FEATURES; i++) {
-            input[i] = ta_quantize_feature(p->features[i]);
-        }
-        if (ta_model_invoke() != 0) {
+    const int warm = TA_N_FRAMES + (TA_MODEL_STEP_FRAMES - (2 * TA_N_FRAMES) % TA_MODEL_STEP_FRAMES) % TA_MODEL_STEP_FRAMES;
+    for (int f = 0; f < warm; f++) {
+        ta_stream_row(p, input);
+        if (ta_pipeline_step_ready(p) && ta_model_invoke() != 0) {
             return -1;
         }
     }
 #else
     for (int f = 0; f < TA_N_FRAMES; f++) {
         for (int i = 0; i < TA_N_FEATURES; i++) {
-            input[f * TA_N_FEATURES + i] = ta_quantize_feature(p->features[i]);
+            p->window[f * TA_N_FEATURES + i] = ta_quantize_feature(p->features[i]);
         }
     }
+    memcpy(input, p->window, sizeof(p->window));
 #endif
     /* centred framing (librosa center=True) starts with TA_N_FFT / 2 zeros of padding */
     p->fill = TA_CENTER ? TA_N_FFT / 2 : 0;
@@ -137,6 +161,11 @@ int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t 
             frames++;
         }
     }
-    ta_flush_rows(p, input);
+#if !TA_STREAMING
+    /* The window lives here, not in the model's input tensor: a model may reuse its input's memory
+     * for later tensors while it runs (TFLite Micro's planner and the generated C's both do). */
+    ta_flush_rows(p);
+    memcpy(input, p->window, sizeof(p->window));
+#endif
     return frames;
 }

@@ -9,14 +9,19 @@
  *                                   ta_detector_update(&det, output) -> label, score, detected (ta_detector.h)
  *
  * The model input is the last TA_N_FRAMES frames, frame-major (shape (1, TA_N_FRAMES, TA_N_FEATURES, 1)).
- * Each new frame shifts it by one row and writes the newest row last, so after a whole clip has
- * been pushed (from ta_pipeline_init) the input equals, bit for bit, what tinyaudio computes in
- * Python for that clip (tinyaudio.export.mcu.project.model_input_q15; tested on the host).
+ * The pipeline keeps that window itself (each new frame shifts it by one row and writes the newest
+ * row last) and copies it into the model input at the end of every push, so after a whole clip
+ * has been pushed (from ta_pipeline_init) the input equals, bit for bit, what tinyaudio computes in
+ * Python for that clip (tinyaudio.export.mcu.project.model_input_q15; tested on the host), and a
+ * model that reuses its input tensor's memory while it runs cannot corrupt the next window.
  *
  * With a streaming step model (TA_STREAMING 1 in model_settings.h; tinyaudio.quantize.streaming)
- * the input is one row: each new frame overwrites it and the model must be invoked once per frame
- * (push TA_HOP_LENGTH samples at a time: ta_app.c), and ta_pipeline_init runs TA_N_FRAMES steps
- * of silence so that the model's states hold what a silent window would.
+ * the input is the TA_MODEL_STEP_FRAMES newest rows: frames fill it in turn, and when it is full
+ * ta_pipeline_step_ready() says so once and the model must be invoked before the next frame (push
+ * TA_HOP_LENGTH samples at a time: ta_app.c). ta_pipeline_init feeds the model TA_N_FRAMES (or one
+ * step more) frames of silence, so that its states hold what a silent window would and the step
+ * that takes a pushed clip's last frame ends on it: after a whole clip the output equals the
+ * whole-window model's on that clip, bit for bit.
  */
 #ifndef TA_PIPELINE_H
 #define TA_PIPELINE_H
@@ -42,6 +47,9 @@
 
 #ifndef TA_STREAMING
 #define TA_STREAMING 0 /* model_settings.h: 1 for a streaming step model */
+#endif
+#ifndef TA_MODEL_STEP_FRAMES
+#define TA_MODEL_STEP_FRAMES 1 /* model_settings.h: frames each step of a streaming model takes */
 #endif
 
 #ifdef __cplusplus
@@ -69,18 +77,26 @@ typedef struct {
     int16_t frame[TA_N_FFT]; /* the frame being filled */
     size_t fill;             /* samples in frame[] */
     int16_t features[TA_N_FEATURES];
-    /* New int8 rows not yet in the input window: the window is shifted once per TA_STEP_FRAMES
-     * frames (and at the end of each push), not once per frame. */
+#if !TA_STREAMING
+    /* The last TA_N_FRAMES int8 rows; copied into the model input at the end of each push (the
+     * model may overwrite its input tensor while it runs, so the window cannot live there). */
+    int8_t window[TA_N_FRAMES * TA_N_FEATURES];
+#endif
+    /* New int8 rows not yet in the window: the window is shifted once per TA_STEP_FRAMES frames
+     * (and at the end of each push), not once per frame. */
     int8_t rows[TA_STEP_FRAMES][TA_N_FEATURES];
     int pending;
+    int step_ready; /* TA_STREAMING: the step model's input rows are complete */
 } ta_pipeline_t;
 
 /* Initialise the frontend, and fill `input` with the features of silence (all frames; streaming:
  * reset the step model and feed it TA_N_FRAMES silent frames). */
 int ta_pipeline_init(ta_pipeline_t *p, int8_t *input);
-/* Push n new samples; every completed frame becomes the newest row of `input` (older rows shift up),
- * all of them in place when the call returns. Returns frames computed, <0 on error. */
+/* Push n new samples; every completed frame becomes the newest row of the window (older rows shift
+ * up), which is in `input` when the call returns. Returns frames computed, <0 on error. */
 int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t *input);
+/* TA_STREAMING: 1 (once) when the last push completed the step model's input rows: invoke it now. */
+int ta_pipeline_step_ready(ta_pipeline_t *p);
 /* int16 frontend value -> int8 model input (bit-exact with Python, see feature_config.h). */
 int8_t ta_quantize_feature(int16_t value);
 

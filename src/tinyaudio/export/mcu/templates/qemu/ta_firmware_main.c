@@ -1,7 +1,7 @@
 /*
  * Firmware test harness under QEMU (semihosting): exported pipeline + model, clips in, scores out.
  *
- *     ta_firmware_cm3.elf IN.raw OUT.raw N_SAMPLES [INPUTS.raw]
+ *     ta_firmware_cm3.elf IN.raw OUT.raw N_SAMPLES [INPUTS.raw [continuous]]
  *
  * IN.raw holds any number of clips of N_SAMPLES little-endian int16 samples back to back. For
  * each clip the firmware does what tinyaudio's host test of ta_pipeline does: ta_pipeline_init
@@ -9,12 +9,15 @@
  * TA_CENTER, the end padding of centred framing), then ta_model_invoke. OUT.raw receives the
  * TA_N_OUTPUTS int8 outputs per clip; INPUTS.raw, when given, the TA_N_FRAMES * TA_N_FEATURES
  * int8 model inputs per clip (to tell a pipeline difference from a model difference).
+ * With "continuous" the pipeline is initialised once, before the first clip, and the clips are one
+ * stream (no end padding): each result is the model on the last TA_N_FRAMES frames of the stream
+ * so far, as the board's loop runs it.
  * Exit status 0 on success; a message on stderr otherwise.
  *
  * With a streaming step model (TA_STREAMING) the clip is pushed TA_HOP_LENGTH samples at a time
- * with one ta_model_invoke per new frame (as ta_app.c runs it), after ta_pipeline_init's steps of
+ * with one ta_model_invoke per completed step (as ta_app.c runs it), after ta_pipeline_init's steps of
  * silence; the last step's output is the clip's result, INVOKE_TICKS is the mean of one step and
- * INPUTS.raw receives the last row only.
+ * INPUTS.raw receives the step's first row only.
  *
  * Built with -DTA_QEMU_SYSTICK (QEMU with -icount), it also prints "calibration_ticks T N"
  * (SysTick ticks for N nop instructions) and per clip
@@ -28,6 +31,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ta_model.h"
 #include "ta_pipeline.h"
@@ -49,7 +53,7 @@ static uint32_t ta_ticks_since(uint32_t start) { return start; }
 
 #if TA_STREAMING
 /* A streaming step model (TA_STREAMING): push TA_HOP_LENGTH samples at a time, as ta_app.c does,
- * and invoke the model once per new frame; frontend and model ticks are summed separately. */
+ * and invoke the model once per completed step; frontend and model ticks are summed separately. */
 static int ta_push_and_step(const int16_t *samples, size_t n, int8_t *input, uint32_t *push_ticks,
                             uint32_t *invoke_ticks, int *steps)
 {
@@ -63,7 +67,7 @@ static int ta_push_and_step(const int16_t *samples, size_t n, int8_t *input, uin
         if (f < 0) {
             return f;
         }
-        if (f > 0) {
+        if (ta_pipeline_step_ready(&ta_pipe)) {
             ta_mark_model();
             start = TA_NOW();
             if (ta_model_invoke() != 0) {
@@ -83,17 +87,18 @@ static int ta_push_and_step(const int16_t *samples, size_t n, int8_t *input, uin
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: %s IN.raw OUT.raw N_SAMPLES [INPUTS.raw]\n", argv[0]);
+    if (argc < 4 || argc > 6) {
+        fprintf(stderr, "usage: %s IN.raw OUT.raw N_SAMPLES [INPUTS.raw [continuous]]\n", argv[0]);
         return 2;
     }
+    const int continuous = argc == 6 && strcmp(argv[5], "continuous") == 0;
     size_t n_samples = (size_t)strtoul(argv[3], NULL, 10);
     int16_t *clip = malloc(n_samples * sizeof(int16_t));
     static const int16_t zeros[TA_N_FFT / 2 + 1] = {0};
     FILE *in = fopen(argv[1], "rb");
     FILE *out = fopen(argv[2], "wb");
-    FILE *inputs = argc == 5 ? fopen(argv[4], "wb") : NULL;
-    if (!clip || !in || !out || (argc == 5 && !inputs)) {
+    FILE *inputs = argc >= 5 ? fopen(argv[4], "wb") : NULL;
+    if (!clip || !in || !out || (argc >= 5 && !inputs)) {
         fprintf(stderr, "cannot open %s / %s or allocate %lu samples\n", argv[1], argv[2], (unsigned long)n_samples);
         return 1;
     }
@@ -112,7 +117,7 @@ int main(int argc, char **argv)
     while (fread(clip, sizeof(int16_t), n_samples, in) == n_samples) {
         ta_mark_frontend();
         uint32_t start = TA_NOW();
-        if (ta_pipeline_init(&ta_pipe, input) != 0) {
+        if ((!continuous || n_clips == 0) && ta_pipeline_init(&ta_pipe, input) != 0) {
             fprintf(stderr, "ta_pipeline_init failed on clip %lu\n", n_clips);
             return 1;
         }
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
         uint32_t push_ticks = 0, invoke_ticks = 0;
         int steps = 0;
         int frames = ta_push_and_step(clip, n_samples, input, &push_ticks, &invoke_ticks, &steps);
-        if (frames >= 0 && TA_CENTER) {
+        if (frames >= 0 && TA_CENTER && !continuous) {
             int tail = ta_push_and_step(zeros, TA_N_FFT / 2, input, &push_ticks, &invoke_ticks, &steps);
             frames = tail < 0 ? tail : frames + tail;
         }
@@ -130,14 +135,14 @@ int main(int argc, char **argv)
             return 1;
         }
         invoke_ticks = steps > 0 ? invoke_ticks / (uint32_t)steps : 0; /* one step's mean */
-        if (inputs && fwrite(input, 1, TA_N_FEATURES, inputs) != TA_N_FEATURES) { /* the last row */
+        if (inputs && fwrite(input, 1, TA_N_FEATURES, inputs) != TA_N_FEATURES) { /* the first row */
             fprintf(stderr, "short write to %s\n", argv[4]);
             return 1;
         }
 #else
         start = TA_NOW();
         int frames = ta_pipeline_push(&ta_pipe, clip, n_samples, input);
-        if (frames >= 0 && TA_CENTER) {
+        if (frames >= 0 && TA_CENTER && !continuous) {
             int tail = ta_pipeline_push(&ta_pipe, zeros, TA_N_FFT / 2, input);
             frames = tail < 0 ? tail : frames + tail;
         }
