@@ -82,7 +82,7 @@ def bench(run_dir: Path, cpu: str, n_clips: int) -> str:
     invokes = step_frames // project.codegen.input_shape[1] if streaming else 1
     clock = cpu_target(cpu).clock_hz
     model_flash, frontend_flash = memory.parts["model"][0], memory.parts["frontend"][0]
-    name = f"{run_dir} (streaming, {invokes} steps per loop step)" if streaming else str(run_dir)
+    name = f"{run_dir} (streaming, {invokes} step{'s' if invokes > 1 else ''} per loop step)" if streaming else str(run_dir)
     row = [name, cpu, "yes" if exact else "NO", f"{fw.instructions_per_inference / 1e6:.2f} M",
            f"{fw.instructions_per_frame / 1e3:.0f} K"]
     if cpu in TIMINGS:
@@ -97,7 +97,8 @@ def bench(run_dir: Path, cpu: str, n_clips: int) -> str:
     else:
         step = step_frames * fw.instructions_per_frame + invokes * fw.instructions_per_inference
         row += ["(instructions only)", f"{1e3 * step / clock:.1f} ms at 1 instruction / cycle"]
-    row += [f"{project.codegen.arena_size:,}", f"{model_flash / 1024:.0f} / {frontend_flash / 1024:.0f} / "
+    state = f" + {project.codegen.state_bytes:,} state" if streaming else ""
+    row += [f"{project.codegen.arena_size:,}{state}", f"{model_flash / 1024:.0f} / {frontend_flash / 1024:.0f} / "
             f"{(memory.flash_bytes - model_flash - frontend_flash) / 1024:.0f} KB"]
     return "| " + " | ".join(row) + " |"
 

@@ -157,26 +157,35 @@ STREAM_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "stream_kws"
 
 def test_streaming_firmware_under_qemu_equals_the_whole_window_model(data_root, tmp_path):
     """The step model's firmware (one invoke per two new frames, states in static buffers) on the
-    RP2040's core gives, after each clip, TFLite Micro's output of the whole-window model."""
+    RP2040's core, hearing a 12 s stream of real words loop step by loop step: after every step its
+    output is TFLite Micro's output of the whole-window model on the stream's last window."""
     from tinyaudio.data import load_dataset
     from tinyaudio.data.dataset import load_clips
     from tinyaudio.features.q15 import float_to_q15
 
     config = FeatureConfig.load(STREAM_FIXTURE / "feature_config.json")
     test = load_dataset("speech_commands", data_root).split("test")
-    chosen = [test[i] for i in np.linspace(0, len(test) - 1, 8).round().astype(int)]
-    samples, kept, _ = load_clips(chosen, config.sample_rate, config.n_samples)
-    clips = float_to_q15(samples)
+    chosen = [test[i] for i in np.linspace(0, len(test) - 1, 12).round().astype(int)]
+    samples, _, _ = load_clips(chosen, config.sample_rate, config.n_samples)
+    stream = float_to_q15(samples).reshape(-1)
     project = export_run(STREAM_FIXTURE, tmp_path / "project", target="c", cpu="cortex-m0plus")
     assert project.codegen.state_bytes > 0
     assert "#define TA_STREAMING 1" in (project.source_dir / "model_settings.h").read_text()
     elf = build_qemu_firmware(project.source_dir, tmp_path / "build", cpu="cortex-m0plus")
     model = (STREAM_FIXTURE / "model_int8.tflite").read_bytes()
     inp, outp = model_io(model)
-    run = run_qemu_firmware(elf, clips, int(np.prod(outp.shape[1:])), cpu="cortex-m0plus", timeout_s=300)
+    step = project.step_samples  # 640 samples: two frames, one step of the model
+    steps = stream.reshape(-1, step)
+    run = run_qemu_firmware(elf, steps, int(np.prod(outp.shape[1:])), cpu="cortex-m0plus", timeout_s=300,
+                            continuous=True)
 
-    want = tflm_outputs(model, model_input_q15(clips, config, inp.scale, inp.zero_point)[..., None])
-    np.testing.assert_array_equal(run.outputs, want)
-    assert len({tuple(row) for row in want}) > 4  # the clips give different scores
-    # a step is a few % of the whole-window model (35 M instructions on the M0+ build)
+    frames = model_input_q15(stream, config, inp.scale, inp.zero_point)
+    ends = [(k * step - config.n_fft) // config.hop_length + 1 for k in range(1, len(steps) + 1)]
+    full = [i for i, end in enumerate(ends) if end >= config.n_frames]
+    windows = np.stack([frames[ends[i] - config.n_frames : ends[i]] for i in full])
+    want = tflm_outputs(model, windows[..., None])
+    assert len(full) >= 200
+    np.testing.assert_array_equal(run.outputs[full], want)
+    assert len({tuple(row) for row in want}) > 50  # the scores move along the stream
+    # a step is a few % of the whole-window model (24 M instructions on the M0+ build)
     assert 1e5 < run.instructions_per_inference < 3e6, run.instructions_per_inference
