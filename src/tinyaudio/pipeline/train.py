@@ -92,7 +92,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
         test = splits["test"]
         metrics = test_metrics(run, test.x, test.y, test.clips, labels)
         if step_spec is not None:
-            metrics["streaming"] = streaming_metrics(run, step_spec, test.x)
+            metrics["streaming"] = streaming_metrics(run, step_spec, test.x, keras_model=model)
         metrics.update(
             dataset=dataset.name, counts={s: int(len(splits[s].y)) for s in splits}, skipped_files=skipped,
             model=config.model, params=int(model.count_params()),
@@ -137,9 +137,10 @@ def step_models(flatbuffers: dict[str, bytes], feature_config: FeatureConfig):
     return {"int8": int8, "float": flt}, spec
 
 
-def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int = 600) -> dict[str, Any]:
+def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int = 600, keras_model=None) -> dict[str, Any]:
     """Cost of a step and its agreement with the full model over the test clips' frames played back
-    to back (`tinyaudio.evaluate.step.compare_step_model`; int8 bit for bit, float within 1e-5)."""
+    to back (`tinyaudio.evaluate.step.compare_step_model`): int8 step vs int8 model, float step vs
+    float model and (``keras_model``) vs the Keras model."""
     from tinyaudio.evaluate.step import compare_step_model
 
     frames = x_test.reshape(-1, x_test.shape[2])[:max_frames]
@@ -149,6 +150,9 @@ def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int 
         for kind in ("int8", "float"):
             out[f"agreement_{kind}"] = compare_step_model(run.model_path(kind), run.step_model_path(kind),
                                                           spec.to_dict(), frames)
+        if keras_model is not None:
+            out["agreement_keras"] = compare_step_model(lambda x: keras_model.predict(x, verbose=0),
+                                                        run.step_model_path("float"), spec.to_dict(), frames)
     return out
 
 
