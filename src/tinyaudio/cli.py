@@ -582,6 +582,23 @@ def export(
                   f"{len(result.files)} files in [bold]{result.out_dir}[/bold] (see its README.md)")
 
 
+@command("step-model")
+def step_model_command(
+    run_dir: Path = typer.Argument(..., help="Run folder of a model whose time axis streams (e.g. --model ds_cnn_stream)."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Write a trained run's streaming step models (new frames only, states in / out) into its folder;
+    `train` does this itself for models that stream."""
+    from tinyaudio.pipeline.train import add_step_models
+
+    streaming = add_step_models(run_dir, data_dir=data_dir, log=console.print)
+    agree = streaming.get("agreement_int8")
+    console.print(f"step model: {streaming['macs_per_step']:,} of {streaming['macs_full']:,} MACs per step, "
+                  f"{streaming['state_bytes']:,} bytes of state"
+                  + (f"; int8 equal to the full model at {agree['equal']} of {agree['positions']} test positions" if agree else ""),
+                  highlight=False)
+
+
 @command("recipe")
 def recipe(
     name: str = typer.Argument(..., help="fire-alarm"),

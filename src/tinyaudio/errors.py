@@ -41,6 +41,10 @@ class CodegenError(TinyAudioError):
     """The model cannot be turned into plain C (unsupported op, dtype or layout)."""
 
 
+class StreamingError(TinyAudioError):
+    """A model's time axis does not stream (an op looks ahead in time, or mixes frames)."""
+
+
 class BuildError(TinyAudioError):
     """A C toolchain, a source, or a compile / run step is missing or failed."""
 

@@ -123,6 +123,9 @@ CASES = [
     ("codegen-existing", "codegen {run} --out {root}/project", "exists"),
     ("codegen-cpu", "codegen {run} --cpu m4 --out {root}/c3", "unknown cpu 'm4'; use one of cortex-m0plus"),
     ("codegen-missing", "codegen {root}/missing.tflite --out {root}/c2", "missing.tflite"),
+    # step-model: a model that does not stream, or no run at all
+    ("step-model-not-causal", "step-model {run}", "looks ahead in time (same padding along time)"),
+    ("step-model-no-run", "step-model {root}/missing", "missing: not a folder"),
     # synthesize
     ("synthesize-empty", "synthesize '' --out {root}/s1", "nothing to synthesize"),
     ("synthesize-non-english", "synthesize stöp --out {root}/s2", "the voices are English"),

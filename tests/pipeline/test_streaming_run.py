@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("keras")
 
 from tinyaudio.pipeline import TrainConfig, train  # noqa: E402
+from tinyaudio.pipeline.train import add_step_models  # noqa: E402
 from tinyaudio.runtime.run import Classifier  # noqa: E402
 from tinyaudio.runtime.stream import StreamingEngine  # noqa: E402
 
@@ -33,6 +34,10 @@ def test_training_ds_cnn_stream_writes_a_step_model_that_agrees(data_root, tmp_p
     assert engine.step is not None and engine.hop_s == pytest.approx(0.04)
     results = list(engine.run(np.zeros(8000 * 2, np.float32)))  # 2 s at 8 kHz: 50 hops, the first 24 warm up
     assert len(results) == 26 and np.isfinite(results[-1].scores).all()
+    # `tinyaudio step-model RUN` rebuilds the same files and figures from the run's own models
+    step = (out / "model_step_int8.tflite").read_bytes()
+    assert add_step_models(out, log=lambda *_: None) == streaming
+    assert (out / "model_step_int8.tflite").read_bytes() == step
 
 
 def test_a_model_that_does_not_stream_gets_no_step_model(fsdd_run):

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinyaudio.errors import RunFolderError, TinyAudioError
 from tinyaudio.export import to_c_array
 from tinyaudio.evaluate.classify import test_metrics
 from tinyaudio.evaluate.threshold import operating_point
@@ -122,19 +123,68 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
     return metrics
 
 
-def step_models(flatbuffers: dict[str, bytes], feature_config: FeatureConfig):
+def step_models(flatbuffers: dict[str, bytes], feature_config: FeatureConfig, *, strict: bool = False):
     """``({kind: step model bytes} for float and int8, StepSpec)`` when the model's time axis streams
     (`tinyaudio.quantize.streaming.step_model`) and its features are computed frame by frame;
-    else ``({}, None)``."""
+    else ``({}, None)``, or with ``strict`` a `StreamingError` saying why."""
     from tinyaudio.quantize.streaming import StreamingError, step_model
 
-    if feature_config.normalization != "none" or feature_config.top_db is not None:
-        return {}, None  # per-window feature statistics: a stream cannot compute one frame alone
     try:
+        if feature_config.normalization != "none" or feature_config.top_db is not None:
+            raise StreamingError(f"the features use per-window statistics (normalization={feature_config.normalization!r}, "
+                                 f"top_db={feature_config.top_db}); a stream cannot compute them frame by frame")
         (int8, spec), (flt, _) = step_model(flatbuffers["int8"]), step_model(flatbuffers["float"])
     except StreamingError:
+        if strict:
+            raise
         return {}, None
     return {"int8": int8, "float": flt}, spec
+
+
+def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Write the streaming step models of a trained run into its folder (what `train` does for a
+    model whose time axis streams): ``model_step_{int8,float}.tflite``, ``stream_step.json``, their
+    checksums, and ``metrics.json``'s ``streaming`` entry (agreement measured on the run's test
+    split when its dataset is available).
+
+    Returns:
+        the ``streaming`` metrics.
+
+    Raises:
+        RunFolderError: the run lacks its float or int8 model.
+        StreamingError: the model's time axis does not stream (the message names the op), or its
+            features need whole-window statistics.
+    """
+    run = RunFolder.open(run_dir)
+    flat = {}
+    for kind in ("int8", "float"):
+        path = run.model_path(kind)
+        if not path.exists():
+            raise RunFolderError(f"{path}: missing; the step models are rewritten from the run's float and int8 models")
+        flat[kind] = path.read_bytes()
+    steps, spec = step_models(flat, run.feature_config, strict=True)
+    for kind, data in steps.items():
+        run.write_bytes(run.step_model_path(kind).name, data)
+    run.write_json(STEP_SPEC, spec.to_dict())
+    run.seal(STEP_SPEC)
+    x_test = np.zeros((0, spec.n_frames, 1), np.float32)
+    try:
+        config = TrainConfig.from_dict(run.read_json(CONFIG))
+        splits, _ = split_arrays(config, load_training_data(config, data_dir), run.feature_config, progress=False,
+                                 log=lambda _msg: None)
+        x_test = splits["test"].x
+    except TinyAudioError as exc:
+        log(f"agreement not measured: {exc}")
+    keras_model = None
+    if run.file(KERAS_MODEL).exists():
+        import keras
+
+        keras_model = keras.models.load_model(run.file(KERAS_MODEL))
+    streaming = streaming_metrics(run, spec, x_test, keras_model=keras_model)
+    if run.file(METRICS).exists():
+        run.write_json(METRICS, {**run.read_json(METRICS), "streaming": streaming})
+    return streaming
 
 
 def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int = 600, keras_model=None) -> dict[str, Any]:

@@ -33,11 +33,9 @@ import dataclasses
 
 import numpy as np
 
-from tinyaudio.errors import TinyAudioError
+from tinyaudio.errors import StreamingError
 
-
-class StreamingError(TinyAudioError):
-    """The model's time axis does not stream (an op looks ahead in time, or mixes frames)."""
+__all__ = ["StepSpec", "StepState", "StreamingError", "step_model"]
 
 
 #: Ops that act on each frame alone (any input shape; time passes through untouched).
