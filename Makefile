@@ -81,6 +81,7 @@ results: $(STAMP)
 	# speaker verification on unseen voices (issue #16): trains ~40 min on 2 cores, then evaluates
 	$(BIN)/tinyaudio train $(SPEAKERS) --out runs/speaker_verification --overwrite
 	$(BIN)/tinyaudio train $(SPEAKERS) --tile-segment-p 0.5 --out runs/speaker_verification_tile --overwrite
+	$(BIN)/tinyaudio train $(SPEAKERS) --augment default --out runs/speaker_verification_default --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset librispeech --enrol-split all --test-split all --per-file --no-s-norm --tag librispeech_utterances_cosine
 	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset fsdd --no-s-norm --tag fsdd_cosine
 	$(BIN)/python benchmarks/speaker_embedding.py runs/speaker_verification
