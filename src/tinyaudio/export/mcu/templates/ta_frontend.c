@@ -10,14 +10,20 @@
 #define TA_FRONTEND_TABLES /* instantiate the tables of ta_frontend_config.h here, once */
 #include "ta_frontend.h"
 
+/* The size-specific CMSIS-DSP initialisers (arm_rfft_init_512_q15, ...): the generic ones reference
+ * the FFT tables of every size up to 8192, which --gc-sections then cannot drop (about 50 KB of
+ * flash); these reference only TA_N_FFT's. Same tables, same results. */
+#define TA_PASTE3(a, b, c) a##b##c
+#define TA_SIZED(prefix, n, suffix) TA_PASTE3(prefix, n, suffix)
+
 arm_status ta_frontend_init(ta_frontend_t *fe)
 {
     memset(fe, 0, sizeof(*fe));
 #if TA_KIND_SPECTROGRAM
-    return arm_rfft_init_q15(&fe->rfft, TA_N_FFT, 0, 1);
+    return TA_SIZED(arm_rfft_init_, TA_N_FFT, _q15)(&fe->rfft, 0, 1);
 #else
-    return arm_mfcc_init_q15(&fe->mfcc, TA_N_FFT, TA_N_MELS, TA_N_DCT_OUT, ta_dct_coefs,
-                             ta_filter_pos, ta_filter_len, ta_filter_coefs, ta_window);
+    return TA_SIZED(arm_mfcc_init_, TA_N_FFT, _q15)(&fe->mfcc, TA_N_MELS, TA_N_DCT_OUT, ta_dct_coefs,
+                                                     ta_filter_pos, ta_filter_len, ta_filter_coefs, ta_window);
 #endif
 }
 

@@ -73,15 +73,16 @@ size_t ta_ring_available(const ta_ring_t *ring);
 size_t ta_ring_pop(ta_ring_t *ring, int16_t *dst, size_t n);
 
 typedef struct {
+#if !TA_STREAMING
+    /* The last TA_N_FRAMES int8 rows; copied into the model input at the end of each push (the
+     * model may overwrite its input tensor while it runs, so the window cannot live there).
+     * First in the struct, so word-aligned: memmove / memcpy then copy words, not bytes. */
+    int8_t window[TA_N_FRAMES * TA_N_FEATURES];
+#endif
     ta_frontend_t fe;
     int16_t frame[TA_N_FFT]; /* the frame being filled */
     size_t fill;             /* samples in frame[] */
     int16_t features[TA_N_FEATURES];
-#if !TA_STREAMING
-    /* The last TA_N_FRAMES int8 rows; copied into the model input at the end of each push (the
-     * model may overwrite its input tensor while it runs, so the window cannot live there). */
-    int8_t window[TA_N_FRAMES * TA_N_FEATURES];
-#endif
     /* New int8 rows not yet in the window: the window is shifted once per TA_STEP_FRAMES frames
      * (and at the end of each push), not once per frame. */
     int8_t rows[TA_STEP_FRAMES][TA_N_FEATURES];
