@@ -174,7 +174,7 @@ class _Rewriter:
         return op
 
 
-def _time_kernel(rw: _Rewriter, op, name: str, rows_in: int) -> tuple[int, int, int]:
+def _time_kernel(rw: _Rewriter, op, name: str) -> tuple[int, int, int]:
     """``(frames looked back incl. the new one, time stride, padding)`` of a windowed op."""
     o = op.builtinOptions
     if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
@@ -241,7 +241,7 @@ def step_model(model: bytes) -> tuple[bytes, StepSpec]:
                 axes = [int(a) % len(rw.shape(x)) for a in rw.const(inputs[1]).reshape(-1)]
                 span, stride, padding = (t_in, 1, 1) if 1 in axes else (1, 1, 1)
             else:
-                span, stride, padding = _time_kernel(rw, op, name, t_in)
+                span, stride, padding = _time_kernel(rw, op, name)
             reduces = name == "MEAN" and 1 in axes or (span == t_in and len(out_shape) > 1 and out_shape[1] == 1)
             if span > 1 and padding != schema.Padding.VALID and not reduces:
                 raise StreamingError(f"{where} looks ahead in time (same padding along time); build the model with "
@@ -339,7 +339,7 @@ def _frames_per_step(rw: _Rewriter, x0: int) -> int:
         out_shape = rw.shape(int(op.outputs[0]))
         if name in _WINDOWED:
             t_in = rw.shape(int(op.inputs[0]))[1]
-            span, stride, _ = _time_kernel(rw, op, name, t_in)
+            span, stride, _ = _time_kernel(rw, op, name)
             if span == t_in and len(out_shape) > 1 and out_shape[1] == 1:
                 continue  # reduces the time axis: nothing after it streams
             frames *= stride
