@@ -19,7 +19,7 @@ from tinyaudio.export.codegen.params import mean_multiplier, quantize_multiplier
 from tinyaudio.export.mcu.check import check_mcu, litert_outputs, tflm_outputs  # noqa: E402
 from tinyaudio.pipeline import run_model_inputs  # noqa: E402
 
-ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn", "tc_resnet", "bc_resnet")
+ZOO = ("cnn_mfcc", "cnn3", "cnn_resize32", "tiny_conv", "ds_cnn", "ds_cnn_stream", "tc_resnet", "bc_resnet")
 N_TEST = 200
 
 
