@@ -62,6 +62,10 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25 --out runs/sc12_stream_aug --overwrite
 	# streaming step model (issue #18): ds_cnn_stream next to its twin runs/sc12_q15, same stream, same rule
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn_stream --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15_stream --overwrite
+	for s in 1 2; do \
+	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn_stream --features mfcc_q15_49x10 --augment noise --epochs 40 --seed $$s --out runs/sc12_q15_stream_seed$$s --overwrite || exit 1; \
+	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_q15_49x10 --augment noise --epochs 40 --seed $$s --out runs/sc12_q15_seed$$s --overwrite || exit 1; \
+	done
 	$(BIN)/tinyaudio stream-eval runs/sc12_q15_stream --minutes 30 --threshold 0.7
 	$(BIN)/tinyaudio stream-eval runs/sc12_q15_stream --minutes 30 --threshold 0.7 --no-streaming
 	$(BIN)/tinyaudio stream-eval runs/sc12_q15 --minutes 30 --threshold 0.7
