@@ -97,6 +97,27 @@ def test_zoo_model_c_equals_tflite_micro_on_200_real_clips(name, zoo_models, spe
     assert generated.plan.peak_live_bytes <= generated.arena_size <= check_mcu(model).arena_bytes
 
 
+@pytest.mark.slow  # .ci/run runs it: 8 models x 4 cores x 200 clips under QEMU, a few minutes
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"])
+def test_every_zoo_model_on_every_core_under_qemu_equals_tflite_micro(cpu, zoo_models, speech_commands, tmp_path):
+    """Each core's build of the generated C (packed weights on the M0+ / M3, SMLAD on the M4 / M7),
+    run under QEMU on that core's board, gives TFLite Micro's outputs on 200 real clips."""
+    import shutil
+
+    from tinyaudio.export.mcu.build import ARM_CC, build_qemu_model
+    from tinyaudio.export.mcu.qemu import QEMU, run_qemu_model
+
+    if shutil.which(ARM_CC) is None or shutil.which(QEMU) is None:
+        pytest.skip(f"{ARM_CC} / {QEMU} not found (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+    for name in ZOO:
+        model = zoo_models[name]
+        inputs = _quantize_inputs(model, speech_commands[2])
+        elf, generated = build_qemu_model(model, tmp_path / name, cpu=cpu)
+        got = run_qemu_model(elf, inputs, int(np.prod(generated.output_shape)), cpu=cpu)
+        assert len(got) >= N_TEST
+        np.testing.assert_array_equal(got, tflm_outputs(model, inputs), err_msg=f"{name} on the {cpu}")
+
+
 def test_resize_and_normalization_ops_are_lowered(zoo_models):
     assert generate_c(zoo_models["cnn_resize32"]).ops[:2] == ("RESIZE_BILINEAR", "SUB")
     assert generate_c(zoo_models["ds_cnn"]).ops[-3:] == ("MEAN", "FULLY_CONNECTED", "SOFTMAX")

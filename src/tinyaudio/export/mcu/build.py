@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyaudio.errors import BuildError
-from tinyaudio.export.codegen.build import find_compiler
-from tinyaudio.export.codegen.generate import write_c
+from tinyaudio.export.codegen.build import find_compiler, sizes_header
+from tinyaudio.export.codegen.generate import TEMPLATE_DIR as CODEGEN_TEMPLATE_DIR, GeneratedModel, write_c
 from tinyaudio.export.codegen.build import run_checked as _run
 from tinyaudio.export.cpus import DEFAULT_CPU, cpu_cflags
 from tinyaudio.export.mcu.frontend import write_frontend
@@ -255,3 +255,36 @@ def build_qemu_firmware(
         f"linking the {cpu} firmware (needs Debian libnewlib-arm-none-eabi)",
     )
     return elf
+
+
+def build_qemu_model(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, *, cpu: str = DEFAULT_CPU
+                     ) -> tuple[Path, GeneratedModel]:
+    """Cross-compile one int8 model's generated C, laid out for ``cpu``, with the file-in / file-out
+    harness of `tinyaudio.export.codegen.build_host_model` (no frontend) into a QEMU ELF.
+
+    Each core's build runs the code paths it would on the board: packed weights on the
+    Cortex-M0+ / M3, SMLAD dual MACs on the M4 / M7.
+
+    Args:
+        model: path or bytes of the int8 ``.tflite``.
+        out_dir: build folder; the sources and ``ta_model.elf`` go to ``out_dir/<cpu>/``.
+
+    Returns:
+        ``(ELF, GeneratedModel)``; run it with `tinyaudio.export.mcu.qemu.run_qemu_model`.
+
+    Raises:
+        BuildError: an unknown ``cpu``, no ``arm-none-eabi-gcc`` / newlib, or a compile error.
+        CodegenError: the model cannot be lowered to C.
+    """
+    out = Path(out_dir) / cpu
+    generated = write_c(model, out, cpu=cpu)
+    (out / "ta_model_c_sizes.h").write_text(sizes_header(generated))
+    shutil.copyfile(CODEGEN_TEMPLATE_DIR / "ta_model_host_main.c", out / "ta_model_host_main.c")
+    for name in ("mps2_an385.ld", "startup_cm3.c"):
+        shutil.copyfile(_QEMU_TEMPLATE_DIR / name, out / name)
+    elf = out / "ta_model.elf"
+    _run([find_compiler(ARM_CC), *cpu_cflags(cpu), "--specs=rdimon.specs", "-Wall", "-Wextra", "-I", str(out),
+          *(str(out / name) for name in ("startup_cm3.c", "ta_model_c.c", "ta_nn.c", "ta_model_host_main.c")),
+          "-T", str(out / "mps2_an385.ld"), "-Wl,--gc-sections", "-lm", "-o", str(elf)],
+         f"compiling the generated model for the {cpu}")
+    return elf, generated

@@ -38,13 +38,14 @@ def qemu_command(elf: str | os.PathLike, args: tuple[str, ...], machine: str = "
 
 
 def _run_qemu(elf: str | os.PathLike, args: tuple[str, ...], cwd: str, timeout_s: float,
-              machine: str = "mps2-an385") -> subprocess.CompletedProcess:
-    """Run ``elf`` under ``qemu-system-arm -M machine -icount shift=0`` with semihosting argv ``args`` in ``cwd``.
+              machine: str = "mps2-an385", icount: bool = True) -> subprocess.CompletedProcess:
+    """Run ``elf`` under ``qemu-system-arm -M machine`` (``-icount shift=0`` when ``icount``: SysTick
+    counts instructions; without it QEMU runs several times faster) with semihosting argv ``args`` in ``cwd``.
 
     Raises:
         BuildError: QEMU missing (Debian: apt-get install qemu-system-arm), a timeout or a non-zero exit.
     """
-    cmd = qemu_command(elf, args, machine)
+    cmd = qemu_command(elf, args, machine, extra=("-icount", "shift=0") if icount else ())
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -186,3 +187,28 @@ def run_qemu_firmware(
         instructions_per_frame=float(push.sum() / max(1.0, frames.sum())),
         frames_per_clip=int(round(frames.mean())),
     )
+
+
+def run_qemu_model(elf: str | os.PathLike, inputs: np.ndarray, output_size: int, *, cpu: str = DEFAULT_CPU,
+                   timeout_s: float = 600.0) -> np.ndarray:
+    """Run a `tinyaudio.export.mcu.build.build_qemu_model` ELF on int8 inputs under QEMU (no ``-icount``).
+
+    Args:
+        inputs: int8, shape (n, ...) with the model's input size per example.
+        output_size: values per example.
+        cpu: the core it was built for (its QEMU board).
+
+    Returns:
+        int8, shape (n, output_size).
+
+    Raises:
+        BuildError: QEMU missing, a timeout, a non-zero exit or output of the wrong size.
+    """
+    x = np.ascontiguousarray(inputs, dtype=np.int8)
+    with tempfile.TemporaryDirectory() as tmp:
+        x.tofile(Path(tmp) / "in.raw")
+        _run_qemu(elf, ("in.raw", "out.raw"), tmp, timeout_s, cpu_target(cpu).machine, icount=False)
+        out = np.fromfile(Path(tmp) / "out.raw", dtype=np.int8)
+    if out.size != len(x) * output_size:
+        raise BuildError(f"QEMU run wrote {out.size} output bytes, not {len(x)} x {output_size}")
+    return out.reshape(len(x), output_size)
