@@ -42,7 +42,7 @@ def export_run(
             the run's decision rule (``detector.json``, `tinyaudio tune-detector`), else 0.6. The
             rule's smoothing, min count and suppression go to the firmware too (else 0.5 s, 3, 1.5 s).
         streaming: for ``target="c"``, generate the run's streaming step model
-            (``model_step_int8.tflite``, one frame per invoke) when it has one.
+            (``model_step_int8.tflite``: the new frames per invoke, states kept in the C) when it has one.
         target, board, step_ms, overwrite, cache_dir, cpu: as `export_project`.
 
     Raises:

@@ -4,7 +4,8 @@ Nothing here imports TensorFlow, Keras or librosa: this module is what an always
 Raspberry Pi runs. Data flows
 
     blocks of any size -> `RingBuffer` -> `StreamingFeatures` (only new frames computed)
-    -> int8 model on the last clip-long window -> `PosteriorSmoother` -> `Detector`
+    -> int8 model on the last clip-long window (or, for a run with a streaming step model, the
+       step model on the new frames only) -> `PosteriorSmoother` -> `Detector`
 
 and `StreamingEngine` ties the stages together and times each hop.
 """
@@ -364,7 +365,8 @@ class StreamingEngine:
     """Always-listening classifier: push audio blocks of any size, get one result per hop.
 
     Every ``hop_s`` seconds of audio, the new feature frames are computed, the int8 model runs on
-    the last clip-long window, scores are smoothed over ``smoothing_s`` and the `Detector` decides.
+    the last clip-long window (a streaming step model on the new frames: ``streaming``), scores
+    are smoothed over ``smoothing_s`` and the `Detector` decides.
     Results start once a whole clip of audio has arrived; a result's ``time_s`` is the stream time
     of the last sample it has seen.
 
