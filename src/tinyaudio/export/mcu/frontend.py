@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
+from tinyaudio.export.mcu.sources import split_rfft_twiddles_q15
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.q15 import q15_tables
 
@@ -38,11 +39,13 @@ def c_array(ctype: str, name: str, values: np.ndarray, *, per_line: int = 16) ->
 
 
 def frontend_header(config: FeatureConfig) -> str:
-    """Text of ``ta_frontend_config.h``: every frontend constant and table for ``config``.
+    """Text of ``ta_frontend_config.h``: every frontend constant and table for ``config``, with the
+    real FFT's twiddles for ``n_fft`` only (`tinyaudio.export.mcu.sources.split_rfft_twiddles_q15`).
 
     Raises:
         ValueError: config not supported by the q15 frontend (see
             `tinyaudio.features.q15.check_q15_config`).
+        BuildError: the CMSIS-DSP sources (for the twiddles) cannot be fetched.
     """
     t = q15_tables(config)
     kind = t.kind
@@ -55,6 +58,7 @@ def frontend_header(config: FeatureConfig) -> str:
         "TA_SAMPLE_RATE": config.sample_rate,
         "TA_N_SAMPLES": config.n_samples,
         "TA_N_FFT": t.n_fft,
+        "TA_CFFT_LEN": t.n_fft // 2,
         "TA_WIN_LENGTH": config.win_length,
         "TA_HOP_LENGTH": t.hop_length,
         "TA_CENTER": int(t.center),
@@ -93,7 +97,10 @@ def frontend_header(config: FeatureConfig) -> str:
     ]
     lines += [f"#define {name:<{width}}{value}" for name, value in defines.items()]
     lines += ["", "#ifdef TA_FRONTEND_TABLES /* defined by ta_frontend.c only */", ""]
+    twiddle_a, twiddle_b = split_rfft_twiddles_q15(t.n_fft)  # arm_rfft_q15's, for this size only
     body = c_array("int16_t", "ta_window", t.window)
+    body += "\n" + c_array("int16_t", "ta_rfft_twiddle_a", twiddle_a)
+    body += "\n" + c_array("int16_t", "ta_rfft_twiddle_b", twiddle_b)
     if kind != "spectrogram":
         body += "\n" + c_array("uint32_t", "ta_filter_pos", t.filter_pos)
         body += "\n" + c_array("uint32_t", "ta_filter_len", t.filter_len)

@@ -9,12 +9,15 @@ code), downloaded once into the tinyaudio cache (``$TINYAUDIO_CACHE``, else
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from tinyaudio.errors import BuildError
 from tinyaudio.paths import cache_root
@@ -96,3 +99,32 @@ def cmsis_dsp_root(cache_dir: str | os.PathLike | None = None) -> Path:
     os.replace(staging, root)
     (root / ".complete").write_text(CMSISDSP_VERSION + "\n")
     return root
+
+
+def split_rfft_twiddles_q15(n_fft: int, cache_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The twiddles an ``n_fft``-point ``arm_rfft_q15`` reads from CMSIS-DSP's shared tables.
+
+    ``arm_split_rfft_q15`` reads ``realCoefAQ15`` / ``realCoefBQ15`` (8192 values each, made for
+    an 8192-point FFT) with a stride, ``twidCoefRModifier = 8192 / n_fft``: pairs ``2 * m * i`` and
+    ``2 * m * i + 1`` for ``i < n_fft / 2``. These are exactly those values, in order, so a
+    firmware that sets the stride to 1 computes the same FFT without linking the 32 KB tables.
+
+    Returns:
+        ``(A, B)``: int16 arrays of ``n_fft`` values each, parsed from ``arm_common_tables.c``.
+
+    Raises:
+        BuildError: CMSIS-DSP sources unavailable, or the tables not found in them.
+    """
+    text = (cmsis_dsp_root(cache_dir) / "Source" / "CommonTables" / "arm_common_tables.c").read_text()
+    stride = 8192 // n_fft
+    index = (2 * stride * np.arange(n_fft // 2)[:, None] + np.arange(2)[None, :]).reshape(-1)
+    out = []
+    for name in ("realCoefAQ15", "realCoefBQ15"):
+        match = re.search(name + r"\[8192\][^{]*\{([^}]*)\}", text)
+        if match is None:
+            raise BuildError(f"{name} not found in CMSIS-DSP {CMSISDSP_VERSION}'s arm_common_tables.c")
+        values = np.array([int(v, 16) for v in re.findall(r"0x([0-9a-fA-F]+)", match.group(1))], dtype=np.int64)
+        if len(values) != 8192:
+            raise BuildError(f"{name}: {len(values)} values in arm_common_tables.c, expected 8192")
+        out.append(((values + 0x8000) % 0x10000 - 0x8000).astype(np.int16)[index])
+    return out[0], out[1]

@@ -9,22 +9,46 @@
 
 #define TA_FRONTEND_TABLES /* instantiate the tables of ta_frontend_config.h here, once */
 #include "ta_frontend.h"
+#include "arm_const_structs.h"
 
-/* The size-specific CMSIS-DSP initialisers (arm_rfft_init_512_q15, ...): the generic ones reference
- * the FFT tables of every size up to 8192, which --gc-sections then cannot drop (about 50 KB of
- * flash); these reference only TA_N_FFT's. Same tables, same results. */
-#define TA_PASTE3(a, b, c) a##b##c
-#define TA_SIZED(prefix, n, suffix) TA_PASTE3(prefix, n, suffix)
+/* The real FFT as arm_rfft_init_<TA_N_FFT>_q15 sets it up (bit reversal on, forward), except for
+ * the split step's twiddles: CMSIS-DSP reads them with a stride from two shared 8192-value tables
+ * (realCoefAQ15 / realCoefBQ15, 32 KB of flash, kept by any reference to them); the generator
+ * copies out the values this size reads (ta_rfft_twiddle_a / _b) and the stride becomes 1. Same
+ * values in the same order: the same results. The complex FFT is CMSIS-DSP's own instance for
+ * TA_CFFT_LEN points, so only that size's tables are linked. */
+#define TA_PASTE(a, b) a##b
+#define TA_CFFT_INSTANCE(n) TA_PASTE(arm_cfft_sR_q15_len, n)
+
+static void ta_rfft_init(arm_rfft_instance_q15 *rfft)
+{
+    rfft->fftLenReal = TA_N_FFT;
+    rfft->pTwiddleAReal = (q15_t *)ta_rfft_twiddle_a;
+    rfft->pTwiddleBReal = (q15_t *)ta_rfft_twiddle_b;
+    rfft->ifftFlagR = 0;
+    rfft->bitReverseFlagR = 1;
+    rfft->twidCoefRModifier = 1;
+    rfft->pCfft = &TA_CFFT_INSTANCE(TA_CFFT_LEN);
+}
 
 arm_status ta_frontend_init(ta_frontend_t *fe)
 {
     memset(fe, 0, sizeof(*fe));
 #if TA_KIND_SPECTROGRAM
-    return TA_SIZED(arm_rfft_init_, TA_N_FFT, _q15)(&fe->rfft, 0, 1);
+    ta_rfft_init(&fe->rfft);
 #else
-    return TA_SIZED(arm_mfcc_init_, TA_N_FFT, _q15)(&fe->mfcc, TA_N_MELS, TA_N_DCT_OUT, ta_dct_coefs,
-                                                     ta_filter_pos, ta_filter_len, ta_filter_coefs, ta_window);
+    /* the fields arm_mfcc_init_<TA_N_FFT>_q15 sets (CMSIS-DSP 1.10, real-FFT variant) */
+    fe->mfcc.fftLen = TA_N_FFT;
+    fe->mfcc.nbMelFilters = TA_N_MELS;
+    fe->mfcc.nbDctOutputs = TA_N_DCT_OUT;
+    fe->mfcc.dctCoefs = ta_dct_coefs;
+    fe->mfcc.filterPos = ta_filter_pos;
+    fe->mfcc.filterLengths = ta_filter_len;
+    fe->mfcc.filterCoefs = ta_filter_coefs;
+    fe->mfcc.windowCoefs = ta_window;
+    ta_rfft_init(&fe->mfcc.rfft);
 #endif
+    return ARM_MATH_SUCCESS;
 }
 
 arm_status ta_frontend_frame(ta_frontend_t *fe, const int16_t *frame, int16_t *out)
