@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("keras")
 
+from tinyaudio.errors import RunFolderError  # noqa: E402
 from tinyaudio.pipeline import TrainConfig, train  # noqa: E402
 from tinyaudio.pipeline.train import add_step_models  # noqa: E402
 from tinyaudio.runtime.run import Classifier  # noqa: E402
@@ -38,6 +39,16 @@ def test_training_ds_cnn_stream_writes_a_step_model_that_agrees(data_root, tmp_p
     step = (out / "model_step_int8.tflite").read_bytes()
     assert add_step_models(out, log=lambda *_: None) == streaming
     assert (out / "model_step_int8.tflite").read_bytes() == step
+    # ... but never over a file of those names that tinyaudio did not write
+    for name in ("model_step_int8.tflite", "model_step_float.tflite", "stream_step.json"):
+        (out / name).unlink()
+    sums = json.loads((out / "checksums.json").read_text())
+    (out / "checksums.json").write_text(json.dumps({k: v for k, v in sums.items() if not k.startswith(("model_step", "stream_step"))}))
+    (out / "model_step_float.tflite").write_bytes(b"the user's own file")
+    with pytest.raises(RunFolderError, match=r"model_step_float.tflite \(edited\): not written by tinyaudio, or edited since; move it away"):
+        add_step_models(out, log=lambda *_: None)
+    assert (out / "model_step_float.tflite").read_bytes() == b"the user's own file"
+    assert not (out / "model_step_int8.tflite").exists()
 
 
 def test_a_model_that_does_not_stream_gets_no_step_model(fsdd_run):

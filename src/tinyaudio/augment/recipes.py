@@ -37,11 +37,16 @@ def noise_recipe(sample_rate: int, noise_dir: str | os.PathLike | None = None, *
     noise_dir = noise_dir or background_noise_dir()
     transforms = [TileSegment(p=tile_segment_p)] if tile_segment_p > 0 else []
     transforms.append(TimeShift(max_shift_s=0.1, p=0.8))
-    if noise_dir is not None:
-        transforms.append(AddBackgroundNoise(Path(noise_dir), min_snr_db=min_snr_db, max_snr_db=max_snr_db, p=0.8))
-    else:
-        transforms.append(AddWhiteNoise(min_snr_db=10.0, max_snr_db=40.0, p=0.5))
+    transforms.append(_noise(noise_dir, min_snr_db, max_snr_db, p=0.8, white_p=0.5))
     return Compose(transforms)
+
+
+def _noise(noise_dir: str | os.PathLike | None, min_snr_db: float, max_snr_db: float, *, p: float, white_p: float):
+    """Background noise from ``noise_dir`` at ``min_snr_db``-``max_snr_db`` SNR (probability ``p``),
+    or, without a noise folder, white noise at 10-40 dB SNR (probability ``white_p``)."""
+    if noise_dir is not None:
+        return AddBackgroundNoise(Path(noise_dir), min_snr_db=min_snr_db, max_snr_db=max_snr_db, p=p)
+    return AddWhiteNoise(min_snr_db=10.0, max_snr_db=40.0, p=white_p)
 
 
 def default_policy(off: str | tuple[str, ...] = ()) -> dict[str, float]:
@@ -87,8 +92,7 @@ def default_recipe(sample_rate: int, policy: dict[str, float], noise_dir: str | 
     if policy.get("channel", 0) > 0:
         transforms.append(ChannelColouring(p=policy["channel"]))
     if policy.get("noise", 0) > 0:
-        transforms.append(AddBackgroundNoise(Path(noise_dir), min_snr_db=min_snr_db, max_snr_db=max_snr_db, p=policy["noise"])
-                          if noise_dir is not None else AddWhiteNoise(min_snr_db=10.0, max_snr_db=40.0, p=policy["noise"]))
+        transforms.append(_noise(noise_dir, min_snr_db, max_snr_db, p=policy["noise"], white_p=policy["noise"]))
     if policy.get("gain", 0) > 0:
         transforms.append(Gain(-12.0, 6.0, p=policy["gain"]))
     spec = SpecAugment(2, 10, 2, 5, p=policy["specaugment"]) if policy.get("specaugment", 0) > 0 else None

@@ -331,12 +331,12 @@ class ChannelColouring(WaveformTransform):
         self._band = am.BandPassFilter(min_center_freq=500.0, max_center_freq=2000.0, p=1.0)
 
     def _apply(self, samples, sample_rate, rng):
-        kind = int(rng.integers(3))
-        if kind == 2 or sample_rate <= 8000:
+        kind = int(rng.integers(3))  # drawn first at every rate, so the rng advances the same way
+        if sample_rate <= 8000:  # already narrowband: nothing to colour
+            return samples.copy()
+        if kind == 2:
             import soxr
 
-            if sample_rate <= 8000:
-                return samples.copy()
             narrow = soxr.resample(samples, sample_rate, 8000)
             return np.resize(soxr.resample(narrow, 8000, sample_rate), len(samples))
         with seeded_global_random(rng):

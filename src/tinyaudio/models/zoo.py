@@ -98,6 +98,25 @@ def tiny_conv(input_shape: tuple[int, int, int], n_outputs: int, *, dropout: flo
     return keras.Model(inputs, _head(x, n_outputs), name="tiny_conv")
 
 
+def _bn_relu(x, momentum: float):
+    """BatchNorm then ReLU (folded into the preceding convolution on conversion)."""
+    return layers.ReLU()(layers.BatchNormalization(momentum=momentum)(x))
+
+
+def _ds_blocks(x, width: int, n_blocks: int, bn_momentum: float, *, causal_time: bool = False):
+    """DS-CNN's body: ``n_blocks`` x [depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU].
+
+    ``causal_time``: pad the frequency axis only (ZeroPadding2D) and convolve time "valid", so a
+    block's output frame depends on the frames up to it (`ds_cnn_stream`); else "same" padding.
+    """
+    for _ in range(n_blocks):
+        if causal_time:
+            x = layers.ZeroPadding2D(((0, 0), (1, 1)))(x)
+        x = _bn_relu(layers.DepthwiseConv2D(3, padding="valid" if causal_time else "same")(x), bn_momentum)
+        x = _bn_relu(layers.Conv2D(width, 1)(x), bn_momentum)
+    return x
+
+
 def ds_cnn(
     input_shape: tuple[int, int, int],
     n_outputs: int,
@@ -121,17 +140,9 @@ def ds_cnn(
     arXiv:1711.07128, table 2 (DS-CNN-S); layer order as the MLPerf Tiny KWS reference.
     """
     inputs = keras.Input(input_shape, name="features")
-    x = layers.Conv2D(width, (10, 4), strides=2, padding="same", use_bias=True)(inputs)
-    x = layers.BatchNormalization(momentum=bn_momentum)(x)
-    x = layers.ReLU()(x)
+    x = _bn_relu(layers.Conv2D(width, (10, 4), strides=2, padding="same", use_bias=True)(inputs), bn_momentum)
     x = layers.Dropout(dropout / 2)(x)
-    for _ in range(n_blocks):
-        x = layers.DepthwiseConv2D(3, padding="same")(x)
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv2D(width, 1)(x)
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        x = layers.ReLU()(x)
+    x = _ds_blocks(x, width, n_blocks, bn_momentum)
     x = layers.Dropout(dropout)(x)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, _head(x, n_outputs), name="ds_cnn")
@@ -168,18 +179,9 @@ def ds_cnn_stream(
     # Frequency "same" padding for a width-4, stride-2 kernel (as TensorFlow pads: extra on the right).
     total = max(4 - (n_features % 2 or 2), 0)
     x = layers.ZeroPadding2D(((0, 0), (total // 2, total - total // 2)))(inputs)
-    x = layers.Conv2D(width, (k_time, 4), strides=(2, 2), padding="valid", use_bias=True)(x)
-    x = layers.BatchNormalization(momentum=bn_momentum)(x)
-    x = layers.ReLU()(x)
+    x = _bn_relu(layers.Conv2D(width, (k_time, 4), strides=(2, 2), padding="valid", use_bias=True)(x), bn_momentum)
     x = layers.Dropout(dropout / 2)(x)
-    for _ in range(n_blocks):
-        x = layers.ZeroPadding2D(((0, 0), (1, 1)))(x)
-        x = layers.DepthwiseConv2D(3, padding="valid")(x)
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv2D(width, 1)(x)
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        x = layers.ReLU()(x)
+    x = _ds_blocks(x, width, n_blocks, bn_momentum, causal_time=True)
     x = layers.AveragePooling2D((1, x.shape[2]))(x)
     x = layers.Dropout(dropout)(x)
     x = layers.GlobalAveragePooling2D()(x)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinyaudio._io import foreign_entries
 from tinyaudio.errors import RunFolderError, TinyAudioError
 from tinyaudio.export import to_c_array
 from tinyaudio.evaluate.classify import test_metrics
@@ -86,10 +87,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             run.write_bytes(run.model_path(kind).name, data)
             if kind.startswith("int8"):
                 run.write_text(run.c_array_path(kind).name, to_c_array(data, f"model_{kind}_tflite"))
-        for kind, data in steps.items():
-            run.write_bytes(run.step_model_path(kind).name, data)
         if step_spec is not None:
-            run.write_json(STEP_SPEC, step_spec.to_dict())
+            _write_step_models(run, steps, step_spec)
         test = splits["test"]
         metrics = test_metrics(run, test.x, test.y, test.clips, labels)
         if step_spec is not None:
@@ -152,7 +151,8 @@ def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike |
         the ``streaming`` metrics.
 
     Raises:
-        RunFolderError: the run lacks its float or int8 model.
+        RunFolderError: the run lacks its float or int8 model, or a file of those names is not
+            one tinyaudio wrote (or was edited since): it is never replaced.
         StreamingError: the model's time axis does not stream (the message names the op), or its
             features need whole-window statistics.
     """
@@ -164,11 +164,14 @@ def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike |
             raise RunFolderError(f"{path}: missing; the step models are rewritten from the run's float and int8 models")
         flat[kind] = path.read_bytes()
     steps, spec = step_models(flat, run.feature_config, strict=True)
-    for kind, data in steps.items():
-        run.write_bytes(run.step_model_path(kind).name, data)
-    run.write_json(STEP_SPEC, spec.to_dict())
+    names = [run.step_model_path(kind).name for kind in steps] + [STEP_SPEC]
+    foreign = [entry for entry in foreign_entries(run.path) if entry.split(" (")[0] in names]
+    if foreign:
+        raise RunFolderError(f"{run.path}: {', '.join(foreign)}: not written by tinyaudio, or edited since; move it "
+                             "away, the step model would replace it")
+    _write_step_models(run, steps, spec)
     run.seal(STEP_SPEC)
-    x_test = np.zeros((0, spec.n_frames, 1), np.float32)
+    x_test = None
     try:
         config = TrainConfig.from_dict(run.read_json(CONFIG))
         splits, _ = split_arrays(config, load_training_data(config, data_dir), run.feature_config, progress=False,
@@ -187,13 +190,22 @@ def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike |
     return streaming
 
 
-def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray, max_frames: int = 600, keras_model=None) -> dict[str, Any]:
+def _write_step_models(run: RunFolder, steps: dict[str, bytes], spec) -> None:
+    """``model_step_<kind>.tflite`` for each kind and ``stream_step.json`` into ``run``."""
+    for kind, data in steps.items():
+        run.write_bytes(run.step_model_path(kind).name, data)
+    run.write_json(STEP_SPEC, spec.to_dict())
+
+
+def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray | None, max_frames: int = 600,
+                      keras_model=None) -> dict[str, Any]:
     """Cost of a step and its agreement with the full model over the test clips' frames played back
     to back (`tinyaudio.evaluate.step.compare_step_model`): int8 step vs int8 model, float step vs
-    float model and (``keras_model``) vs the Keras model."""
+    float model and (``keras_model``) vs the Keras model; no agreement without ``x_test``
+    (n, n_frames, n_features, 1) or when it holds less than one window."""
     from tinyaudio.evaluate.step import compare_step_model
 
-    frames = x_test.reshape(-1, x_test.shape[2])[:max_frames]
+    frames = x_test.reshape(-1, x_test.shape[2])[:max_frames] if x_test is not None else ()
     out = {"macs_per_step": spec.macs_per_step, "macs_full": spec.macs_full,
            "state_bytes": int(sum(np.prod(s.shape) * np.dtype(s.dtype).itemsize for s in spec.states))}
     if len(frames) >= spec.n_frames:

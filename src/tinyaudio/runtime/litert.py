@@ -28,6 +28,20 @@ def dequantize(raw: np.ndarray, dtype, quantization: tuple[float, int]) -> np.nd
     return ((raw.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
+def _read_model(model: str | os.PathLike | bytes) -> tuple[bytes, str]:
+    """``(the .tflite bytes, a name for messages)`` of a path or bytes.
+
+    Raises:
+        TinyAudioError: the file cannot be read (named in the message).
+    """
+    if isinstance(model, (bytes, bytearray)):
+        return bytes(model), "<bytes>"
+    try:
+        return Path(model).read_bytes(), str(model)
+    except OSError as exc:
+        raise TinyAudioError(f"{model}: cannot read model ({exc.strerror}); check the run folder") from None
+
+
 class TFLiteModel:
     """A ``.tflite`` model behind a float-in / float-out `predict`.
 
@@ -50,14 +64,7 @@ class TFLiteModel:
     def __init__(self, model: str | os.PathLike | bytes, *, reference_kernels: bool = False, num_threads: int | None = None):
         from ai_edge_litert import interpreter as litert
 
-        if isinstance(model, (bytes, bytearray)):
-            content, name = bytes(model), "<bytes>"
-        else:
-            name = str(model)
-            try:
-                content = Path(model).read_bytes()
-            except OSError as exc:
-                raise TinyAudioError(f"{name}: cannot read model ({exc.strerror}); check the run folder") from None
+        content, name = _read_model(model)
         resolver = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
         try:
             self._interp = self._make(litert, content, resolver, num_threads)
@@ -146,8 +153,7 @@ class TFLiteStepModel:
     def __init__(self, model: str | os.PathLike | bytes, spec: dict, *, reference_kernels: bool = True):
         from ai_edge_litert import interpreter as litert
 
-        content = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-        self.name = "<bytes>" if isinstance(model, (bytes, bytearray)) else str(model)
+        content, self.name = _read_model(model)
         resolver = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
         try:
             self._interp = litert.Interpreter(model_content=content, experimental_op_resolver_type=resolver)

@@ -17,6 +17,8 @@ Loss = Literal["softmax", "aam", "ge2e"]
 _CHOICES = {"task": Task, "class_weights": ClassWeights, "augment": Augment, "monitor": Monitor, "loss": Loss}
 #: The speaker-disjoint corpus (`tinyaudio.data.speakers`): trains a speaker embedding for verification.
 SPEAKER_CORPUS = "speakers"
+#: Losses that train a speaker embedding (on `SPEAKER_CORPUS`).
+SPEAKER_LOSSES = ("aam", "ge2e")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,11 +186,11 @@ class TrainConfig:
                 problems.append(f"{name}={value} must be a rate between 0 and 1")
         if self.width is not None and (not isinstance(self.width, int) or self.width < 1):
             problems.append(f"width={self.width!r} must be a whole number >= 1")
-        if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss not in ("aam", "ge2e")
+        if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss not in SPEAKER_LOSSES
                                                or self.monitor != "val_eer"):
             problems.append(f"dataset={SPEAKER_CORPUS!r} trains a verification embedding: it needs task='speaker', "
                             "loss='aam' or 'ge2e' and monitor='val_eer' (the CLI sets them)")
-        if self.loss in ("aam", "ge2e") and self.dataset != SPEAKER_CORPUS:
+        if self.loss in SPEAKER_LOSSES and self.dataset != SPEAKER_CORPUS:
             problems.append(f"loss={self.loss!r} trains a speaker embedding: use dataset={SPEAKER_CORPUS!r}")
         if self.ge2e_speakers < 2 or self.ge2e_utterances < 2:
             problems.append(f"ge2e_speakers={self.ge2e_speakers}, ge2e_utterances={self.ge2e_utterances}: need at least 2 each")
