@@ -151,8 +151,8 @@ def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike |
         the ``streaming`` metrics.
 
     Raises:
-        RunFolderError: the run lacks its float or int8 model, or a file of those names is not
-            one tinyaudio wrote (or was edited since): it is never replaced.
+        RunFolderError: the run lacks its float or int8 model, or one of those files (or
+            ``metrics.json``) is not one tinyaudio wrote, or was edited since: it is never replaced.
         StreamingError: the model's time axis does not stream (the message names the op), or its
             features need whole-window statistics.
     """
@@ -164,7 +164,7 @@ def add_step_models(run_dir: str | os.PathLike, *, data_dir: str | os.PathLike |
             raise RunFolderError(f"{path}: missing; the step models are rewritten from the run's float and int8 models")
         flat[kind] = path.read_bytes()
     steps, spec = step_models(flat, run.feature_config, strict=True)
-    names = [run.step_model_path(kind).name for kind in steps] + [STEP_SPEC]
+    names = [run.step_model_path(kind).name for kind in steps] + [STEP_SPEC, METRICS]  # metrics.json gains "streaming"
     foreign = [entry for entry in foreign_entries(run.path) if entry.split(" (")[0] in names]
     if foreign:
         raise RunFolderError(f"{run.path}: {', '.join(foreign)}: not written by tinyaudio, or edited since; move it "
