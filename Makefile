@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing tinyaudio and its dependencies into $(VENV) (a few minutes the first time)"
 	@$(BIN)/pip install -q --upgrade pip wheel >/dev/null 2>&1
-	@$(BIN)/pip install -q -e ".[train,runtime,dev,mcu,web,synth,mic]" 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import tinyaudio, tensorflow, importlinter" 2>/dev/null || { echo "install failed: run $(BIN)/pip install -e '.[train,runtime,dev,mcu,web,synth,mic]' to see why"; exit 1; }
+	@$(BIN)/pip install -q -e ".[train,runtime,dev,mcu,web,synth,mic,search]" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import tinyaudio, tensorflow, importlinter" 2>/dev/null || { echo "install failed: run $(BIN)/pip install -e '.[train,runtime,dev,mcu,web,synth,mic,search]' to see why"; exit 1; }
 	@touch $(STAMP)
 
 # Without a local copy the demo downloads FSDD from GitHub; that archive has no published sha256,

@@ -88,6 +88,8 @@ def train(
                                 "embedding on hundreds of voices) | path to label/*.wav folders."),
     model: str = typer.Option("ds_cnn", help="Zoo model: ds_cnn, tc_resnet, bc_resnet, cnn_mfcc, cnn3, cnn_resize32, tiny_conv."),
     width: Optional[int] = typer.Option(None, min=1, help="ds_cnn channels (default 64)."),
+    width_multiplier: float = typer.Option(1.0, help="Scale the model's channels (ds_cnn, ds_cnn_stream, tc_resnet, bc_resnet)."),
+    depth_multiplier: float = typer.Option(1.0, help="Scale the model's blocks (ds_cnn, ds_cnn_stream, tc_resnet, bc_resnet)."),
     features: str = typer.Option("fsdd_mfcc", help="Feature preset name or FeatureConfig JSON file."),
     task: str = typer.Option("words", help="words | speaker (labels are speakers)."),
     keyword: Optional[str] = typer.Option(None, help="Train a one-vs-rest detector for this label."),
@@ -143,7 +145,7 @@ def train(
         speakers["loss"] = loss  # TrainConfig refuses it with the reason
     config = TrainConfig(**{
         "task": task, "monitor": monitor, **speakers}, embedding_dim=embedding_dim, width=width,
-        target_false_accept_rate=target_false_accept_rate,
+        width_multiplier=width_multiplier, depth_multiplier=depth_multiplier, target_false_accept_rate=target_false_accept_rate,
         dataset=dataset, model=model, features=features, keyword=keyword, holdout_speaker=holdout_speaker,
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
@@ -691,6 +693,43 @@ def codegen(
     console.print(f"ops: {', '.join(generated.ops)}")
     console.print(f"arena {generated.arena_size} bytes (peak live tensors {generated.plan.peak_live_bytes}), "
                   f"{generated.weights_bytes} bytes of constants; {len(generated.files)} files in [bold]{folder}[/bold]")
+
+
+
+@command("search")
+def search_command(
+    out: Optional[Path] = typer.Option(None, "--out", help="Search folder to create (trials' run folders, Pareto table and plot)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the search in this folder (finished trials are kept)."),
+    dataset: str = typer.Option("speech_commands", help="Dataset every trial trains on (its validation split chooses)."),
+    cpu: str = typer.Option(DEFAULT_CPU, help=f"Core the cycles are estimated for: {', '.join(CPUS)} (with a fitted cost model)."),
+    max_arena: Optional[int] = typer.Option(None, min=1, help="Most bytes of the model's tensor arena."),
+    max_flash: Optional[int] = typer.Option(None, min=1, help="Most bytes of the model's constants plus kernel code."),
+    max_ms: Optional[float] = typer.Option(None, min=0.001, help="Most milliseconds of one inference at the core's clock."),
+    trials: int = typer.Option(40, min=1, help="Trials (Optuna samples) in all."),
+    epochs: int = typer.Option(30, min=1, help="Most epochs of one trial (ASHA stops poor ones earlier)."),
+    grace_epochs: int = typer.Option(8, min=1, help="Epochs every trained trial gets before ASHA may stop it."),
+    augment: str = typer.Option("noise", help="Augmentation of every trial: none | noise | default."),
+    seed: int = typer.Option(0),
+    max_clips_per_split: Optional[int] = typer.Option(None, min=1, help="Subsample each split (quick searches)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to run on (ray://HOST:PORT or HOST:PORT); "
+                                          "default: Ray in this process, one trial per core."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Search features and model (family, width, depth) for the most accurate models that fit a board."""
+    _quiet_tensorflow()
+    from tinyaudio.pipeline.search import Budget, SearchSettings, search
+
+    if (out is None) == (resume is None):
+        raise ConfigError("give --out DIR for a new search or --resume DIR to continue one (not both)")
+    if augment not in ("none", "noise", "default"):
+        raise ConfigError(f"--augment {augment!r} is not one of none, noise, default")
+    if cpu not in CPUS:
+        raise ConfigError(f"--cpu {cpu!r} is not one of {', '.join(CPUS)}")
+    settings = SearchSettings(dataset=dataset, budget=Budget(cpu=cpu, max_arena=max_arena, max_flash=max_flash, max_ms=max_ms),
+                              trials=trials, epochs=epochs, grace_epochs=grace_epochs, augment=augment, seed=seed,
+                              max_clips_per_split=max_clips_per_split)
+    search(settings, resume or out, address=address, resume=resume is not None, data_dir=data_dir,
+           log=lambda line: console.print(line, highlight=False, markup=False))
 
 
 if __name__ == "__main__":

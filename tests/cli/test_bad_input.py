@@ -122,6 +122,15 @@ CASES = [
     ("codegen-user-folder", "codegen {run} --out {root}/project --overwrite", "tinyaudio did not write"),
     ("codegen-existing", "codegen {run} --out {root}/project", "exists"),
     ("codegen-cpu", "codegen {run} --cpu m4 --out {root}/c3", "unknown cpu 'm4'; use one of cortex-m0plus"),
+    # search: an impossible budget is refused before any training, with the smallest configuration's cost
+    ("search-impossible-budget", "search --out {root}/s1 --dataset fsdd --max-ms 0.01",
+     "nothing in the search space fits the budget on the cortex-m0plus: the smallest configuration"),
+    ("search-impossible-arena", "search --out {root}/s1 --dataset fsdd --max-arena 64", "arena"),
+    ("search-user-folder", "search --out {root}/project --dataset fsdd", "exists"),
+    ("search-resume-nothing", "search --resume {run}", "no search to resume here"),
+    ("search-out-and-resume", "search --out {root}/s2 --resume {root}/s3", "give --out DIR for a new search or --resume DIR"),
+    ("search-cpu", "search --out {root}/s4 --cpu m0", "--cpu 'm0' is not one of cortex-m0plus"),
+    ("train-width-multiplier", "train --out {root}/n22 --model cnn3 --width-multiplier 0.5", "width_multiplier / depth_multiplier scale"),
     ("codegen-missing", "codegen {root}/missing.tflite --out {root}/c2", "missing.tflite"),
     # step-model: a model that does not stream, or no run at all
     ("step-model-not-causal", "step-model {run}", "looks ahead in time (same padding along time)"),

@@ -97,7 +97,7 @@ def test_zoo_model_c_equals_tflite_micro_on_200_real_clips(name, zoo_models, spe
     assert generated.plan.peak_live_bytes <= generated.arena_size <= check_mcu(model).arena_bytes
 
 
-@pytest.mark.slow  # .ci/run runs it: 8 models x 4 cores x 200 clips under QEMU, a few minutes
+@pytest.mark.slow  # .ci/run runs it: 8 models x 4 cores x 200 clips under QEMU, a few minutes; and the cost model
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"])
 def test_every_zoo_model_on_every_core_under_qemu_equals_tflite_micro(cpu, zoo_models, speech_commands, tmp_path):
     """Each core's build of the generated C (packed weights on the M0+ / M3, SMLAD on the M4 / M7),
@@ -109,6 +109,10 @@ def test_every_zoo_model_on_every_core_under_qemu_equals_tflite_micro(cpu, zoo_m
 
     if shutil.which(ARM_CC) is None or shutil.which(QEMU) is None:
         pytest.skip(f"{ARM_CC} / {QEMU} not found (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+    from tinyaudio.export.mcu.cost import load_cost_model
+    from tinyaudio.export.mcu.profile import TIMINGS, estimate_cycles, profile_model
+
+    errors = {}
     for name in ZOO:
         model = zoo_models[name]
         inputs = _quantize_inputs(model, speech_commands[2])
@@ -116,6 +120,10 @@ def test_every_zoo_model_on_every_core_under_qemu_equals_tflite_micro(cpu, zoo_m
         got = run_qemu_model(elf, inputs, int(np.prod(generated.output_shape)), cpu=cpu)
         assert len(got) >= N_TEST
         np.testing.assert_array_equal(got, tflm_outputs(model, inputs), err_msg=f"{name} on the {cpu}")
+        if cpu in TIMINGS:  # the search's cost model against this trained model's traced cycles
+            measured = estimate_cycles(profile_model(elf, inputs[:1], cpu=cpu), cpu)
+            errors[name] = load_cost_model(cpu).predict(model) / measured - 1
+    assert all(abs(e) <= 0.15 for e in errors.values()), errors  # issue #19: within 15 % on every zoo model
 
 
 def test_resize_and_normalization_ops_are_lowered(zoo_models):

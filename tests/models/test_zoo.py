@@ -48,3 +48,24 @@ def test_every_model_builds_with_a_sigmoid_head(name):
 def test_unknown_model():
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build_model("resnet", (49, 10, 1), 2)
+
+
+def test_width_and_depth_multipliers_scale_channels_and_blocks():
+    from tinyaudio.errors import ConfigError
+    from tinyaudio.models import scaled_kwargs
+
+    assert scaled_kwargs("ds_cnn", 1.0, 1.0) == {}
+    assert scaled_kwargs("ds_cnn", 0.5, 0.5) == {"width": 32, "n_blocks": 2}
+    assert scaled_kwargs("tc_resnet", 1.5, 2.0) == {"width_multiplier": 0.75, "blocks_per_stage": 2}
+    assert scaled_kwargs("bc_resnet", 0.5, 1.5) == {"width_multiplier": 0.5, "depth_multiplier": 1.5}
+    shape = (*PRESETS["mfcc_49x10"].shape, 1)
+    small = build_model("ds_cnn", shape, 12, **scaled_kwargs("ds_cnn", 0.5, 0.5))
+    assert sum(type(layer).__name__ == "DepthwiseConv2D" for layer in small.layers) == 2
+    assert small.layers[1].filters == 32
+    # TC-ResNet14 (two blocks per stage, Choi et al. 2019) at width 1.5 on the paper's input: 305 K params
+    tc14 = build_model("tc_resnet", (98, 40, 1), 12, width_multiplier=1.5, blocks_per_stage=2)
+    assert 300_000 <= tc14.count_params() <= 310_000
+    with pytest.raises(ConfigError, match="model 'cnn3' has no width knob"):
+        scaled_kwargs("cnn3", 0.5)
+    with pytest.raises(ConfigError, match="ds_cnn_stream: 25 frames leave 9 after the first convolution; 6 blocks need 13"):
+        build_model("ds_cnn_stream", (25, 10, 1), 12, n_blocks=6)

@@ -6,7 +6,7 @@ of classes for a softmax head, or 1 for a sigmoid one-keyword detector.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import keras
 from keras import layers
@@ -176,6 +176,10 @@ def ds_cnn_stream(
     inputs = keras.Input(input_shape, name="features")
     n_frames, n_features = input_shape[0], input_shape[1]
     k_time = 10 - (n_frames - 10) % 2
+    left = (n_frames - k_time) // 2 + 1  # frames after the first convolution; each block's 3-tap conv takes 2
+    if left < 2 * n_blocks + 1:
+        raise ConfigError(f"ds_cnn_stream: {n_frames} frames leave {left} after the first convolution; "
+                          f"{n_blocks} blocks need {2 * n_blocks + 1}: use more frames (a shorter hop) or fewer blocks")
     # Frequency "same" padding for a width-4, stride-2 kernel (as TensorFlow pads: extra on the right).
     total = max(4 - (n_features % 2 or 2), 0)
     x = layers.ZeroPadding2D(((0, 0), (total // 2, total - total // 2)))(inputs)
@@ -193,6 +197,7 @@ def tc_resnet(
     n_outputs: int,
     *,
     width_multiplier: float = 0.5,
+    blocks_per_stage: int = 1,
     dropout: float = 0.2,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
@@ -206,6 +211,8 @@ def tc_resnet(
 
     Args:
         width_multiplier: k, scales every layer's channels (the paper's TC-ResNet8-1.5 is 1.5).
+        blocks_per_stage: residual blocks per channel stage; the first of a stage has stride 2
+            and the 1x1 shortcut, the others stride 1 and an identity shortcut (2: TC-ResNet14).
 
     Source: Choi et al. 2019, "Temporal Convolution for Real-time Keyword Spotting on Mobile
     Devices", Interspeech, fig. 2 and table 1 (TC-ResNet8).
@@ -222,9 +229,11 @@ def tc_resnet(
     x = layers.Reshape((n_frames, 1, n_features))(inputs)
     x = conv_bn(x, channels[0], 3, relu=False)
     for filters in channels[1:]:
-        y = conv_bn(conv_bn(x, filters, 9, strides=2), filters, 9, relu=False)
-        shortcut = conv_bn(x, filters, 1, strides=2)
-        x = layers.ReLU()(layers.Add()([y, shortcut]))
+        for block in range(blocks_per_stage):
+            stride = 2 if block == 0 else 1
+            y = conv_bn(conv_bn(x, filters, 9, strides=stride), filters, 9, relu=False)
+            shortcut = conv_bn(x, filters, 1, strides=2) if block == 0 else x
+            x = layers.ReLU()(layers.Add()([y, shortcut]))
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     return keras.Model(inputs, _head(x, n_outputs), name="tc_resnet")
@@ -235,6 +244,7 @@ def bc_resnet(
     n_outputs: int,
     *,
     width_multiplier: float = 1.0,
+    depth_multiplier: float = 1.0,
     dropout: float = 0.1,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
@@ -257,6 +267,7 @@ def bc_resnet(
 
     Args:
         width_multiplier: t, scales every layer's channels (BC-ResNet-t).
+        depth_multiplier: scales the blocks of each stage (2, 2, 4, 4), at least one each.
 
     Source: Kim et al. 2021, "Broadcasted Residual Learning for Efficient Keyword Spotting",
     Interspeech, fig. 2 and table 1.
@@ -279,7 +290,7 @@ def bc_resnet(
     inputs = keras.Input(input_shape, name="features")
     x = layers.ReLU()(bn(layers.Conv2D(width(16), 5, strides=(1, 2), padding="same", use_bias=False)(inputs)))
     channels = width(16)
-    for stage, (filters, n_blocks) in enumerate(zip((8, 12, 16, 20), (2, 2, 4, 4))):
+    for stage, (filters, n_blocks) in enumerate(zip((8, 12, 16, 20), (max(1, round(n * depth_multiplier)) for n in (2, 2, 4, 4)))):
         for i in range(n_blocks):
             freq_stride = 2 if i == 0 and stage in (1, 2) and x.shape[2] > 2 else 1
             transition = i == 0 and (width(filters) != channels or freq_stride > 1)
@@ -394,6 +405,43 @@ MODELS: dict[str, Callable[..., keras.Model]] = {
     "tc_resnet": tc_resnet,
     "bc_resnet": bc_resnet,
 }
+
+
+#: Each family's builder arguments that `scaled_kwargs` sets from a width and a depth multiplier:
+#: (width argument, its value at multiplier 1, depth argument, its value at multiplier 1).
+#: A ``None`` argument means the family has no such knob.
+SCALABLE: dict[str, tuple[str | None, float, str | None, float]] = {
+    "ds_cnn": ("width", 64, "n_blocks", 4),
+    "ds_cnn_stream": ("width", 64, "n_blocks", 4),
+    "tc_resnet": ("width_multiplier", 0.5, "blocks_per_stage", 1),
+    "bc_resnet": ("width_multiplier", 1.0, "depth_multiplier", 1.0),
+}
+
+
+def scaled_kwargs(name: str, width_multiplier: float = 1.0, depth_multiplier: float = 1.0) -> dict[str, Any]:
+    """Builder arguments of zoo model ``name`` scaled by ``width_multiplier`` (channels) and
+    ``depth_multiplier`` (blocks), as EfficientNet / MobileNet multipliers; ``{}`` at 1 and 1.
+
+    Channel and block counts are rounded to whole numbers (at least 1); ``ds_cnn`` at width 0.5 has
+    32 channels, at depth 0.5 two blocks.
+
+    Raises:
+        ConfigError: a multiplier other than 1 for a family without that knob (`SCALABLE`), or <= 0.
+    """
+    if width_multiplier <= 0 or depth_multiplier <= 0:
+        raise ConfigError(f"width_multiplier={width_multiplier}, depth_multiplier={depth_multiplier}: both must be > 0")
+    if (width_multiplier, depth_multiplier) == (1.0, 1.0):
+        return {}
+    width_arg, width_base, depth_arg, depth_base = SCALABLE.get(name, (None, 1, None, 1))
+    out: dict[str, Any] = {}
+    for what, multiplier, arg, base in (("width", width_multiplier, width_arg, width_base),
+                                        ("depth", depth_multiplier, depth_arg, depth_base)):
+        if multiplier == 1.0:
+            continue
+        if arg is None:
+            raise ConfigError(f"model {name!r} has no {what} knob; {what}_multiplier works for {sorted(SCALABLE)}")
+        out[arg] = max(1, round(base * multiplier)) if isinstance(base, int) else base * multiplier
+    return out
 
 
 def build_model(name: str, input_shape: tuple[int, int, int], n_outputs: int, **kwargs) -> keras.Model:

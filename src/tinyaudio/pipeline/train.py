@@ -14,7 +14,7 @@ from tinyaudio.export import to_c_array
 from tinyaudio.evaluate.classify import test_metrics
 from tinyaudio.evaluate.threshold import operating_point
 from tinyaudio.features.config import FeatureConfig
-from tinyaudio.models import build_model, count_macs
+from tinyaudio.models import build_model, count_macs, scaled_kwargs
 from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 from tinyaudio.quantize.silence import quiet_converter
 from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, STEP_SPEC, RunFolder
@@ -24,7 +24,8 @@ from tinyaudio.train.fit import class_weights, fit, loss_name, set_seeds
 
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None,
-          overwrite: bool = False, log: Callable[[str], None] = print, verbose: int = 1) -> dict[str, Any]:
+          overwrite: bool = False, log: Callable[[str], None] = print, verbose: int = 1,
+          callbacks: tuple = ()) -> dict[str, Any]:
     """Train, quantize and evaluate one model; write the run folder (see `tinyaudio.runtime.run_folder`).
 
     The folder is built under a temporary sibling name and renamed at the end (`RunFolder.create`):
@@ -34,6 +35,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
 
     Args:
         verbose: 0 silent, 1 progress bars (default), 2 Keras' per-epoch lines and converter output.
+        callbacks: Keras callbacks for the training from scratch (a model search reports each
+            epoch's validation accuracy through one, `tinyaudio.pipeline.search`).
 
     ``dataset="speakers"`` trains a verification embedding instead
     (`tinyaudio.pipeline.speaker.train_speaker_embedding`).
@@ -61,7 +64,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
     n_outputs = 1 if config.keyword else len(labels)
     weights = class_weights(train_set.y, len(labels), config.class_weights)
     set_seeds(config.seed)
-    model, history, transfer_info = _fit_model(config, base, train_set, val, n_outputs, weights, verbose)
+    model, history, transfer_info = _fit_model(config, base, train_set, val, n_outputs, weights, verbose, callbacks)
     qat_model, qat_history = None, None
     if config.qat:
         from tinyaudio.quantize.qat import fine_tune_qat
@@ -218,7 +221,8 @@ def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray | None, max_frame
     return out
 
 
-def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int):
+def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int,
+               callbacks: tuple = ()):
     """The trained Keras model, its history and (transfer) the two stages' info."""
     import keras
 
@@ -232,11 +236,12 @@ def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_ou
             patience=config.patience, class_weight=weights, verbose=verbose)
     x = train_set.x
     extra = {"mean": float(x.mean()), "variance": float(x.var())} if config.model == "cnn_resize32" else {}
+    extra.update(scaled_kwargs(config.model, config.width_multiplier, config.depth_multiplier))
     model = build_model(config.model, x.shape[1:], n_outputs, **extra)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss_name(n_outputs), metrics=["accuracy"])
     history = fit(model, x, train_set.y, (val.x, val.y), epochs=config.epochs, batch_size=config.batch_size,
                   patience=config.patience, monitor=config.monitor, halve_lr=True, class_weight=weights,
-                  verbose=verbose, description=f"training {config.model}")
+                  verbose=verbose, description=f"training {config.model}", callbacks=callbacks)
     return model, history, None
 
 

@@ -31,6 +31,8 @@ class TrainConfig:
             `tinyaudio.pipeline.train_speaker_embedding`) or a ``label/*.wav`` folder.
         model: zoo name (``ds_cnn``, ``tc_resnet``, ``bc_resnet``, ``cnn_mfcc``, ``cnn3``, ``cnn_resize32``, ``tiny_conv``).
         width: channels of ``ds_cnn`` (None: the builder's default, 64).
+        width_multiplier, depth_multiplier: scale the model's channels and blocks
+            (`tinyaudio.models.scaled_kwargs`; ds_cnn, ds_cnn_stream, tc_resnet, bc_resnet).
         features: preset name (``fsdd_mfcc``, ``mfcc_49x10``, ...) or a FeatureConfig JSON path.
         task: ``"words"`` (labels are what is said) or ``"speaker"`` (labels are who speaks;
             the loader's ``label_by="speaker"``).
@@ -94,6 +96,8 @@ class TrainConfig:
     dataset: str = "fsdd"
     model: str = "ds_cnn"
     width: int | None = None
+    width_multiplier: float = 1.0
+    depth_multiplier: float = 1.0
     features: str = "fsdd_mfcc"
     task: Task = "words"
     keyword: str | None = None
@@ -184,6 +188,13 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 problems.append(f"{name}={value} must be a rate between 0 and 1")
+        if self.width_multiplier != 1.0 or self.depth_multiplier != 1.0:
+            from tinyaudio.models.zoo import SCALABLE
+
+            if self.model not in SCALABLE:
+                problems.append(f"width_multiplier / depth_multiplier scale {sorted(SCALABLE)}, not {self.model!r}")
+            if not (self.width_multiplier > 0 and self.depth_multiplier > 0):
+                problems.append(f"width_multiplier={self.width_multiplier}, depth_multiplier={self.depth_multiplier} must be > 0")
         if self.width is not None and (not isinstance(self.width, int) or self.width < 1):
             problems.append(f"width={self.width!r} must be a whole number >= 1")
         if self.dataset == SPEAKER_CORPUS and (self.task != "speaker" or self.loss not in SPEAKER_LOSSES

@@ -247,15 +247,45 @@ def profile_firmware(elf: str | os.PathLike, clips: np.ndarray, *, cpu: str = DE
     """
     clips = np.ascontiguousarray(clips, dtype="<i2")
     n_clips, n_samples = clips.shape
+    stages, stdout = _trace(elf, clips.tobytes(), (str(n_samples),), MARKERS, n_clips, cpu, timeout_s)
+    ticks = clip_ticks(stdout)
+    return FirmwareProfile(stages=stages, frames_per_clip=int(round(ticks[:, 2].mean())) if len(ticks) else 0, cpu=cpu)
+
+
+def profile_model(elf: str | os.PathLike, inputs: np.ndarray, *, cpu: str = DEFAULT_CPU,
+                  timeout_s: float = 900.0) -> StageCounts:
+    """Executed instruction classes of one ``ta_model_invoke`` of a `build_qemu_model` ELF (the
+    generated model alone, no frontend), the mean over ``inputs``.
+
+    Args:
+        inputs: int8, shape (n, ...) with the model's input size per example; one is enough
+            (the kernels' work does not depend on the values, only requantization clamps do).
+        cpu: the core of the build (its QEMU board).
+
+    Raises:
+        BuildError: QEMU or binutils missing, a timeout, a non-zero exit, or an ELF without the
+            ``ta_mark_model`` / ``ta_mark_idle`` markers.
+    """
+    x = np.ascontiguousarray(inputs, dtype=np.int8)
+    markers = {name: stage for name, stage in MARKERS.items() if stage != "frontend"}
+    stages, _ = _trace(elf, x.tobytes(), (), markers, len(x), cpu, timeout_s)
+    return stages.get("model", StageCounts())
+
+
+def _trace(elf: str | os.PathLike, data: bytes, args: tuple[str, ...], markers: dict[str, str], n_examples: int,
+           cpu: str, timeout_s: float) -> tuple[dict[str, StageCounts], str]:
+    """Run ``elf IN.raw OUT.raw *args`` (IN.raw holds ``data``) under QEMU with the execution trace,
+    and replay it: per-stage instruction classes (means over ``n_examples``) and the run's stdout."""
     insns, symbols = disassemble(elf)
-    markers = {symbols[name]: stage for name, stage in MARKERS.items() if name in symbols}
-    if len(markers) != len(MARKERS):
-        raise BuildError(f"{elf} has no stage markers ({', '.join(MARKERS)}); rebuild it with build_qemu_firmware")
+    starts = {symbols[name]: stage for name, stage in markers.items() if name in symbols}
+    if len(starts) != len(markers):
+        raise BuildError(f"{elf} has no stage markers ({', '.join(markers)}); rebuild it with "
+                         "build_qemu_firmware / build_qemu_model")
     blocks: Counter = Counter()
     translated: dict[int, list[int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        clips.tofile(Path(tmp) / "in.raw")
-        cmd = qemu_command(elf, ("in.raw", "out.raw", str(n_samples)), cpu_target(cpu).machine,
+        (Path(tmp) / "in.raw").write_bytes(data)
+        cmd = qemu_command(elf, ("in.raw", "out.raw", *args), cpu_target(cpu).machine,
                            extra=("-d", "in_asm,exec,nochain", "-D", "/dev/stderr"))
         with open(Path(tmp) / "stdout.txt", "w+") as stdout:
             proc = subprocess.Popen(cmd, cwd=tmp, stdout=stdout, stderr=subprocess.PIPE, text=True)
@@ -276,7 +306,7 @@ def profile_firmware(elf: str | os.PathLike, clips: np.ndarray, *, cpu: str = DE
                     pc = int(line[line.index("[") + 1 :].split("/")[1], 16)
                     if previous is not None:
                         blocks[(stage, previous, pc)] += 1
-                    stage = markers.get(pc, stage)
+                    stage = starts.get(pc, stage)
                     previous = pc
                 proc.wait()
             finally:
@@ -285,7 +315,7 @@ def profile_firmware(elf: str | os.PathLike, clips: np.ndarray, *, cpu: str = DE
                 if proc.poll() is None:
                     proc.kill()
             stdout.seek(0)
-            ticks = clip_ticks(stdout.read())
+            output = stdout.read()
     if timed_out:
         raise BuildError(f"QEMU profile run of {elf} took more than {timeout_s:.0f} s; profile fewer clips")
     if proc.returncode != 0:
@@ -294,5 +324,5 @@ def profile_firmware(elf: str | os.PathLike, clips: np.ndarray, *, cpu: str = DE
     for counts in stages.values():
         for table in (counts.counts, counts.functions):
             for k in list(table):
-                table[k] = table[k] / n_clips
-    return FirmwareProfile(stages=stages, frames_per_clip=int(round(ticks[:, 2].mean())) if len(ticks) else 0, cpu=cpu)
+                table[k] = table[k] / max(n_examples, 1)
+    return stages, output

@@ -1,0 +1,196 @@
+"""A cost model: estimated cycles of one generated-C inference on a core, from the layer shapes alone.
+
+`profile_model` under QEMU gives a model's executed instructions by class and `estimate_cycles`
+prices them with a core's timing rules; that takes a cross-compile and an emulator run. The cost
+model predicts the same figure from the int8 ``.tflite`` graph in milliseconds, so a model search
+(`tinyaudio.pipeline.search`) can price a candidate before training it.
+
+Form: cycles = sum over features of coefficient x feature, a linear model in work counts that the
+generated kernels' loops scale with (`op_features`): per kernel kind the multiply-accumulates over
+the taps the kernel really visits (padded taps are skipped, `ta_nn.c`), the taps (one per output
+position and filter tap: the inner loop's set-up), the output values (bias, requantization, store)
+and the calls; elementwise kinds count values. Coefficients are fitted per core by non-negative
+least squares on relative error (each measured model weighs the same) to QEMU measurements of
+random architectures from the search space (`benchmarks/fit_cost_model.py`, which writes
+``cost_models.json`` beside this module and prints the error on held-out architectures: the zoo's
+own models, never fitted on). It is an estimate of an estimate: the QEMU figure it is fitted to
+already assumes no flash wait states (`tinyaudio.export.mcu.profile`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyaudio.errors import BuildError
+from tinyaudio.export.codegen.generate import _shape_only_ops
+from tinyaudio.export.codegen.graph import Graph, read_graph
+from tinyaudio.export.codegen import params as P
+
+#: Where `benchmarks/fit_cost_model.py` writes the fitted coefficients, one entry per core.
+COST_MODELS_FILE = Path(__file__).with_name("cost_models.json")
+#: Feature names, in a fixed order (`op_features` returns all of them).
+FEATURES = (
+    "calls",
+    "conv_macs", "conv_taps", "conv_outputs",
+    "conv_tail_macs",  # output channels left over after groups of four (the one-channel loop)
+    "depthwise_macs", "depthwise_taps", "depthwise_outputs",
+    "fc_macs", "fc_outputs",
+    "pool_taps", "pool_outputs",
+    "mean_inputs", "arith_outputs", "softmax_values", "resize_outputs", "copy_bytes",
+)
+
+
+def _valid_taps(in_size: int, out_size: int, filter_size: int, stride: int, pad: int) -> int:
+    """Filter taps along one axis that fall inside the input, summed over the output positions."""
+    origins = np.arange(out_size) * stride - pad
+    taps = np.clip(np.minimum(origins + filter_size, in_size) - np.maximum(origins, 0), 0, None)
+    return int(taps.sum())
+
+
+def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
+    """The work counts of one inference of an int8 model's generated C (`FEATURES`).
+
+    Args:
+        model: path or bytes of the int8 ``.tflite``, or its `Graph`.
+
+    Returns:
+        feature name -> count (MACs, taps, values, bytes or calls; see the module docstring).
+    """
+    graph = model if isinstance(model, Graph) else read_graph(model)
+    f = dict.fromkeys(FEATURES, 0.0)
+    skipped = _shape_only_ops(graph)
+    for i, op in enumerate(graph.ops):
+        if i in skipped or op.name == "RESHAPE":
+            continue
+        f["calls"] += 1
+        y = graph.tensors[op.outputs[0]]
+        x = graph.tensors[op.inputs[0]]
+        if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            o = op.options
+            _, in_h, in_w, in_c = x.shape
+            _, out_h, out_w, out_c = y.shape
+            if op.name.endswith("POOL_2D"):
+                f_h, f_w = o["filterHeight"], o["filterWidth"]
+            else:
+                w = graph.tensors[op.inputs[1]]
+                f_h, f_w = w.shape[1], w.shape[2]
+            s_h, s_w = o.get("strideH", 1), o.get("strideW", 1)
+            same = o.get("padding", 0) == 0
+            pad_h = P.same_padding(s_h, 1, in_h, f_h, out_h) if same else 0
+            pad_w = P.same_padding(s_w, 1, in_w, f_w, out_w) if same else 0
+            taps = _valid_taps(in_h, out_h, f_h, s_h, pad_h) * _valid_taps(in_w, out_w, f_w, s_w, pad_w)
+            if op.name == "CONV_2D":
+                grouped = out_c - out_c % 4
+                f["conv_macs"] += taps * in_c * grouped
+                f["conv_tail_macs"] += taps * in_c * (out_c % 4)
+                f["conv_taps"] += taps
+                f["conv_outputs"] += y.size
+            elif op.name == "DEPTHWISE_CONV_2D":
+                f["depthwise_macs"] += taps * out_c
+                f["depthwise_taps"] += taps
+                f["depthwise_outputs"] += y.size
+            else:
+                f["pool_taps"] += taps * out_c
+                f["pool_outputs"] += y.size
+        elif op.name == "FULLY_CONNECTED":
+            f["fc_macs"] += y.size * graph.tensors[op.inputs[1]].shape[1]  # weights (n_out, n_in)
+            f["fc_outputs"] += y.size
+        elif op.name == "MEAN":
+            f["mean_inputs"] += x.size
+        elif op.name in ("ADD", "SUB"):
+            f["arith_outputs"] += y.size
+        elif op.name in ("SOFTMAX", "LOGISTIC"):
+            f["softmax_values"] += y.size
+        elif op.name == "RESIZE_BILINEAR":
+            f["resize_outputs"] += y.size
+        else:  # PAD and a step model's CONCATENATION / SLICE: copies
+            f["copy_bytes"] += y.nbytes
+    return f
+
+
+@dataclasses.dataclass(frozen=True)
+class CostModel:
+    """Fitted cycles-per-unit coefficients of one core (`FEATURES`) and how well they fit.
+
+    Attributes:
+        cpu: the core (`tinyaudio.export.cpus.CPUS`) whose QEMU cycle estimates were fitted.
+        coefficients: feature -> estimated cycles per unit (non-negative).
+        n_fitted: architectures fitted on.
+        errors: relative errors (predicted / measured - 1): ``fit_max``, ``fit_mean_abs`` on the
+            fitted architectures, ``held_out`` {name: error} on architectures not fitted on.
+        code_bytes: flash of the kernels' code (``ta_nn.c`` built for ``cpu``), added to a
+            model's constant bytes for its flash.
+    """
+
+    cpu: str
+    coefficients: dict[str, float]
+    n_fitted: int
+    errors: dict[str, Any]
+    code_bytes: int = 0
+
+    def predict(self, model: str | os.PathLike | bytes | Graph | dict[str, float]) -> float:
+        """Estimated cycles of one inference of ``model`` (int8 ``.tflite`` path / bytes, `Graph`,
+        or `op_features` of one)."""
+        features = model if isinstance(model, dict) else op_features(model)
+        return float(sum(self.coefficients.get(k, 0.0) * v for k, v in features.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def fit_cost_model(features: list[dict[str, float]], cycles: list[float], cpu: str) -> CostModel:
+    """Non-negative least squares on relative error: coefficients c >= 0 minimising
+    sum_i ((features_i . c) / cycles_i - 1)^2 (`scipy.optimize.nnls`).
+
+    Raises:
+        BuildError: fewer measurements than features that vary (the fit would be underdetermined).
+    """
+    from scipy.optimize import nnls
+
+    used = [k for k in FEATURES if any(f.get(k, 0) for f in features)]
+    if len(features) < len(used):
+        raise BuildError(f"{len(features)} measurements for {len(used)} features; measure more architectures")
+    y = np.asarray(cycles, dtype=np.float64)
+    a = np.array([[f.get(k, 0.0) for k in used] for f in features], dtype=np.float64) / y[:, None]
+    norms = np.maximum(np.abs(a).max(axis=0), 1e-30)  # column scaling: MACs are 1e6, calls 1e1
+    solution, _ = nnls(a / norms, np.ones(len(y)), maxiter=50 * len(used))
+    coefficients = {k: float(c / n) for k, c, n in zip(used, solution, norms)}
+    model = CostModel(cpu=cpu, coefficients=coefficients, n_fitted=len(y), errors={})
+    rel = np.array([model.predict(f) for f in features]) / y - 1
+    return dataclasses.replace(model, errors={"fit_max": float(np.abs(rel).max()), "fit_mean_abs": float(np.abs(rel).mean())})
+
+
+def measure_cycles(model: bytes, cpu: str, build_dir: str | os.PathLike) -> tuple[float, float]:
+    """``(instructions, estimated cycles)`` of one inference of an int8 model's generated C on
+    ``cpu``, measured under QEMU (`build_qemu_model`, `profile_model`, `estimate_cycles`).
+
+    Raises:
+        BuildError: no cross compiler / QEMU, or no timing rules for ``cpu``.
+    """
+    from tinyaudio.export.mcu.build import build_qemu_model
+    from tinyaudio.export.mcu.profile import estimate_cycles, profile_model
+
+    elf, generated = build_qemu_model(model, build_dir, cpu=cpu)
+    x = np.random.default_rng(0).integers(-128, 128, (1, int(np.prod(generated.input_shape))), dtype=np.int8)
+    counts = profile_model(elf, x, cpu=cpu)
+    return float(counts.instructions), estimate_cycles(counts, cpu)
+
+
+def load_cost_model(cpu: str, path: str | os.PathLike = COST_MODELS_FILE) -> CostModel:
+    """The fitted `CostModel` of ``cpu`` from ``cost_models.json``.
+
+    Raises:
+        BuildError: no cost model fitted for ``cpu`` (the message names those there are).
+    """
+    path = Path(path)
+    table = json.loads(path.read_text()) if path.exists() else {}
+    if cpu not in table:
+        raise BuildError(f"no cost model for {cpu} in {path} (fitted: {', '.join(table) or 'none'}); "
+                         f"run python benchmarks/fit_cost_model.py --cpu {cpu}")
+    return CostModel(**table[cpu])

@@ -1,0 +1,140 @@
+"""tinyaudio.pipeline.search: the space, the budget, the Pareto set, and real searches on Ray.
+
+The slow tests (run by .ci/run) start a real two-node Ray cluster on 127.0.0.1 and run a 4-trial,
+1-epoch search on it through the CLI, and interrupt a local search with Ctrl-C (SIGINT) and resume it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyaudio.features.config import check_q15_config
+from tinyaudio.pipeline.search import SPACE, Budget, Cost, feature_config, pareto_front
+
+
+def test_every_feature_point_of_the_space_is_a_valid_q15_config():
+    keys = ("kind", "n_features", "hop_length", "win_length")
+    for values in itertools.product(*(SPACE[k] for k in keys)):
+        config = feature_config(dict(zip(keys, values)))
+        check_q15_config(config)
+        assert config.n_features == dict(zip(keys, values))["n_features"] and config.n_frames >= 20
+
+
+def test_budget_names_every_limit_it_breaks():
+    cost = Cost(cycles=6e6, ms=48.0, arena_size=40000, flash_bytes=300000, params=20000, macs=10**6)
+    assert Budget(max_arena=32768, max_flash=262144, max_ms=24).problems(cost) == [
+        "arena 40000 B > 32768 B", "flash 300000 B > 262144 B", "48.0 ms > 24 ms"]
+    assert Budget(max_arena=65536, max_ms=50).problems(cost) == []
+
+
+def test_pareto_front_keeps_only_unbeaten_finished_feasible_trials():
+    def row(name, acc, cycles, done=True, feasible=True):
+        return {"trial": name, "val_accuracy": acc, "cycles": cycles, "trained": done, "feasible": feasible}
+
+    rows = [row("a", 0.90, 5e6), row("b", 0.85, 2e6), row("c", 0.84, 3e6),  # c: beaten by b on both
+            row("d", 0.95, 9e6), row("e", 0.99, 1e6, done=False),  # e: stopped early, not a result
+            row("f", 0.99, 1e6, feasible=False), row("g", 0.90, 5e6)]  # g ties a: neither beats the other
+    assert [r["trial"] for r in pareto_front(rows)] == ["b", "a", "g", "d"]
+
+
+def _tinyaudio(*args, env=None, **kwargs):
+    return subprocess.run([sys.executable, "-m", "tinyaudio.cli", *args], env=env, capture_output=True, text=True,
+                          **kwargs)
+
+
+def _env(data_root) -> dict[str, str]:
+    return {**os.environ, "TINYAUDIO_DATA": str(data_root), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _ray() -> str:
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+    if ray is None:
+        pytest.skip("ray not installed (pip install tinyaudio[search])")
+    return ray
+
+
+QUICK = ("--dataset", "fsdd", "--epochs", "1", "--grace-epochs", "1", "--max-clips-per-split", "40",
+         "--max-ms", "400", "--max-arena", "65536")
+
+
+@pytest.mark.slow
+def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
+    """`ray start --head` plus a second node (one CPU each) on 127.0.0.1; the search connects with
+    --address and its 4 trials run there, each writing a run folder; the Pareto table and plot are written."""
+    ray = _ray()
+    # token authentication on (Ray's default for a new local cluster), stated so that every process agrees
+    env = {**_env(data_root), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token"}
+    port = "6397"
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 107 bytes
+    head = subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+                           f"--temp-dir={temp}"], env=env, capture_output=True, text=True)
+    assert head.returncode == 0, head.stderr[-2000:]
+    try:
+        worker = subprocess.run([ray, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1"], env=env,
+                                capture_output=True, text=True)
+        assert worker.returncode == 0, worker.stderr[-2000:]
+        nodes = subprocess.run([sys.executable, "-c", "import ray; ray.init(address='127.0.0.1:" + port + "', "
+                                "logging_level='ERROR'); print(sum(n['Alive'] for n in ray.nodes()))"],
+                               env=env, capture_output=True, text=True)
+        assert nodes.stdout.strip().splitlines()[-1] == "2", nodes.stdout + nodes.stderr[-2000:]  # two nodes alive
+        out = tmp_path / "search"
+        result = _tinyaudio("search", "--out", str(out), "--trials", "4", "--address", f"127.0.0.1:{port}", *QUICK,
+                            env=env, timeout=1200)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    finally:
+        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True)
+        shutil.rmtree(temp, ignore_errors=True)
+    rows = json.loads((out / "trials.json").read_text())
+    assert len(rows) == 4
+    trained = [r for r in rows if r["trained"]]
+    assert trained, rows
+    for r in trained:
+        assert (Path(r["run"]) / "model_int8.tflite").exists() and r["feasible"] and r["ms"] <= 400
+        assert 0 < r["val_accuracy"] <= 1
+    assert (out / "pareto.md").read_text().count("\n| ") >= 2 and (out / "pareto.png").stat().st_size > 1000
+    front = json.loads((out / "pareto.json").read_text())
+    assert front and all(r["test_accuracy_int8"] is not None for r in front)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_search_interrupted_with_ctrl_c_resumes_and_keeps_finished_trials(data_root, tmp_path):
+    _ray()
+    env = {**_env(data_root), "RAY_USAGE_STATS_ENABLED": "0"}
+    out = tmp_path / "search"
+    proc = subprocess.Popen([sys.executable, "-m", "tinyaudio.cli", "search", "--out", str(out), "--trials", "6", *QUICK],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 900
+        while time.time() < deadline and not any((out / "runs").glob("*/metrics.json")):
+            assert proc.poll() is None, "the search ended before any trial finished"
+            time.sleep(2)
+        finished = {p.parent.name: _sha(p.parent / "model_int8.tflite") for p in (out / "runs").glob("*/metrics.json")}
+        assert finished, "no trial finished in 15 minutes"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at the terminal reaches the whole process group
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    result = _tinyaudio("search", "--resume", str(out), env=env, timeout=1800)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    rows = json.loads((out / "trials.json").read_text())
+    assert len(rows) == 6
+    for name, sha in finished.items():  # the trials finished before Ctrl-C are kept, untouched
+        assert _sha(out / "runs" / name / "model_int8.tflite") == sha
+        assert any(r["run"].endswith(name) and r["trained"] for r in rows)
