@@ -108,6 +108,17 @@ def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
     assert front and all(r["test_accuracy_int8"] is not None for r in front)
 
 
+def _finished_runs(out: Path) -> list[str]:
+    """Run folders of the trials whose final report (after their run folder) Ray Tune has recorded."""
+    runs = []
+    for result in out.glob("ray/*/result.json"):
+        for line in result.read_text().splitlines():
+            report = json.loads(line)
+            if report.get("trained"):
+                runs.append(report["run"])
+    return runs
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -121,10 +132,11 @@ def test_search_interrupted_with_ctrl_c_resumes_and_keeps_finished_trials(data_r
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 900
-        while time.time() < deadline and not any((out / "runs").glob("*/metrics.json")):
+        while time.time() < deadline and not _finished_runs(out):
             assert proc.poll() is None, "the search ended before any trial finished"
             time.sleep(2)
-        finished = {p.parent.name: _sha(p.parent / "model_int8.tflite") for p in (out / "runs").glob("*/metrics.json")}
+        time.sleep(5)  # the trial's function returns just after its final report
+        finished = {Path(run).name: _sha(Path(run) / "model_int8.tflite") for run in _finished_runs(out)}
         assert finished, "no trial finished in 15 minutes"
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at the terminal reaches the whole process group
         proc.wait(timeout=300)
@@ -138,3 +150,14 @@ def test_search_interrupted_with_ctrl_c_resumes_and_keeps_finished_trials(data_r
     for name, sha in finished.items():  # the trials finished before Ctrl-C are kept, untouched
         assert _sha(out / "runs" / name / "model_int8.tflite") == sha
         assert any(r["run"].endswith(name) and r["trained"] for r in rows)
+
+
+def test_points_that_build_the_same_model_share_an_architecture():
+    from tinyaudio.pipeline.search import architecture
+
+    point = {"kind": "mfcc_q15", "n_features": 10, "hop_length": 320, "win_length": 400, "model": "tc_resnet",
+             "width_multiplier": 0.75, "depth_multiplier": 0.5}
+    assert architecture(point) == architecture({**point, "depth_multiplier": 1.0})  # one block per stage both
+    assert architecture(point) != architecture({**point, "depth_multiplier": 1.5})  # two
+    assert architecture({**point, "model": "ds_cnn", "width_multiplier": 1.0, "depth_multiplier": 1.0})[-1] == (
+        ("n_blocks", 4), ("width", 64))

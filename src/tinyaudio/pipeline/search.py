@@ -3,10 +3,11 @@
 Each trial is an ordinary `train` run (its run folder under ``DIR/runs/``, int8 model, metrics,
 usable at once) of one point of `SPACE`: the q15 features the device computes bit for bit (kind,
 number of coefficients / bands, hop, window) and a zoo family with width and depth multipliers
-(`tinyaudio.models.scaled_kwargs`). Before it trains, a trial prices its untrained model: int8
-conversion, the generated C's arena plan and constant bytes (`tinyaudio.export.codegen`) and the
-cost model's cycles on the target core (`tinyaudio.export.mcu.cost`); a candidate over budget ends
-there, at the cost of one conversion.
+(`tinyaudio.models.scaled_kwargs`). Before a candidate becomes a trial it is priced from its
+untrained model: int8 conversion, the generated C's arena plan and constant bytes
+(`tinyaudio.export.codegen`) and the cost model's cycles on the target core
+(`tinyaudio.export.mcu.cost`). One over budget never runs and does not count as a trial (it costs
+one conversion, and goes to ``rejected.jsonl``); nor does a second point with the same architecture.
 
 Ray Tune drives the trials (local Ray in this process by default, one trial per core; a cluster
 with ``address``), with an Optuna sampler searching two objectives at once (validation accuracy up,
@@ -17,7 +18,7 @@ only in the summary, for the Pareto set, after the search.
 
 Outputs in ``DIR``: ``search.json`` (the settings, for ``--resume``), ``ray/`` (Ray Tune's
 experiment state), ``runs/<trial>/`` (run folders), ``trials.json`` (every trial's cost and
-accuracy), ``pareto.json`` / ``pareto.md`` (the Pareto set, re-measured under QEMU where the
+accuracy), ``rejected.jsonl`` (candidates priced over budget), ``pareto.json`` / ``pareto.md`` (the Pareto set, re-measured under QEMU where the
 cross compiler and QEMU exist, with test accuracy) and ``pareto.png``.
 """
 
@@ -44,7 +45,7 @@ SPACE: dict[str, tuple] = {
     "hop_length": (320, 480, 640),
     "win_length": (400, 512),
     "model": ("ds_cnn", "ds_cnn_stream", "tc_resnet", "bc_resnet"),
-    "width_multiplier": (0.25, 0.5, 0.75, 1.0),
+    "width_multiplier": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
     "depth_multiplier": (0.5, 1.0, 1.5),
 }
 #: What the sampler maximises and minimises.
@@ -58,6 +59,20 @@ def feature_config(params: dict[str, Any], sample_rate: int = 16000) -> FeatureC
                          win_length=int(params["win_length"]), hop_length=int(params["hop_length"]), center=False,
                          n_mels=40 if mfcc else int(params["n_features"]), n_mfcc=int(params["n_features"]) if mfcc else 10,
                          fmin=20.0, fmax=4000.0 if mfcc else 8000.0, power=1.0)
+
+
+def architecture(params: dict[str, Any]) -> tuple:
+    """What a point of `SPACE` builds: its features and its family's builder arguments. Two points
+    with the same architecture train the same model (tc_resnet at depth 0.5 and 1 both have one
+    block per stage), so a search runs only the first."""
+    from tinyaudio.models import scaled_kwargs
+    from tinyaudio.models.zoo import SCALABLE
+
+    width_arg, width_base, depth_arg, depth_base = SCALABLE[params["model"]]
+    builder = {width_arg: width_base, depth_arg: depth_base,  # the builder's defaults, then what the multipliers set
+               **scaled_kwargs(params["model"], params["width_multiplier"], params["depth_multiplier"])}
+    return (params["kind"], params["n_features"], params["hop_length"], params["win_length"], params["model"],
+            tuple(sorted(builder.items())))
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -245,6 +260,79 @@ TRIALS_FILE = "trials.json"
 PARETO_FILE = "pareto.json"
 
 
+REJECTED_FILE = "rejected.jsonl"
+
+
+def price(params: dict[str, Any], *, n_outputs: int, budget: Budget) -> tuple[list[str], float]:
+    """``(why it is over budget, estimated cycles)`` of a point of `SPACE` before training
+    (`candidate_cost`); a family that cannot take the input is over budget with the reason."""
+    try:
+        cost = candidate_cost(params, n_outputs, budget.cpu)
+    except ConfigError as exc:
+        return [str(exc)], float("inf")
+    return budget.problems(cost), cost.cycles
+
+
+def _budget_searcher(searcher, price_fn: Callable[[dict[str, Any]], tuple[list[str], float]], log_path: str):
+    """``searcher`` (a Ray Tune `Searcher`) behind a budget check: each suggestion is priced before
+    it becomes a trial, and one over budget is told straight back to ``searcher`` (validation
+    accuracy 0 at its cycles, so the sampler learns where the budget ends), appended to
+    ``log_path`` (JSON lines) and replaced by the next suggestion. Over-budget candidates never
+    run and do not count as trials. Prices are cached per point (the space is discrete); a
+    suggestion whose `architecture` already ran is told back as pruned and replaced too."""
+    from ray.tune.search import Searcher
+
+    class BudgetSearcher(Searcher):
+        def __init__(self):
+            self.searcher, self.price_fn, self.log_path = searcher, price_fn, log_path
+            self.alias: dict[str, str] = {}
+            self.prices: dict[tuple, tuple[list[str], float]] = {}
+            self.seen: set[tuple] = set()
+            super().__init__(metric=searcher.metric, mode=searcher.mode)
+
+        def set_search_properties(self, metric, mode, config, **spec):
+            return self.searcher.set_search_properties(metric, mode, config, **spec)
+
+        def set_max_concurrency(self, max_concurrent):
+            return self.searcher.set_max_concurrency(max_concurrent)
+
+        def suggest(self, trial_id):
+            for attempt in range(1000):  # 1000 rejections in a row: the budget leaves (almost) nothing
+                key = f"{trial_id}-{attempt}"
+                config = self.searcher.suggest(key)
+                if config is None or config == Searcher.FINISHED:
+                    return config
+                point = tuple(sorted(config.items()))
+                if point not in self.prices:
+                    self.prices[point] = self.price_fn(config)
+                problems, cycles = self.prices[point]
+                if not problems and architecture(config) in self.seen:
+                    self.searcher.on_trial_complete(key, result=None)  # pruned: that model already ran
+                    continue
+                if not problems:
+                    self.seen.add(architecture(config))
+                    self.alias[trial_id] = key
+                    return config
+                self.searcher.on_trial_complete(key, result={"val_accuracy": 0.0, "cycles": cycles})
+                with open(self.log_path, "a") as f:
+                    f.write(json.dumps({"config": config, "over_budget": "; ".join(problems), "cycles": cycles}) + "\n")
+            return Searcher.FINISHED
+
+        def on_trial_result(self, trial_id, result):
+            self.searcher.on_trial_result(self.alias.get(trial_id, trial_id), result)
+
+        def on_trial_complete(self, trial_id, result=None, error=False):
+            self.searcher.on_trial_complete(self.alias.pop(trial_id, trial_id), result=result, error=error)
+
+        def get_state(self):  # Tune saves the wrapped searcher itself (a wrapper has .searcher)
+            return {"alias": dict(self.alias), "prices": dict(self.prices), "seen": set(self.seen)}
+
+        def set_state(self, state):
+            self.alias, self.prices, self.seen = state["alias"], state["prices"], state["seen"]
+
+    return BudgetSearcher()
+
+
 def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_outputs: int,
            data_dir: str | None) -> None:
     """One Ray Tune trial: price the candidate, stop if over budget, else train it into a run folder
@@ -359,8 +447,12 @@ def search(settings: SearchSettings, out_dir: str | os.PathLike, *, address: str
         from ray.tune.search.optuna import OptunaSearch
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        searcher = OptunaSearch(metric=[m for m, _ in OBJECTIVES], mode=[d for _, d in OBJECTIVES],
-                                sampler=optuna.samplers.TPESampler(seed=settings.seed))
+        import functools
+
+        searcher = _budget_searcher(
+            OptunaSearch(metric=[m for m, _ in OBJECTIVES], mode=[d for _, d in OBJECTIVES],
+                         sampler=optuna.samplers.TPESampler(seed=settings.seed)),
+            functools.partial(price, n_outputs=n_outputs, budget=settings.budget), str(out / REJECTED_FILE))
         scheduler = ASHAScheduler(metric="val_accuracy", mode="max", time_attr="epoch", max_t=settings.epochs + 1,
                                   grace_period=min(settings.grace_epochs, settings.epochs), reduction_factor=3)
         tuner = tune.Tuner(
@@ -440,13 +532,16 @@ def summarize(out_dir: str | os.PathLike, *, measure: bool = True, log: Callable
                 measure = False
     write_text_atomic(out / PARETO_FILE, json.dumps(front, indent=2, default=str))
     clock = cpu_target(cpu).clock_hz
-    lines = [f"Pareto set of {len([r for r in rows if r.get('trained')])} trained trials ({len(rows)} in all) on "
+    rejected = (out / REJECTED_FILE).read_text().count("\n") if (out / REJECTED_FILE).exists() else 0
+    lines = [f"Pareto set of {len([r for r in rows if r.get('trained')])} trained trials ({len(rows)} in all; "
+             f"{rejected} more candidates were priced over budget and never trained) on "
              f"{settings.dataset}, {cpu} at {clock / 1e6:.0f} MHz; cycles are the cost model's estimate, "
              "QEMU the re-measured estimate (instructions x timing rules); test accuracy read after the search.", "",
              "| model | val acc | test acc (int8) | M cycles (est.) | M cycles (QEMU) | ms | arena B | flash B | params | run |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in front:
-        qemu = f"{r['qemu_cycles'] / 1e6:.2f}" if r.get("qemu_cycles") else "-"
+        qemu = (f"{r['qemu_cycles'] / 1e6:.2f} ({100 * (r['cycles'] / r['qemu_cycles'] - 1):+.1f} %)"
+                if r.get("qemu_cycles") else "-")
         test = f"{100 * r['test_accuracy_int8']:.2f} %" if r.get("test_accuracy_int8") is not None else "-"
         lines.append(f"| {describe(r['config'])} | {100 * r['val_accuracy']:.2f} % | {test} | {r['cycles'] / 1e6:.2f} | "
                      f"{qemu} | {1e3 * r['cycles'] / clock:.1f} | {r['arena_size']} | {r['flash_bytes']} | {r['params']} | "
