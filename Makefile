@@ -43,6 +43,7 @@ benchmarks: $(STAMP)
 # The README's result tables: every number there comes from these commands (~3 h on 2 cores).
 STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_49x10 --augment noise --epochs 25
 HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
+SEARCH := --dataset speech_commands --cpu cortex-m0plus --max-arena 32768 --max-flash 262144 --max-ms 24 --trials 40 --epochs 30
 SPEAKERS := --dataset speakers --features benchmarks/speaker_mfcc_16k.json --augment noise --min-snr-db 5 --max-snr-db 25 --epochs 30
 results: $(STAMP)
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc --augment noise --epochs 30 --out runs/fsdd --overwrite
@@ -100,6 +101,9 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/summarize_runs.py runs
 	$(BIN)/python benchmarks/q15_training.py runs/fsdd runs/fsdd_q15
 	$(BIN)/python benchmarks/q15_training.py runs/sc12_f512 runs/sc12_q15
+	# model search for the RP2040's budget (issue #19; ~50 min): a finished search is only re-summarised
+	if [ -d runs/search_sc12_m0plus ]; then $(BIN)/tinyaudio search --resume runs/search_sc12_m0plus; \
+	else $(BIN)/tinyaudio search $(SEARCH) --out runs/search_sc12_m0plus; fi
 
 # The verification model the tests enrol and verify with (tests/runtime/test_speaker_verification.py):
 # the embedding part of runs/speaker_verification, checksums included.
