@@ -258,9 +258,9 @@ class SearchSettings:
 SETTINGS_FILE = "search.json"
 TRIALS_FILE = "trials.json"
 PARETO_FILE = "pareto.json"
-
-
 REJECTED_FILE = "rejected.jsonl"
+#: What the sampler is told a candidate costs when its family cannot be built on its input.
+UNBUILDABLE_CYCLES = 1e12
 
 
 def price(params: dict[str, Any], *, n_outputs: int, budget: Budget) -> tuple[list[str], float]:
@@ -269,7 +269,7 @@ def price(params: dict[str, Any], *, n_outputs: int, budget: Budget) -> tuple[li
     try:
         cost = candidate_cost(params, n_outputs, budget.cpu)
     except ConfigError as exc:
-        return [str(exc)], float("inf")
+        return [str(exc)], UNBUILDABLE_CYCLES
     return budget.problems(cost), cost.cycles
 
 
@@ -335,11 +335,13 @@ def _budget_searcher(searcher, price_fn: Callable[[dict[str, Any]], tuple[list[s
 
 def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_outputs: int,
            data_dir: str | None) -> None:
-    """One Ray Tune trial: price the candidate, stop if over budget, else train it into a run folder
-    and report each epoch's validation accuracy, then the trained int8 model's cost."""
+    """One Ray Tune trial: price the candidate (the searcher has already checked it; a resumed or
+    hand-made trial may not have been), train it into a run folder, report each epoch's validation
+    accuracy, then the trained int8 model's cost."""
     import keras
     from ray import tune
 
+    from tinyaudio.errors import CodegenError
     from tinyaudio.pipeline.train import train
     from tinyaudio.train.config import TrainConfig
 
@@ -371,8 +373,6 @@ def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_
     run_dir = Path(out_dir) / "runs" / trial_id
     metrics = train(config, run_dir, data_dir=data_dir, overwrite=True, log=lambda _m: None, verbose=0,
                     callbacks=(Report(),))
-    from tinyaudio.errors import CodegenError
-
     try:
         trained = model_cost((run_dir / "model_int8.tflite").read_bytes(), settings.budget.cpu,
                              params=metrics["params"], macs=metrics["macs"])
