@@ -125,7 +125,6 @@ CASES = [
     # search: an impossible budget is refused before any training, with the smallest configuration's cost
     ("search-impossible-budget", "search --out {root}/s1 --dataset fsdd --max-ms 0.01",
      "nothing in the search space fits the budget on the cortex-m0plus: the smallest configuration"),
-    ("search-impossible-arena", "search --out {root}/s1 --dataset fsdd --max-arena 64", "arena"),
     ("search-user-folder", "search --out {root}/project --dataset fsdd", "exists"),
     ("search-resume-nothing", "search --resume {run}", "no search to resume here"),
     ("search-out-and-resume", "search --out {root}/s2 --resume {root}/s3", "give --out DIR for a new search or --resume DIR"),
