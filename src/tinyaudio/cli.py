@@ -695,7 +695,6 @@ def codegen(
                   f"{generated.weights_bytes} bytes of constants; {len(generated.files)} files in [bold]{folder}[/bold]")
 
 
-
 @command("search")
 def search_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Search folder to create (trials' run folders, Pareto table and plot)."),
