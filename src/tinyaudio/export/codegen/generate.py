@@ -100,7 +100,7 @@ def _broadcast_strides(a: tuple[int, ...], b: tuple[int, ...], out: tuple[int, .
     return dims, strides[0], strides[1]
 
 
-def _shape_only_ops(graph: Graph) -> set[int]:
+def shape_only_ops(graph: Graph) -> set[int]:
     """Indices of ops whose outputs only feed a RESHAPE's shape input (directly or through each other)."""
     consumers: dict[int, list[tuple[int, int]]] = {}
     for i, op in enumerate(graph.ops):
@@ -311,10 +311,7 @@ class _Lowering:
         """
         classes = []
         for axis in range(2):
-            ranges = []
-            for o in range(out_hw[axis]):
-                origin = o * stride[axis] - pad[axis]
-                ranges.append((max(0, -origin), min(taps.shape[1 + axis], in_hw[axis] - origin)))
+            ranges = P.valid_tap_ranges(in_hw[axis], out_hw[axis], taps.shape[1 + axis], stride[axis], pad[axis])
             unique = list(dict.fromkeys(ranges))
             classes.append(([unique.index(r) for r in ranges], unique))
         (row_class, rows), (col_class, cols) = classes
@@ -552,7 +549,7 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
     for role, tensor in (("input", x), ("output", y)):
         if tensor.dtype != np.int8:
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
-    skipped = _shape_only_ops(graph)
+    skipped = shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
     lowering = _Lowering(graph, pack_weights=not cpu_target(cpu).dsp, windows=windows)
     for i in kept:

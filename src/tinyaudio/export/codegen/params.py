@@ -88,6 +88,16 @@ def same_padding(stride: int, dilation: int, in_size: int, filter_size: int, out
     return total // 2
 
 
+def valid_tap_ranges(in_size: int, out_size: int, filter_size: int, stride: int, pad: int) -> list[tuple[int, int]]:
+    """Per output position along one axis, the filter taps ``[start, end)`` that fall inside the
+    input (the generated kernels visit only these; ``valid_taps`` in ``ta_nn.c``)."""
+    ranges = []
+    for o in range(out_size):
+        origin = o * stride - pad
+        ranges.append((max(0, -origin), min(filter_size, in_size - origin)))
+    return ranges
+
+
 def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     """``tflite::PreprocessSoftmaxScaling`` and ``CalculateInputRadius`` with 5 integer bits.
 

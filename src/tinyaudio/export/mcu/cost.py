@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tinyaudio.errors import BuildError
-from tinyaudio.export.codegen.generate import _shape_only_ops
+from tinyaudio.export.codegen.generate import shape_only_ops
 from tinyaudio.export.codegen.graph import Graph, read_graph
 from tinyaudio.export.codegen import params as P
 
@@ -48,9 +48,7 @@ FEATURES = (
 
 def _valid_taps(in_size: int, out_size: int, filter_size: int, stride: int, pad: int) -> int:
     """Filter taps along one axis that fall inside the input, summed over the output positions."""
-    origins = np.arange(out_size) * stride - pad
-    taps = np.clip(np.minimum(origins + filter_size, in_size) - np.maximum(origins, 0), 0, None)
-    return int(taps.sum())
+    return sum(max(0, end - start) for start, end in P.valid_tap_ranges(in_size, out_size, filter_size, stride, pad))
 
 
 def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
@@ -64,7 +62,7 @@ def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
     """
     graph = model if isinstance(model, Graph) else read_graph(model)
     f = dict.fromkeys(FEATURES, 0.0)
-    skipped = _shape_only_ops(graph)
+    skipped = shape_only_ops(graph)
     for i, op in enumerate(graph.ops):
         if i in skipped or op.name == "RESHAPE":
             continue
