@@ -36,6 +36,8 @@ def world(fsdd_run, data_root, tmp_path_factory):
     (root / "corrupt.tflite").write_bytes(b"\x00" * 64)
     (root / "bad.json").write_text("{not json")
     (root / "empty.json").write_text("")
+    (root / "notasearch" / "ray").mkdir(parents=True)  # a user's folder that only looks like a search
+    (root / "notasearch" / "search.json").write_text('{"my": "notes"}')
     (root / "project").mkdir()
     (root / "project" / "main.c").write_text("int main(void) { return 0; }  /* the user's own */\n")
     no_labels = root / "no_labels"
@@ -127,6 +129,7 @@ CASES = [
      "nothing in the search space fits the budget on the cortex-m0plus: the smallest configuration"),
     ("search-user-folder", "search --out {root}/project --dataset fsdd", "exists"),
     ("search-resume-nothing", "search --resume {run}", "no search to resume here"),
+    ("search-resume-foreign", "search --resume {root}/notasearch", "search.json: not the settings of a tinyaudio search"),
     ("search-out-and-resume", "search --out {root}/s2 --resume {root}/s3", "give --out DIR for a new search or --resume DIR"),
     ("search-cpu", "search --out {root}/s4 --cpu m0", "--cpu 'm0' is not one of cortex-m0plus"),
     ("train-width-multiplier", "train --out {root}/n22 --model cnn3 --width-multiplier 0.5", "width_multiplier / depth_multiplier scale"),

@@ -421,7 +421,13 @@ def search(settings: SearchSettings, out_dir: str | os.PathLike, *, address: str
             from tinyaudio.errors import RunFolderError
 
             raise RunFolderError(f"{out}: no search to resume here (no {SETTINGS_FILE} / ray/); start one with --out")
-        settings = SearchSettings.from_dict(json.loads((out / SETTINGS_FILE).read_text()))
+        try:
+            settings = SearchSettings.from_dict(json.loads((out / SETTINGS_FILE).read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            from tinyaudio.errors import RunFolderError
+
+            raise RunFolderError(f"{out / SETTINGS_FILE}: not the settings of a tinyaudio search ({exc!r}); "
+                                 "resume a folder made by tinyaudio search --out") from None
     else:
         check_output_folder(out, overwrite=False, what="search folder")
     data = str(data_dir) if data_dir else os.environ.get("TINYAUDIO_DATA") or None
