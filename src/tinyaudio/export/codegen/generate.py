@@ -181,9 +181,9 @@ def _windows(graph: Graph) -> list[_Window]:
 class _Lowering:
     """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
 
-    def __init__(self, graph: Graph, *, pack_weights: bool, windows: list[_Window] = ()):
+    def __init__(self, graph: Graph, *, dsp: bool, windows: list[_Window] = ()):
         self.graph = graph
-        self.pack_weights = pack_weights
+        self.dsp = dsp
         self.windows = list(windows)
         #: tensors in static buffers of their own (a window, or its state), never in the arena
         self.static = {w.window: w.name for w in windows} | {w.state_in: w.name for w in windows} | {
@@ -195,6 +195,9 @@ class _Lowering:
         self.alias: dict[int, int] = {}
         self.emitted: set[int] = set()
         self.counter = 0
+        self.step = 0  # index of the op being lowered among the kept ops
+        #: arena buffers an op needs while it runs (an im2col patch): id -> (bytes, step); ids follow the tensors'
+        self.scratch: dict[int, tuple[int, int]] = {}
 
     # -- helpers -------------------------------------------------------------------------------
     def t(self, index: int) -> Tensor:
@@ -255,12 +258,30 @@ class _Lowering:
             return self.t(op.inputs[2]).data.astype(np.int64)
         return np.zeros(out_c, np.int64)
 
-    def packed(self, weights: np.ndarray) -> str:
-        """Emit ``weights`` (out_c, K) int8 as words, four output channels per word (``packed_filter``)."""
-        out_c, k = weights.shape
-        lanes = weights.reshape(out_c // 4, 4, k).transpose(0, 2, 1).astype(np.uint8).astype(np.uint32)
-        words = lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24
-        return self.array("uint32_t", "w", words.reshape(-1), per_line=12)
+    def filter_words(self, weights: np.ndarray) -> tuple[str, str]:
+        """Emit ``weights`` (out_c, taps) int8 pre-expanded for the fast path (``ta_nn.h``, TA_FILTER_*):
+        Q15 quads on cores with SMLAD, lane pairs on the others unless a weight is -128 (two products
+        of -128 x -128 would overflow a lane). Returns the array's name and the layout's C name."""
+        out_c, taps = weights.shape
+        quads = self.dsp or (weights == -128).any()
+        step = 4 if quads else 2
+        w = np.zeros((-(-out_c // 4) * 4, -(-taps // step) * step), np.int64)
+        w[:out_c, :taps] = weights
+        blocks = w.reshape(-1, 4, w.shape[1] // step, step).transpose(0, 2, 1, 3)  # (block, group, channel, tap)
+        if quads:  # per channel (k, k+2) and (k+1, k+3) as int16 pairs
+            words = np.stack([(blocks[..., 0] & 0xFFFF) | (blocks[..., 2] << 16),
+                              (blocks[..., 1] & 0xFFFF) | (blocks[..., 3] << 16)], axis=-1)
+        else:  # per tap k, k+1: channels (0, 1) then (2, 3) as w_0 + 2^16 w_1
+            pairs = blocks[:, :, 0::2] + (blocks[:, :, 1::2] << 16)  # (block, pair, channel pair, tap)
+            words = pairs
+        words = ((words.reshape(-1) + 2**31) % 2**32 - 2**31).astype(np.int32)
+        return self.array("int32_t", "w", words, per_line=8), "TA_FILTER_Q15_QUADS" if quads else "TA_FILTER_LANE_PAIRS"
+
+    def patch(self, n_bytes: int) -> str:
+        """An arena buffer of ``n_bytes`` live only while the current op runs (its C expression)."""
+        key = len(self.graph.tensors) + len(self.scratch)
+        self.scratch[key] = (n_bytes, self.step)
+        return f"TA_T{key}"
 
     def multipliers(self, mult: list[int], shift: list[int]) -> tuple[str, str]:
         return self.array("int32_t", "m", mult), self.array("int8_t", "s", shift)
@@ -284,21 +305,23 @@ class _Lowering:
         lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
         dm = out_c // in_c if depthwise else 1
         fast_path = (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None
-        fast, packed = "NULL, NULL, NULL, 0", "NULL"
+        fast, words = "NULL, NULL, NULL, 0", "NULL, 0, NULL"
         if fast_path:
             # depthwise 1HWC -> per-channel taps (C, H, W, 1); conv OHWI already has channels first
             taps = np.transpose(w.data, (3, 1, 2, 0)) if depthwise else w.data
             fast = self.bias_table(taps.astype(np.int64), self.bias(op, out_c), -in_zp, (in_h, in_w), (out_h, out_w),
                                    (s_h, s_w), (pad_h, pad_w))
-            if self.pack_weights and not depthwise and out_c % 4 == 0:
-                packed = self.packed(w.data.reshape(out_c, -1))
+            if not depthwise:
+                name, layout = self.filter_words(w.data.reshape(out_c, -1))
+                patch = "NULL" if (f_h, f_w) == (1, 1) else self.patch(f_h * f_w * in_c)
+                words = f"{name}, {layout}, {patch}"
         # the fast path reads the bias from its table; the reference path from the bias tensor
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and not fast_path else "NULL"
         p = self.params("ta_conv_params_t",
                         f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
-                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {packed}")
+                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {words}")
         fn = "ta_depthwise_conv2d_s8" if depthwise else "ta_conv2d_s8"
-        weights = self.const(op.inputs[1], "int8_t") if packed == "NULL" else "NULL"
+        weights = self.const(op.inputs[1], "int8_t") if words.startswith("NULL") else "NULL"
         self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(op.outputs[0])});")
 
     def bias_table(self, taps: np.ndarray, bias: np.ndarray, input_offset: int, in_hw: tuple[int, int],
@@ -339,16 +362,15 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         w_zp = int(w.zero_point[0]) if w.zero_point.size and not per_channel else 0
         lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), out_s, out_zp)
-        folded, packed = "NULL", "NULL"
+        folded, words = "NULL", "NULL, 0"
         if w_zp == 0 and w.data is not None:
             folded = self.array("int32_t", "b", (self.bias(op, out_c) - in_zp * w.data.astype(np.int64).sum(axis=1)
                                                  ).astype(np.int32))
-            if self.pack_weights and out_c % 4 == 0:
-                packed = self.packed(w.data.reshape(out_c, depth))
+            words = ", ".join(self.filter_words(w.data.reshape(out_c, depth)))
         p = self.params("ta_fc_params_t", f"{depth}, {out_c}, {-in_zp}, {-w_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, "
-                                          f"{int(per_channel)}, {folded}, {packed}")
+                                          f"{int(per_channel)}, {folded}, {words}")
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and folded == "NULL" else "NULL"
-        weights = self.const(op.inputs[1], "int8_t") if packed == "NULL" else "NULL"
+        weights = self.const(op.inputs[1], "int8_t") if folded == "NULL" else "NULL"
         self.calls.append(f"ta_fully_connected_s8(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, "
                           f"{self.act(op.outputs[0])});")
 
@@ -515,6 +537,8 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
         op = graph.ops[i]
         for t in (op.inputs[:1] if op.name == "RESHAPE" else op.inputs) + op.outputs:
             touch(t, step)
+    for key, (n_bytes, step) in lowering.scratch.items():
+        sizes[key], spans[key] = n_bytes, [step, step]
     for t in graph.inputs:
         touch(t, -1)
     for t in graph.outputs:
@@ -551,8 +575,9 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
     skipped = shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
-    lowering = _Lowering(graph, pack_weights=not cpu_target(cpu).dsp, windows=windows)
-    for i in kept:
+    lowering = _Lowering(graph, dsp=cpu_target(cpu).dsp, windows=windows)
+    for step, i in enumerate(kept):
+        lowering.step = step
         lowering.lower(graph.ops[i])
     sizes, lifetimes = _lifetimes(graph, lowering, kept)
     plan = plan_memory(sizes, lifetimes)

@@ -11,6 +11,11 @@
 #endif
 
 #define TA_MIN(a, b) ((a) < (b) ? (a) : (b))
+#if defined(__GNUC__)
+#define TA_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TA_ALWAYS_INLINE inline
+#endif
 #define TA_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* ---- gemmlowp fixed-point primitives (int32 raw values) -------------------------------------- */
@@ -56,7 +61,7 @@ static int32_t srdhm(int32_t a, int32_t b)
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero (arithmetic shift on this compiler). */
-static int32_t rounding_divide_by_pot(int32_t x, int exponent)
+static inline int32_t rounding_divide_by_pot(int32_t x, int exponent)
 {
     const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
     const int32_t remainder = x & mask;
@@ -275,11 +280,65 @@ static void fully_connected_reference(const ta_fc_params_t *p, const int8_t *inp
     }
 }
 
-/* ---- fast paths: folded offsets, no padded taps, four accumulators per loaded input ---------- */
+/* ---- fast paths: folded offsets, filters pre-expanded at export, four channels per pass -------- */
 
+/* srdhm(a, b) for b >= 0, as every requantization multiplier is (a Q31 value in [2^30, 2^31)): no
+ * saturating case, and TFLite's nudge-then-truncate equals floor((a b + 2^30) / 2^31) for either sign
+ * of a b (a negative sum truncated toward zero is the floor of the sum plus 2^31 - 1). */
+static inline int32_t srdhm_nonnegative(int32_t a, int32_t b)
+{
+#if TA_NO_LONG_MULTIPLY
+    /* a = ah 2^16 + al, b = bh 2^16 + bl (al, bl unsigned 16 bits, bh < 2^15): the floor taken in two
+     * steps, (al bl + 2^30) / 2^16 then / 2^15, keeps every partial sum within 32 bits. */
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t u = ah * (int32_t)bl;                               /* |u| < 2^31 */
+    const uint32_t v = al * (uint32_t)bh + ((al * bl) >> 16) + (1u << 14); /* < 2^31 + 2^17 */
+    const uint32_t carry = (((uint32_t)u & 0x7FFFu) + (v & 0x7FFFu)) >> 15;
+    return (int32_t)((uint32_t)(2 * ah * bh) + (uint32_t)(u >> 15) + (v >> 15) + carry);
+#else
+    return (int32_t)(((int64_t)a * b + (1 << 30)) >> 31);
+#endif
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier for a non-negative multiplier, inlined. The double rounding
+ * rounding_divide_by_pot(srdhm(x, m), r) is, with q = x m + 2^30 and r > 0, one rounding of q:
+ * floor((q + 2^(30 + r) - [q < 0] 2^31) / 2^(31 + r)), since floor((floor(q / 2^31) + c) / 2^r) =
+ * floor((q + c 2^31) / 2^(31 + r)) for an integer c, and srdhm(x, m) < 0 exactly when q < 0. */
+static inline int32_t multiply_by_nonnegative_multiplier(int32_t acc, int32_t multiplier, int shift)
+{
+#if TA_SINGLE_ROUNDING
+    return ta_multiply_by_quantized_multiplier(acc, multiplier, shift);
+#elif TA_NO_LONG_MULTIPLY
+    const int left = shift > 0 ? shift : 0; /* a right shift of 0 leaves the value as it is */
+    return rounding_divide_by_pot(srdhm_nonnegative((int32_t)((uint32_t)acc << left), multiplier), left - shift);
+#else
+    if (shift >= 0) {
+        return (int32_t)(((int64_t)(int32_t)((uint32_t)acc << shift) * multiplier + (1 << 30)) >> 31);
+    }
+    const int64_t q = (int64_t)acc * multiplier + (1 << 30);
+    return (int32_t)((q + ((int64_t)1 << (30 - shift)) - (q < 0 ? (int64_t)1 << 31 : 0)) >> (31 - shift));
+#endif
+}
+
+/* The output value of an accumulator: requantized, plus the output zero point, clamped to the fused
+ * activation's range. */
 static inline int8_t requantize(int32_t acc, int32_t multiplier, int shift, int32_t output_offset, int32_t lo, int32_t hi)
 {
-    return clamp_s8(ta_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset, lo, hi);
+    return clamp_s8(multiply_by_nonnegative_multiplier(acc, multiplier, shift) + output_offset, lo, hi);
+}
+
+/* Weight of tap k of channel j (< 4) of a block of `filter_words` (the block's first word): for the
+ * few taps after the last full step of the layout. */
+static int32_t block_tap(const int32_t *w, int layout, int j, int k)
+{
+    if (layout == TA_FILTER_Q15_QUADS) {
+        const int32_t word = w[(k >> 2) * 8 + j * 2 + (k & 1)];
+        return (k & 2) ? word >> 16 : (int16_t)word;
+    }
+    const int32_t word = w[(k >> 1) * 4 + (j >> 1) * 2 + (k & 1)]; /* TA_FILTER_LANE_PAIRS: w_0 + 2^16 w_1 */
+    const int32_t low = (int16_t)word;
+    return (j & 1) ? (word - low) >> 16 : low;
 }
 
 #if TA_DSP
@@ -293,98 +352,30 @@ static inline int32_t load_s8x4(const int8_t *p)
 static inline int32_t ror8(int32_t v) { return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24)); }
 #endif
 
-/* acc[j] += sum over r < rows, k < run of w[j * w_channel + r * w_row + k] * x[r * x_row + k], j < 4:
- * the taps of four output channels over `rows` runs of `run` contiguous inputs. */
-static void dot4(const int8_t *x, int x_row, const int8_t *w, int w_row, int w_channel, int rows, int run,
-                 int32_t *acc)
+/* acc[j] += sum over k < 4 * groups of w_j[k] x[k], j < 4, from TA_FILTER_Q15_QUADS words: per group
+ * of four taps and channel j, (w_j[0], w_j[2]) and (w_j[1], w_j[3]) as int16 pairs, so that the
+ * input's two sign-extended byte pairs (SXTB16) meet them in two SMLAD dual multiply-accumulates. */
+static inline void dot_quads(const int8_t *x, const int32_t *w, int groups, int32_t *acc)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
-        const int8_t *w0 = w, *w1 = w + w_channel, *w2 = w + 2 * w_channel, *w3 = w + 3 * w_channel;
-        int k = 0;
+    for (const int8_t *end = x + 4 * groups; x < end; x += 4, w += 8) {
 #if TA_DSP
-        for (; k + 4 <= run; k += 4) {
-            const int32_t xv = load_s8x4(x + k);
-            const int32_t x02 = __sxtb16(xv), x13 = __sxtb16(ror8(xv));
-            int32_t wv = load_s8x4(w0 + k);
-            a0 = __smlad(__sxtb16(wv), x02, a0);
-            a0 = __smlad(__sxtb16(ror8(wv)), x13, a0);
-            wv = load_s8x4(w1 + k);
-            a1 = __smlad(__sxtb16(wv), x02, a1);
-            a1 = __smlad(__sxtb16(ror8(wv)), x13, a1);
-            wv = load_s8x4(w2 + k);
-            a2 = __smlad(__sxtb16(wv), x02, a2);
-            a2 = __smlad(__sxtb16(ror8(wv)), x13, a2);
-            wv = load_s8x4(w3 + k);
-            a3 = __smlad(__sxtb16(wv), x02, a3);
-            a3 = __smlad(__sxtb16(ror8(wv)), x13, a3);
-        }
-#endif
-        for (; k < run; ++k) {
-            const int32_t xv = x[k];
-            a0 += w0[k] * xv;
-            a1 += w1[k] * xv;
-            a2 += w2[k] * xv;
-            a3 += w3[k] * xv;
-        }
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-
-/* As dot4 with the block's weights packed four to a word (ta_conv_params_t.packed_filter): one
- * load per input for four channels, on cores that cannot load four bytes unaligned or multiply pairs. */
-static void dot4_packed(const int8_t *x, int x_row, const uint32_t *w, int w_row, int rows, int run, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
-        const uint32_t *wk = w;
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-        /* ARMv6-M: GCC 12 keeps the two pointers of this loop on the stack (26 instructions per
-         * input, measured under QEMU); by hand it is 18 with the accumulators in r8-r12 ("h": ADD takes any register) and
-         * the rest in r0-r7: index from -run up to 0 off the end of the run, one LDM for the
-         * four weights, sign-extend each byte, MULS, ADD. */
-        if (run > 0) {
-            const int8_t *x_end = x + run;
-            int32_t index = -run, xv, word, t;
-            __asm volatile(
-                ".syntax unified\n" /* GCC hands Thumb-1 inline assembly over in divided syntax */
-                "1:\n\t"
-                "ldrsb %[xv], [%[x_end], %[index]]\n\t"
-                "ldmia %[wk]!, {%[word]}\n\t"
-                "sxtb  %[t], %[word]\n\t"
-                "muls  %[t], %[xv]\n\t"
-                "add   %[a0], %[t]\n\t"
-                "lsls  %[t], %[word], #16\n\t"
-                "asrs  %[t], %[t], #24\n\t"
-                "muls  %[t], %[xv]\n\t"
-                "add   %[a1], %[t]\n\t"
-                "lsls  %[t], %[word], #8\n\t"
-                "asrs  %[t], %[t], #24\n\t"
-                "muls  %[t], %[xv]\n\t"
-                "add   %[a2], %[t]\n\t"
-                "asrs  %[t], %[word], #24\n\t"
-                "muls  %[t], %[xv]\n\t"
-                "add   %[a3], %[t]\n\t"
-                "adds  %[index], #1\n\t"
-                "bne   1b\n\t"
-                ".syntax divided\n"
-                : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [index] "+l"(index), [wk] "+l"(wk),
-                  [xv] "=&l"(xv), [word] "=&l"(word), [t] "=&l"(t)
-                : [x_end] "l"(x_end)
-                : "cc", "memory");
-        }
+        const int32_t xv = load_s8x4(x);
+        const int32_t x02 = __sxtb16(xv), x13 = __sxtb16(ror8(xv));
+        a0 = __smlad(w[0], x02, a0);
+        a0 = __smlad(w[1], x13, a0);
+        a1 = __smlad(w[2], x02, a1);
+        a1 = __smlad(w[3], x13, a1);
+        a2 = __smlad(w[4], x02, a2);
+        a2 = __smlad(w[5], x13, a2);
+        a3 = __smlad(w[6], x02, a3);
+        a3 = __smlad(w[7], x13, a3);
 #else
-        for (const int8_t *xk = x, *end = x + run; xk < end; ++xk) {
-            const int32_t xv = *xk;
-            const uint32_t word = *wk++;
-            a0 += (int8_t)word * xv;
-            a1 += (int8_t)(word >> 8) * xv;
-            a2 += (int8_t)(word >> 16) * xv;
-            a3 += ((int32_t)word >> 24) * xv;
-        }
+        const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+        a0 += (int16_t)w[0] * x0 + (w[0] >> 16) * x2 + (int16_t)w[1] * x1 + (w[1] >> 16) * x3;
+        a1 += (int16_t)w[2] * x0 + (w[2] >> 16) * x2 + (int16_t)w[3] * x1 + (w[3] >> 16) * x3;
+        a2 += (int16_t)w[4] * x0 + (w[4] >> 16) * x2 + (int16_t)w[5] * x1 + (w[5] >> 16) * x3;
+        a3 += (int16_t)w[6] * x0 + (w[6] >> 16) * x2 + (int16_t)w[7] * x1 + (w[7] >> 16) * x3;
 #endif
     }
     acc[0] = a0;
@@ -393,66 +384,211 @@ static void dot4_packed(const int8_t *x, int x_row, const uint32_t *w, int w_row
     acc[3] = a3;
 }
 
-/* One output channel: acc + sum over r < rows, k < run of w[r * w_row + k] * x[r * x_row + k]. */
-static int32_t dot1(const int8_t *x, int x_row, const int8_t *w, int w_row, int rows, int run, int32_t acc)
+/* acc[j] += sum over r < rows, k < 2 * pairs of w_j[r][k] x[r * x_row + k], j < 4, from
+ * TA_FILTER_LANE_PAIRS words: per tap, channels (0, 1) as the one int32 w_0 + 2^16 w_1, and (2, 3)
+ * alike, so one 32-bit multiply by an input gives two products (a SIMD-within-a-register MAC for
+ * cores without SMLAD). Two taps' sum t has a low lane within +-2^15 (the generator refuses the lane
+ * layout for a weight of -128), so t + 2^15 has that lane in [0, 2^16): its arithmetic shift by 16
+ * is the high lane exactly, and the low lanes come out at the end from the sum of every t + 2^15. */
+static void dot_lane_pairs(const int8_t *x, int x_row, int rows, const int32_t *w, int pairs, int32_t *acc)
 {
-    for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
-        int k = 0;
-#if TA_DSP
-        for (; k + 4 <= run; k += 4) {
-            const int32_t xv = load_s8x4(x + k), wv = load_s8x4(w + k);
-            acc = __smlad(__sxtb16(wv), __sxtb16(xv), acc);
-            acc = __smlad(__sxtb16(ror8(wv)), __sxtb16(ror8(xv)), acc);
-        }
-#endif
-        for (; k < run; ++k) {
-            acc += w[k] * (int32_t)x[k];
+    if (rows <= 0 || pairs <= 0) {
+        return;
+    }
+    uint32_t s0 = 0, s2 = 0; /* sums of t + 2^15: the low lane, 2^16 x the high lane, and 2^15 */
+    int32_t s1 = 0, s3 = 0;  /* sums of the high lanes */
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    /* ARMv6-M by hand (GCC 12 spills this loop's pointers): 29 cycles per two taps of four channels,
+     * the four sums in r8-r11 and 2^15 in r12 (ADD reaches high registers), LDM for each word pair;
+     * r7 points at the row loop's {x_row, -2 * pairs, rows left}. */
+    int32_t control[3] = {x_row, -2 * pairs, rows};
+    register const int8_t *x_end __asm__("r0") = x + 2 * pairs;
+    register int32_t index __asm__("r1") = -2 * pairs;
+    register const int32_t *wk __asm__("r2") = w;
+    register int32_t x0 __asm__("r3"), x1 __asm__("r4"), wa __asm__("r5"), wb __asm__("r6");
+    register int32_t *ctl __asm__("r7") = control;
+    register uint32_t r8 __asm__("r8") = 0, r10 __asm__("r10") = 0, half __asm__("r12") = 0x8000u;
+    register int32_t r9 __asm__("r9") = 0, r11 __asm__("r11") = 0;
+    __asm volatile(
+        ".syntax unified\n" /* GCC hands Thumb-1 inline assembly over in divided syntax */
+        "1:\n\t"
+        "ldrsb r3, [r0, r1]\n\t"
+        "adds  r1, #1\n\t"
+        "ldrsb r4, [r0, r1]\n\t"
+        "ldmia r2!, {r5, r6}\n\t"
+        "muls  r5, r3\n\t"
+        "muls  r6, r4\n\t"
+        "adds  r5, r6\n\t"
+        "add   r5, r12\n\t"
+        "asrs  r6, r5, #16\n\t"
+        "add   r9, r6\n\t"
+        "add   r8, r5\n\t"
+        "ldmia r2!, {r5, r6}\n\t"
+        "muls  r5, r3\n\t"
+        "muls  r6, r4\n\t"
+        "adds  r5, r6\n\t"
+        "add   r5, r12\n\t"
+        "asrs  r6, r5, #16\n\t"
+        "add   r11, r6\n\t"
+        "add   r10, r5\n\t"
+        "adds  r1, #1\n\t"
+        "bne   1b\n\t"
+        "ldr   r3, [r7, #0]\n\t" /* the next row */
+        "add   r0, r3\n\t"
+        "ldr   r1, [r7, #4]\n\t"
+        "ldr   r3, [r7, #8]\n\t"
+        "subs  r3, #1\n\t"
+        "str   r3, [r7, #8]\n\t"
+        "bne   1b\n\t"
+        ".syntax divided\n"
+        : "+r"(x_end), "+r"(index), "+r"(wk), "=&r"(x0), "=&r"(x1), "=&r"(wa), "=&r"(wb), "+r"(r8), "+r"(r9),
+          "+r"(r10), "+r"(r11)
+        : "r"(ctl), "r"(half)
+        : "cc", "memory");
+    s0 = r8;
+    s1 = r9;
+    s2 = r10;
+    s3 = r11;
+#else
+    for (int r = 0; r < rows; ++r, x += x_row) {
+        for (int k = 0; k < 2 * pairs; k += 2, w += 4) {
+            const int32_t x0 = x[k], x1 = x[k + 1];
+            int32_t t = w[0] * x0 + w[1] * x1 + 0x8000;
+            s0 += (uint32_t)t;
+            s1 += t >> 16;
+            t = w[2] * x0 + w[3] * x1 + 0x8000;
+            s2 += (uint32_t)t;
+            s3 += t >> 16;
         }
     }
-    return acc;
+#endif
+    const uint32_t halves = (uint32_t)(rows * pairs) << 15;
+    acc[0] += (int32_t)(s0 - ((uint32_t)s1 << 16) - halves);
+    acc[1] += s1;
+    acc[2] += (int32_t)(s2 - ((uint32_t)s3 << 16) - halves);
+    acc[3] += s3;
 }
 
-/* CONV_2D: for each output position, the valid filter rows [fy0, fy1) and columns [fx0, fx1); the
- * inputs under one filter row are one contiguous run of (fx1 - fx0) * in_c values in NHWC, and so
- * are the matching OHWI weights. */
-static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output)
+/* acc[j] += sum over k < taps of channel j's weight k times x[k], j < 4, for one block of
+ * `filter_words` in `layout` (taps rounded up to the layout's step inside the words); the taps are
+ * `rows` runs of `run` inputs, `x_row` bytes apart (run a whole number of steps when rows > 1). */
+static TA_ALWAYS_INLINE void dot_block(const int8_t *x, int x_row, int rows, int run, const int32_t *w, int layout,
+                                       int32_t *acc)
 {
-    const int in_c = p->in_c, out_c = p->out_c, filter_w = p->filter_w;
-    const int w_row = filter_w * in_c, w_channel = p->filter_h * w_row, x_row = p->in_w * in_c;
+    int full;
+    if (layout == TA_FILTER_Q15_QUADS) {
+        full = run & ~3;
+        for (int r = 0; r < rows; ++r, x += x_row, w += 2 * full) {
+            dot_quads(x, w, full >> 2, acc);
+        }
+    } else {
+        full = run & ~1;
+        dot_lane_pairs(x, x_row, rows, w, full >> 1, acc);
+        x += rows * x_row;
+        w += rows * 2 * full;
+    }
+    if (full < run) { /* the last few taps of a single run */
+        x -= x_row;
+        w -= 2 * full;
+        for (int k = full; k < run; ++k) {
+            for (int j = 0; j < 4; ++j) {
+                acc[j] += block_tap(w, layout, j, k) * (int32_t)x[k];
+            }
+        }
+    }
+}
+
+/* Words of one block of four channels: two bytes per tap and channel, taps rounded up to the step. */
+static inline int block_words(int layout, int taps)
+{
+    return layout == TA_FILTER_Q15_QUADS ? 2 * ((taps + 3) & ~3) : 2 * ((taps + 1) & ~1);
+}
+
+/* Copy the filter_h x filter_w x in_c window of output (oy, ox) into `patch` in OHWI tap order, taps
+ * in the padding as 0 (raw zeros add nothing: the input offset of valid taps is in the bias table). */
+static void im2col(const ta_conv_params_t *p, const int8_t *input, int iy0, int ix0, int8_t *patch)
+{
+    const int in_c = p->in_c, row = p->filter_w * in_c;
+    int fx0, fx1;
+    valid_taps(ix0, p->filter_w, p->in_w, &fx0, &fx1);
+    for (int fy = 0; fy < p->filter_h; ++fy, patch += row) {
+        const int iy = iy0 + fy;
+        const int8_t *x = input + (iy * p->in_w + ix0) * in_c;
+        const int start = iy >= 0 && iy < p->in_h ? fx0 * in_c : row, end = fx1 * in_c;
+        for (int k = 0; k < row; ++k) {
+            patch[k] = k >= start && k < end ? x[k] : 0;
+        }
+    }
+}
+
+/* CONV_2D: each output pixel's taps dotted with each block of four channels' pre-expanded words;
+ * the taps read in place (the input pixel for a 1x1 filter, else the window's rows when it lies
+ * inside the input and its rows are whole steps of the layout), else from the im2col patch. */
+static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output)
+{
+    /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
+    const int out_c = p->out_c, row = p->filter_w * p->in_c, taps = p->filter_h * row, layout = p->filter_layout;
+    const int words = block_words(layout, taps);
+    const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *shift = p->shift;
+    /* rows read in place when whole steps, and long enough that the row loop costs less than a copy */
+    const int in_place_rows = row % (layout == TA_FILTER_Q15_QUADS ? 4 : 2) == 0 && row >= 16;
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
-        int fy0, fy1;
-        valid_taps(iy0, p->filter_h, p->in_h, &fy0, &fy1);
+        const int rows_inside = iy0 >= 0 && iy0 + p->filter_h <= p->in_h;
         const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * out_c;
         for (int ox = 0; ox < p->out_w; ++ox) {
             const int ix0 = ox * p->stride_w - p->pad_w;
-            int fx0, fx1;
-            valid_taps(ix0, filter_w, p->in_w, &fx0, &fx1);
-            const int run = (fx1 - fx0) * in_c, rows = fy1 - fy0;
-            const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0 + fx0) * in_c;
-            const int8_t *w = filter ? filter + fy0 * w_row + fx0 * in_c : NULL; /* NULL when packed */
+            const int8_t *x = input + (iy0 * p->in_w + ix0) * p->in_c;
+            int x_row = p->in_w * p->in_c, rows = p->filter_h, run = row;
+            if (p->patch && !(in_place_rows && rows_inside && ix0 >= 0 && ix0 + p->filter_w <= p->in_w)) {
+                im2col(p, input, iy0, ix0, p->patch);
+                x = p->patch;
+                x_row = taps;
+                rows = 1;
+                run = taps;
+            }
             const int32_t *bias = bias_row + p->col_class[ox] * out_c;
             int8_t *out = output + (oy * p->out_w + ox) * out_c;
+            const int32_t *w = p->filter_words;
             int oc = 0;
-            for (; oc + 4 <= out_c; oc += 4) {
+            for (; oc + 4 <= out_c; oc += 4, w += words) {
                 int32_t acc[4] = {bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
-                if (p->packed_filter) {
-                    dot4_packed(x, x_row, p->packed_filter + oc * w_channel / 4 + fy0 * w_row + fx0 * in_c, w_row, rows,
-                                run, acc);
-                } else {
-                    dot4(x, x_row, w + oc * w_channel, w_row, w_channel, rows, run, acc);
-                }
-                for (int j = 0; j < 4; ++j) {
-                    out[oc + j] = requantize(acc[j], p->multiplier[oc + j], p->shift[oc + j], p->output_offset,
-                                             p->act_min, p->act_max);
-                }
+                dot_block(x, x_row, rows, run, w, layout, acc);
+                out[oc] = requantize(acc[0], multiplier[oc], shift[oc], output_offset, lo, hi);
+                out[oc + 1] = requantize(acc[1], multiplier[oc + 1], shift[oc + 1], output_offset, lo, hi);
+                out[oc + 2] = requantize(acc[2], multiplier[oc + 2], shift[oc + 2], output_offset, lo, hi);
+                out[oc + 3] = requantize(acc[3], multiplier[oc + 3], shift[oc + 3], output_offset, lo, hi);
             }
-            for (; oc < out_c; ++oc) {
-                const int32_t acc = dot1(x, x_row, w + oc * w_channel, w_row, rows, run, bias[oc]);
-                out[oc] = requantize(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min, p->act_max);
+            if (oc < out_c) { /* the last block's channels past out_c have zero weights */
+                int32_t acc[4] = {0, 0, 0, 0};
+                dot_block(x, x_row, rows, run, w, layout, acc);
+                for (int j = 0; oc + j < out_c; ++j) {
+                    out[oc + j] = requantize(acc[j] + bias[oc + j], multiplier[oc + j], shift[oc + j], output_offset,
+                                             lo, hi);
+                }
             }
         }
     }
+}
+
+/* acc[j] += x[j] * w[j], j < 4: one tap of four channels of a depthwise filter. */
+static TA_ALWAYS_INLINE void depthwise_tap4(const int8_t *x, const int8_t *w, int32_t *acc)
+{
+#if TA_DSP
+    const int32_t xv = load_s8x4(x), wv = load_s8x4(w);
+    const int32_t x02 = __sxtb16(xv), w02 = __sxtb16(wv);
+    const int32_t x13 = __sxtb16(ror8(xv)), w13 = __sxtb16(ror8(wv));
+    acc[0] = __smlabb(x02, w02, acc[0]);
+    acc[2] = __smlatt(x02, w02, acc[2]);
+    acc[1] = __smlabb(x13, w13, acc[1]);
+    acc[3] = __smlatt(x13, w13, acc[3]);
+#else
+    acc[0] += (int32_t)x[0] * w[0];
+    acc[1] += (int32_t)x[1] * w[1];
+    acc[2] += (int32_t)x[2] * w[2];
+    acc[3] += (int32_t)x[3] * w[3];
+#endif
 }
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1: channels are contiguous in both the input pixel and the
@@ -460,7 +596,10 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const in
 static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
                                   int8_t *output)
 {
-    const int channels = p->out_c, filter_w = p->filter_w;
+    /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
+    const int channels = p->out_c, filter_w = p->filter_w, x_row = p->in_w * channels, w_row = filter_w * channels;
+    const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *shift = p->shift;
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         int fy0, fy1;
@@ -472,68 +611,61 @@ static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input
             valid_taps(ix0, filter_w, p->in_w, &fx0, &fx1);
             const int32_t *bias = bias_row + p->col_class[ox] * channels;
             int8_t *out = output + (oy * p->out_w + ox) * channels;
+            const int8_t *x_first = input + ((iy0 + fy0) * p->in_w + ix0 + fx0) * channels;
+            const int8_t *w_first = filter + (fy0 * filter_w + fx0) * channels;
+            const int rows = fy1 - fy0, cols = fx1 - fx0;
             int c = 0;
             for (; c + 4 <= channels; c += 4) {
-                int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-                for (int fy = fy0; fy < fy1; ++fy) {
-                    const int8_t *x = input + ((iy0 + fy) * p->in_w + ix0 + fx0) * channels + c;
-                    const int8_t *w = filter + (fy * filter_w + fx0) * channels + c;
-                    for (int fx = fx0; fx < fx1; ++fx, x += channels, w += channels) {
-#if TA_DSP
-                        const int32_t xv = load_s8x4(x), wv = load_s8x4(w);
-                        const int32_t x02 = __sxtb16(xv), w02 = __sxtb16(wv);
-                        const int32_t x13 = __sxtb16(ror8(xv)), w13 = __sxtb16(ror8(wv));
-                        a0 = __smlabb(x02, w02, a0);
-                        a2 = __smlatt(x02, w02, a2);
-                        a1 = __smlabb(x13, w13, a1);
-                        a3 = __smlatt(x13, w13, a3);
-#else
-                        a0 += (int32_t)x[0] * w[0];
-                        a1 += (int32_t)x[1] * w[1];
-                        a2 += (int32_t)x[2] * w[2];
-                        a3 += (int32_t)x[3] * w[3];
-#endif
+                int32_t acc[4] = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+                const int8_t *x = x_first + c, *w = w_first + c;
+                for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
+                    switch (cols) { /* a row of up to three taps unrolled (the zoo's 3x3 filters) */
+                    case 3:
+                        depthwise_tap4(x + 2 * channels, w + 2 * channels, acc);
+                        /* fall through */
+                    case 2:
+                        depthwise_tap4(x + channels, w + channels, acc);
+                        /* fall through */
+                    case 1:
+                        depthwise_tap4(x, w, acc);
+                        break;
+                    default:
+                        for (int k = 0; k < cols; ++k) {
+                            depthwise_tap4(x + k * channels, w + k * channels, acc);
+                        }
                     }
                 }
-                out[c] = requantize(a0, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
-                out[c + 1] = requantize(a1, p->multiplier[c + 1], p->shift[c + 1], p->output_offset, p->act_min, p->act_max);
-                out[c + 2] = requantize(a2, p->multiplier[c + 2], p->shift[c + 2], p->output_offset, p->act_min, p->act_max);
-                out[c + 3] = requantize(a3, p->multiplier[c + 3], p->shift[c + 3], p->output_offset, p->act_min, p->act_max);
+                out[c] = requantize(acc[0], multiplier[c], shift[c], output_offset, lo, hi);
+                out[c + 1] = requantize(acc[1], multiplier[c + 1], shift[c + 1], output_offset, lo, hi);
+                out[c + 2] = requantize(acc[2], multiplier[c + 2], shift[c + 2], output_offset, lo, hi);
+                out[c + 3] = requantize(acc[3], multiplier[c + 3], shift[c + 3], output_offset, lo, hi);
             }
             for (; c < channels; ++c) {
                 int32_t acc = bias[c];
-                for (int fy = fy0; fy < fy1; ++fy) {
-                    for (int fx = fx0; fx < fx1; ++fx) {
-                        acc += (int32_t)input[((iy0 + fy) * p->in_w + ix0 + fx) * channels + c] *
-                               filter[(fy * filter_w + fx) * channels + c];
+                for (int r = 0; r < rows; ++r) {
+                    for (int k = 0; k < cols; ++k) {
+                        acc += (int32_t)x_first[r * x_row + k * channels + c] * w_first[r * w_row + k * channels + c];
                     }
                 }
-                out[c] = requantize(acc, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
+                out[c] = requantize(acc, multiplier[c], shift[c], output_offset, lo, hi);
             }
         }
     }
 }
 
-static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, int8_t *output)
+static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, int8_t *output)
 {
-    const int depth = p->accum_depth;
-    int oc = 0;
-    for (; oc + 4 <= p->out_c; oc += 4) {
-        int32_t acc[4] = {p->folded_bias[oc], p->folded_bias[oc + 1], p->folded_bias[oc + 2], p->folded_bias[oc + 3]};
-        if (p->packed_filter) {
-            dot4_packed(input, 0, p->packed_filter + oc * depth / 4, 0, 1, depth, acc);
-        } else {
-            dot4(input, 0, filter + oc * depth, 0, depth, 1, depth, acc);
-        }
-        for (int j = 0; j < 4; ++j) {
+    const int depth = p->accum_depth, words = block_words(p->filter_layout, depth);
+    const int32_t *w = p->filter_words;
+    for (int oc = 0; oc < p->out_c; oc += 4, w += words) {
+        const int n = TA_MIN(4, p->out_c - oc);
+        int32_t acc[4] = {0, 0, 0, 0};
+        dot_block(input, 0, 1, depth, w, p->filter_layout, acc);
+        for (int j = 0; j < n; ++j) {
             const int k = p->per_channel ? oc + j : 0;
-            output[oc + j] = requantize(acc[j], p->multiplier[k], p->shift[k], p->output_offset, p->act_min, p->act_max);
+            output[oc + j] = requantize(acc[j] + p->folded_bias[oc + j], p->multiplier[k], p->shift[k],
+                                        p->output_offset, p->act_min, p->act_max);
         }
-    }
-    for (; oc < p->out_c; ++oc) {
-        const int32_t acc = dot1(input, 0, filter + oc * depth, 0, 1, depth, p->folded_bias[oc]);
-        const int k = p->per_channel ? oc : 0;
-        output[oc] = requantize(acc, p->multiplier[k], p->shift[k], p->output_offset, p->act_min, p->act_max);
     }
 }
 
@@ -541,7 +673,7 @@ void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *
                   int8_t *output)
 {
     if (p->bias_table) {
-        conv2d_fast(p, input, filter, output);
+        conv2d_fast(p, input, output);
     } else {
         conv2d_reference(p, input, filter, bias, output);
     }
@@ -561,7 +693,7 @@ void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const i
                            int8_t *output)
 {
     if (p->folded_bias) {
-        fully_connected_fast(p, input, filter, output);
+        fully_connected_fast(p, input, output);
     } else {
         fully_connected_reference(p, input, filter, bias, output);
     }

@@ -48,6 +48,16 @@ extern "C" {
 /* x * multiplier * 2^shift, multiplier a Q31 value in [2^30, 2^31), rounded as TFLite does. */
 int32_t ta_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift);
 
+/* Layouts of a fast path's pre-expanded filter, per block of four output channels j = 0..3:
+ * TA_FILTER_Q15_QUADS (cores with SMLAD): per group of four taps k..k+3, for each j the int16 pairs
+ *   (w_j[k], w_j[k+2]) and (w_j[k+1], w_j[k+3]), low half first: 8 words per group.
+ * TA_FILTER_LANE_PAIRS (cores without): per pair of taps k, k+1 the words w_0[k] + 2^16 w_1[k],
+ *   w_0[k+1] + 2^16 w_1[k+1], w_2[k] + 2^16 w_3[k], w_2[k+1] + 2^16 w_3[k+1] (no weight is -128).
+ * Taps run in the filter's own order (OHWI: row, column, input channel), rounded up to the group
+ * (pair) with zero taps. */
+#define TA_FILTER_Q15_QUADS 1
+#define TA_FILTER_LANE_PAIRS 2
+
 typedef struct {
     int16_t in_h, in_w, in_c;
     int16_t out_h, out_w, out_c;
@@ -70,10 +80,14 @@ typedef struct {
     const uint8_t *row_class;   /* out_h values */
     const uint8_t *col_class;   /* out_w values */
     int16_t n_col_classes;
-    /* CONV_2D on cores without the DSP extension (NULL: read the OHWI filter): the filter of each
-     * block of four output channels as words, tap k of the block's channel j in bits 8j..8j+7 of
-     * word k (out_c a multiple of 4), so one load gives the four weights one input meets. */
-    const uint32_t *packed_filter;
+    /* CONV_2D's filter for the fast path, pre-expanded at export (NULL for DEPTHWISE_CONV_2D, which
+     * reads its 1HWC filter): blocks of four output channels (the last padded with zero channels),
+     * each tap of each channel two bytes, in `filter_layout` (TA_FILTER_*). */
+    const int32_t *filter_words;
+    int8_t filter_layout;
+    /* filter_h * filter_w * in_c bytes of the arena for the window of one output in OHWI order
+     * (im2col), or NULL for a 1x1 filter, whose window is the input pixel itself. */
+    int8_t *patch;
 } ta_conv_params_t;
 
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
@@ -89,9 +103,11 @@ typedef struct {
     const int8_t *shift;
     int16_t per_channel;
     /* Fast path (NULL: the reference loop): bias[oc] + input_offset * sum of oc's weights, generated
-     * at export when the filter zero point is 0 (int8 weights are symmetric). */
+     * at export when the filter zero point is 0 (int8 weights are symmetric), and the weights as
+     * ta_conv_params_t.filter_words over accum_depth taps. */
     const int32_t *folded_bias;
-    const uint32_t *packed_filter; /* as ta_conv_params_t, over accum_depth (NULL: the OI filter) */
+    const int32_t *filter_words;
+    int8_t filter_layout;
 } ta_fc_params_t;
 
 void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
