@@ -282,6 +282,11 @@ static void fully_connected_reference(const ta_fc_params_t *p, const int8_t *inp
 
 /* ---- fast paths: folded offsets, filters pre-expanded at export, four channels per pass -------- */
 
+/* The sums of four output channels (a struct passed by value stays in registers). */
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} acc4_t;
+
 /* srdhm(a, b) for b >= 0, as every requantization multiplier is (a Q31 value in [2^30, 2^31)): no
  * saturating case, and TFLite's nudge-then-truncate equals floor((a b + 2^30) / 2^31) for either sign
  * of a b (a negative sum truncated toward zero is the floor of the sum plus 2^31 - 1). */
@@ -301,23 +306,15 @@ static inline int32_t srdhm_nonnegative(int32_t a, int32_t b)
 #endif
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier for a non-negative multiplier, inlined. The double rounding
- * rounding_divide_by_pot(srdhm(x, m), r) is, with q = x m + 2^30 and r > 0, one rounding of q:
- * floor((q + 2^(30 + r) - [q < 0] 2^31) / 2^(31 + r)), since floor((floor(q / 2^31) + c) / 2^r) =
- * floor((q + c 2^31) / 2^(31 + r)) for an integer c, and srdhm(x, m) < 0 exactly when q < 0. */
+/* TFLite's MultiplyByQuantizedMultiplier for a non-negative multiplier, inlined: one path for either
+ * sign of the shift (a right shift of 0 leaves the value as it is). */
 static inline int32_t multiply_by_nonnegative_multiplier(int32_t acc, int32_t multiplier, int shift)
 {
 #if TA_SINGLE_ROUNDING
     return ta_multiply_by_quantized_multiplier(acc, multiplier, shift);
-#elif TA_NO_LONG_MULTIPLY
-    const int left = shift > 0 ? shift : 0; /* a right shift of 0 leaves the value as it is */
-    return rounding_divide_by_pot(srdhm_nonnegative((int32_t)((uint32_t)acc << left), multiplier), left - shift);
 #else
-    if (shift >= 0) {
-        return (int32_t)(((int64_t)(int32_t)((uint32_t)acc << shift) * multiplier + (1 << 30)) >> 31);
-    }
-    const int64_t q = (int64_t)acc * multiplier + (1 << 30);
-    return (int32_t)((q + ((int64_t)1 << (30 - shift)) - (q < 0 ? (int64_t)1 << 31 : 0)) >> (31 - shift));
+    const int left = shift > 0 ? shift : 0;
+    return rounding_divide_by_pot(srdhm_nonnegative((int32_t)((uint32_t)acc << left), multiplier), left - shift);
 #endif
 }
 
@@ -355,9 +352,9 @@ static inline int32_t ror8(int32_t v) { return (int32_t)(((uint32_t)v >> 8) | ((
 /* acc[j] += sum over k < 4 * groups of w_j[k] x[k], j < 4, from TA_FILTER_Q15_QUADS words: per group
  * of four taps and channel j, (w_j[0], w_j[2]) and (w_j[1], w_j[3]) as int16 pairs, so that the
  * input's two sign-extended byte pairs (SXTB16) meet them in two SMLAD dual multiply-accumulates. */
-static inline void dot_quads(const int8_t *x, const int32_t *w, int groups, int32_t *acc)
+static inline acc4_t dot_quads(const int8_t *x, const int32_t *w, int groups, acc4_t acc)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
     for (const int8_t *end = x + 4 * groups; x < end; x += 4, w += 8) {
 #if TA_DSP
         const int32_t xv = load_s8x4(x);
@@ -378,10 +375,7 @@ static inline void dot_quads(const int8_t *x, const int32_t *w, int groups, int3
         a3 += (int16_t)w[6] * x0 + (w[6] >> 16) * x2 + (int16_t)w[7] * x1 + (w[7] >> 16) * x3;
 #endif
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    return (acc4_t){a0, a1, a2, a3};
 }
 
 /* acc[j] += sum over r < rows, k < 2 * pairs of w_j[r][k] x[r * x_row + k], j < 4, from
@@ -390,10 +384,11 @@ static inline void dot_quads(const int8_t *x, const int32_t *w, int groups, int3
  * cores without SMLAD). Two taps' sum t has a low lane within +-2^15 (the generator refuses the lane
  * layout for a weight of -128), so t + 2^15 has that lane in [0, 2^16): its arithmetic shift by 16
  * is the high lane exactly, and the low lanes come out at the end from the sum of every t + 2^15. */
-static void dot_lane_pairs(const int8_t *x, int x_row, int rows, const int32_t *w, int pairs, int32_t *acc)
+static TA_ALWAYS_INLINE acc4_t dot_lane_pairs(const int8_t *x, int x_row, int rows, const int32_t *w, int pairs,
+                                              acc4_t acc)
 {
     if (rows <= 0 || pairs <= 0) {
-        return;
+        return acc;
     }
     uint32_t s0 = 0, s2 = 0; /* sums of t + 2^15: the low lane, 2^16 x the high lane, and 2^15 */
     int32_t s1 = 0, s3 = 0;  /* sums of the high lanes */
@@ -463,27 +458,34 @@ static void dot_lane_pairs(const int8_t *x, int x_row, int rows, const int32_t *
     }
 #endif
     const uint32_t halves = (uint32_t)(rows * pairs) << 15;
-    acc[0] += (int32_t)(s0 - ((uint32_t)s1 << 16) - halves);
-    acc[1] += s1;
-    acc[2] += (int32_t)(s2 - ((uint32_t)s3 << 16) - halves);
-    acc[3] += s3;
+    acc.a0 += (int32_t)(s0 - ((uint32_t)s1 << 16) - halves);
+    acc.a1 += s1;
+    acc.a2 += (int32_t)(s2 - ((uint32_t)s3 << 16) - halves);
+    acc.a3 += s3;
+    return acc;
 }
 
 /* acc[j] += sum over k < taps of channel j's weight k times x[k], j < 4, for one block of
  * `filter_words` in `layout` (taps rounded up to the layout's step inside the words); the taps are
  * `rows` runs of `run` inputs, `x_row` bytes apart (run a whole number of steps when rows > 1). */
-static TA_ALWAYS_INLINE void dot_block(const int8_t *x, int x_row, int rows, int run, const int32_t *w, int layout,
-                                       int32_t *acc)
+static TA_ALWAYS_INLINE acc4_t dot_block(const int8_t *x, int x_row, int rows, int run, const int32_t *w, int layout,
+                                         acc4_t acc)
 {
     int full;
     if (layout == TA_FILTER_Q15_QUADS) {
         full = run & ~3;
-        for (int r = 0; r < rows; ++r, x += x_row, w += 2 * full) {
-            dot_quads(x, w, full >> 2, acc);
+        if (rows == 1) {
+            acc = dot_quads(x, w, full >> 2, acc);
+            x += x_row;
+            w += 2 * full;
+        } else {
+            for (int r = 0; r < rows; ++r, x += x_row, w += 2 * full) {
+                acc = dot_quads(x, w, full >> 2, acc);
+            }
         }
     } else {
         full = run & ~1;
-        dot_lane_pairs(x, x_row, rows, w, full >> 1, acc);
+        acc = dot_lane_pairs(x, x_row, rows, w, full >> 1, acc);
         x += rows * x_row;
         w += rows * 2 * full;
     }
@@ -491,11 +493,13 @@ static TA_ALWAYS_INLINE void dot_block(const int8_t *x, int x_row, int rows, int
         x -= x_row;
         w -= 2 * full;
         for (int k = full; k < run; ++k) {
-            for (int j = 0; j < 4; ++j) {
-                acc[j] += block_tap(w, layout, j, k) * (int32_t)x[k];
-            }
+            acc.a0 += block_tap(w, layout, 0, k) * (int32_t)x[k];
+            acc.a1 += block_tap(w, layout, 1, k) * (int32_t)x[k];
+            acc.a2 += block_tap(w, layout, 2, k) * (int32_t)x[k];
+            acc.a3 += block_tap(w, layout, 3, k) * (int32_t)x[k];
         }
     }
+    return acc;
 }
 
 /* Words of one block of four channels: two bytes per tap and channel, taps rounded up to the step. */
@@ -553,16 +557,16 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *
             const int32_t *w = p->filter_words;
             int oc = 0;
             for (; oc + 4 <= out_c; oc += 4, w += words) {
-                int32_t acc[4] = {bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
-                dot_block(x, x_row, rows, run, w, layout, acc);
-                out[oc] = requantize(acc[0], multiplier[oc], shift[oc], output_offset, lo, hi);
-                out[oc + 1] = requantize(acc[1], multiplier[oc + 1], shift[oc + 1], output_offset, lo, hi);
-                out[oc + 2] = requantize(acc[2], multiplier[oc + 2], shift[oc + 2], output_offset, lo, hi);
-                out[oc + 3] = requantize(acc[3], multiplier[oc + 3], shift[oc + 3], output_offset, lo, hi);
+                const acc4_t acc = dot_block(x, x_row, rows, run, w, layout,
+                                             (acc4_t){bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]});
+                out[oc] = requantize(acc.a0, multiplier[oc], shift[oc], output_offset, lo, hi);
+                out[oc + 1] = requantize(acc.a1, multiplier[oc + 1], shift[oc + 1], output_offset, lo, hi);
+                out[oc + 2] = requantize(acc.a2, multiplier[oc + 2], shift[oc + 2], output_offset, lo, hi);
+                out[oc + 3] = requantize(acc.a3, multiplier[oc + 3], shift[oc + 3], output_offset, lo, hi);
             }
             if (oc < out_c) { /* the last block's channels past out_c have zero weights */
-                int32_t acc[4] = {0, 0, 0, 0};
-                dot_block(x, x_row, rows, run, w, layout, acc);
+                const acc4_t sums = dot_block(x, x_row, rows, run, w, layout, (acc4_t){0, 0, 0, 0});
+                const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
                 for (int j = 0; oc + j < out_c; ++j) {
                     out[oc + j] = requantize(acc[j] + bias[oc + j], multiplier[oc + j], shift[oc + j], output_offset,
                                              lo, hi);
@@ -573,22 +577,23 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *
 }
 
 /* acc[j] += x[j] * w[j], j < 4: one tap of four channels of a depthwise filter. */
-static TA_ALWAYS_INLINE void depthwise_tap4(const int8_t *x, const int8_t *w, int32_t *acc)
+static TA_ALWAYS_INLINE acc4_t depthwise_tap4(const int8_t *x, const int8_t *w, acc4_t acc)
 {
 #if TA_DSP
     const int32_t xv = load_s8x4(x), wv = load_s8x4(w);
     const int32_t x02 = __sxtb16(xv), w02 = __sxtb16(wv);
     const int32_t x13 = __sxtb16(ror8(xv)), w13 = __sxtb16(ror8(wv));
-    acc[0] = __smlabb(x02, w02, acc[0]);
-    acc[2] = __smlatt(x02, w02, acc[2]);
-    acc[1] = __smlabb(x13, w13, acc[1]);
-    acc[3] = __smlatt(x13, w13, acc[3]);
+    acc.a0 = __smlabb(x02, w02, acc.a0);
+    acc.a2 = __smlatt(x02, w02, acc.a2);
+    acc.a1 = __smlabb(x13, w13, acc.a1);
+    acc.a3 = __smlatt(x13, w13, acc.a3);
 #else
-    acc[0] += (int32_t)x[0] * w[0];
-    acc[1] += (int32_t)x[1] * w[1];
-    acc[2] += (int32_t)x[2] * w[2];
-    acc[3] += (int32_t)x[3] * w[3];
+    acc.a0 += (int32_t)x[0] * w[0];
+    acc.a1 += (int32_t)x[1] * w[1];
+    acc.a2 += (int32_t)x[2] * w[2];
+    acc.a3 += (int32_t)x[3] * w[3];
 #endif
+    return acc;
 }
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1: channels are contiguous in both the input pixel and the
@@ -616,29 +621,29 @@ static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input
             const int rows = fy1 - fy0, cols = fx1 - fx0;
             int c = 0;
             for (; c + 4 <= channels; c += 4) {
-                int32_t acc[4] = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+                acc4_t acc = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
                 const int8_t *x = x_first + c, *w = w_first + c;
                 for (int r = 0; r < rows; ++r, x += x_row, w += w_row) {
                     switch (cols) { /* a row of up to three taps unrolled (the zoo's 3x3 filters) */
                     case 3:
-                        depthwise_tap4(x + 2 * channels, w + 2 * channels, acc);
+                        acc = depthwise_tap4(x + 2 * channels, w + 2 * channels, acc);
                         /* fall through */
                     case 2:
-                        depthwise_tap4(x + channels, w + channels, acc);
+                        acc = depthwise_tap4(x + channels, w + channels, acc);
                         /* fall through */
                     case 1:
-                        depthwise_tap4(x, w, acc);
+                        acc = depthwise_tap4(x, w, acc);
                         break;
                     default:
                         for (int k = 0; k < cols; ++k) {
-                            depthwise_tap4(x + k * channels, w + k * channels, acc);
+                            acc = depthwise_tap4(x + k * channels, w + k * channels, acc);
                         }
                     }
                 }
-                out[c] = requantize(acc[0], multiplier[c], shift[c], output_offset, lo, hi);
-                out[c + 1] = requantize(acc[1], multiplier[c + 1], shift[c + 1], output_offset, lo, hi);
-                out[c + 2] = requantize(acc[2], multiplier[c + 2], shift[c + 2], output_offset, lo, hi);
-                out[c + 3] = requantize(acc[3], multiplier[c + 3], shift[c + 3], output_offset, lo, hi);
+                out[c] = requantize(acc.a0, multiplier[c], shift[c], output_offset, lo, hi);
+                out[c + 1] = requantize(acc.a1, multiplier[c + 1], shift[c + 1], output_offset, lo, hi);
+                out[c + 2] = requantize(acc.a2, multiplier[c + 2], shift[c + 2], output_offset, lo, hi);
+                out[c + 3] = requantize(acc.a3, multiplier[c + 3], shift[c + 3], output_offset, lo, hi);
             }
             for (; c < channels; ++c) {
                 int32_t acc = bias[c];
@@ -659,8 +664,8 @@ static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, i
     const int32_t *w = p->filter_words;
     for (int oc = 0; oc < p->out_c; oc += 4, w += words) {
         const int n = TA_MIN(4, p->out_c - oc);
-        int32_t acc[4] = {0, 0, 0, 0};
-        dot_block(input, 0, 1, depth, w, p->filter_layout, acc);
+        const acc4_t sums = dot_block(input, 0, 1, depth, w, p->filter_layout, (acc4_t){0, 0, 0, 0});
+        const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
         for (int j = 0; j < n; ++j) {
             const int k = p->per_channel ? oc + j : 0;
             output[oc + j] = requantize(acc[j] + p->folded_bias[oc + j], p->multiplier[k], p->shift[k],
