@@ -62,7 +62,7 @@ class GeneratedModel:
 
 
 #: Bytes per value of the C types `_Lowering.array` emits.
-_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int32_t": 4, "uint32_t": 4}
+_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "uint32_t": 4}
 
 
 def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
@@ -441,6 +441,15 @@ class _Lowering:
                         f"{-z1}, {-z2}, {zo}, {q['input1_multiplier']}, {q['input2_multiplier']}, {q['output_multiplier']}, "
                         f"{q['input1_shift']}, {q['input2_shift']}, {q['output_shift']}, {q['left_shift']}, {lo}, {hi}")
         kind = "add" if op.name == "ADD" else "sub"
+        for constant, other in ((b, a), (a, b)):
+            if constant.data is not None and constant.size == 1 and other.data is None and other.size == y.size:
+                # one input a single constant: the op is a function of one int8 value, a 256-entry table
+                table = P.add_sub_table(q, (-z1, -z2, zo), (lo, hi), int(constant.data.reshape(-1)[0]),
+                                        constant is a, op.name == "SUB")
+                name = self.array("int8_t", "l", table, per_line=32)
+                index = op.inputs[1] if constant is a else op.inputs[0]
+                self.calls.append(f"ta_lookup_s8({name}, {self.act(index)}, {y.size}, {self.act(op.outputs[0])});")
+                return
         if broadcast is not None:
             dims, strides1, strides2 = broadcast
             bp = self.params("ta_broadcast_t", "{" + "}, {".join(", ".join(map(str, v)) for v in (dims, strides1, strides2)) + "}")
@@ -457,8 +466,10 @@ class _Lowering:
         _, in_h, in_w, c = x.shape
         _, out_h, out_w, _ = y.shape
         o = op.options
-        self.calls.append(f"ta_resize_bilinear_s8({self.act(op.inputs[0])}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, "
-                          f"{int(bool(o.get('alignCorners')))}, {int(bool(o.get('halfPixelCenters')))}, "
+        align, half = bool(o.get("alignCorners")), bool(o.get("halfPixelCenters"))
+        rows = self.array("int16_t", "y", P.resize_bilinear_taps(in_h, out_h, align, half), per_line=24)
+        cols = self.array("int16_t", "x", P.resize_bilinear_taps(in_w, out_w, align, half), per_line=24)
+        self.calls.append(f"ta_resize_bilinear_s8({self.act(op.inputs[0])}, {in_w}, {c}, {out_h}, {out_w}, {rows}, {cols}, "
                           f"{self.act(op.outputs[0])});")
 
     def pad(self, op: Op) -> None:

@@ -153,3 +153,75 @@ def mean_multiplier(input_scale: float, output_scale: float, n_elements: int) ->
     multiplier, shift = quantize_multiplier(float(np.float32(input_scale)) / float(np.float32(output_scale)))
     extra = min(n_elements.bit_length() - 1, 32, 31 + shift)
     return (multiplier << extra) // n_elements, shift - extra
+
+
+def _wrap_int32(x: int) -> int:
+    return (x + 2**31) % 2**32 - 2**31
+
+
+def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
+    """``tflite::MultiplyByQuantizedMultiplier`` (double rounding, TFLite Micro's default build):
+    SaturatingRoundingDoublingHighMul of ``x * 2^max(shift, 0)`` by ``multiplier``, then
+    RoundingDivideByPOT by ``max(-shift, 0)`` (gemmlowp ``fixedpoint.h``), on Python integers."""
+    a = _wrap_int32(x << shift) if shift > 0 else x
+    if a == multiplier == -(2**31):
+        high = 2**31 - 1
+    else:
+        product = a * multiplier
+        nudge = 2**30 if product >= 0 else 1 - 2**30
+        total = product + nudge
+        high = abs(total) // 2**31 * (1 if total >= 0 else -1)  # C++ division truncates toward zero
+    exponent = max(-shift, 0)
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> exponent) + (1 if (high & mask) > threshold else 0)
+
+
+def add_sub_table(params: dict[str, int], offsets: tuple[int, int, int], activation: tuple[int, int], constant: int,
+                  constant_first: bool, subtract: bool) -> np.ndarray:
+    """The int8 output of TFLite's int8 ADD / SUB (``reference_integer_ops::AddElementwise``) for every
+    int8 value of one input, the other input being the constant ``constant``.
+
+    Args:
+        params: `add_sub_params`.
+        offsets: (-input1 zero point, -input2 zero point, output zero point).
+        activation: (act_min, act_max) in output units.
+        constant_first: the constant is input1 (``constant - x``), else input2 (``x - constant``).
+
+    Returns:
+        int8, shape (256,): entry ``x + 128`` is the output for input value x.
+    """
+    p, (o1, o2, oo), (lo, hi) = params, offsets, activation
+    shift = p["left_shift"]
+    out = np.empty(256, np.int8)
+    for i, x in enumerate(range(-128, 128)):
+        x1, x2 = (constant, x) if constant_first else (x, constant)
+        a = multiply_by_quantized_multiplier((x1 + o1) << shift, p["input1_multiplier"], p["input1_shift"])
+        b = multiply_by_quantized_multiplier((x2 + o2) << shift, p["input2_multiplier"], p["input2_shift"])
+        raw = a - b if subtract else a + b
+        value = multiply_by_quantized_multiplier(raw, p["output_multiplier"], p["output_shift"]) + oo
+        out[i] = min(max(value, lo), hi)
+    return out
+
+
+def resize_bilinear_taps(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
+    """TFLite's integer RESIZE_BILINEAR source taps along one axis (``ResizeBilinearInteger``: 10
+    fractional bits, C division truncating toward zero), per output index.
+
+    Returns:
+        int16, shape (out_size, 3): lower input index, upper input index, and the weight of the upper
+        one in 1/1024 (the lower one weighs 1024 minus it).
+    """
+    def c_div(a: int, b: int) -> int:
+        return abs(a) // b * (1 if a >= 0 else -1)
+
+    scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    if align_corners and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    taps = np.empty((out_size, 3), np.int16)
+    for i in range(out_size):
+        scaled = i * scale + scale // 2 - (1 << 9) if half_pixel_centers else i * scale
+        lower = max(c_div(scaled, 1 << 10), 0)
+        upper = min(c_div(scaled + (1 << 10) - 1, 1 << 10), in_size - 1)
+        taps[i] = lower, upper, scaled - (1 << 10) * lower
+    return taps

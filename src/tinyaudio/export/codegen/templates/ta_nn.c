@@ -518,9 +518,17 @@ static void im2col(const ta_conv_params_t *p, const int8_t *input, int iy0, int 
     for (int fy = 0; fy < p->filter_h; ++fy, patch += row) {
         const int iy = iy0 + fy;
         const int8_t *x = input + (iy * p->in_w + ix0) * in_c;
-        const int start = iy >= 0 && iy < p->in_h ? fx0 * in_c : row, end = fx1 * in_c;
-        for (int k = 0; k < row; ++k) {
-            patch[k] = k >= start && k < end ? x[k] : 0;
+        const int inside = iy >= 0 && iy < p->in_h && fx1 > fx0;
+        const int start = inside ? fx0 * in_c : row, end = inside ? fx1 * in_c : row;
+        int k = 0;
+        for (; k < start; ++k) {
+            patch[k] = 0;
+        }
+        for (; k < end; ++k) {
+            patch[k] = x[k];
+        }
+        for (; k < row; ++k) {
+            patch[k] = 0;
         }
     }
 }
@@ -535,8 +543,9 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *
     const int words = block_words(layout, taps);
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
-    /* rows read in place when whole steps, and long enough that the row loop costs less than a copy */
-    const int in_place_rows = row % (layout == TA_FILTER_Q15_QUADS ? 4 : 2) == 0 && row >= 16;
+    /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
+     * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
+    const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         const int rows_inside = iy0 >= 0 && iy0 + p->filter_h <= p->in_h;
@@ -708,23 +717,27 @@ void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const i
 
 void ta_max_pool_s8(const ta_pool_params_t *p, const int8_t *input, int8_t *output)
 {
+    const int channels = p->channels, x_row = p->in_w * channels, lo = p->act_min, hi = p->act_max;
     for (int out_y = 0; out_y < p->out_h; ++out_y) {
         const int in_y_origin = out_y * p->stride_h - p->pad_h;
         int fy_start, fy_end;
         valid_taps(in_y_origin, p->filter_h, p->in_h, &fy_start, &fy_end);
-        for (int out_x = 0; out_x < p->out_w; ++out_x) {
+        for (int out_x = 0; out_x < p->out_w; ++out_x, output += channels) {
             const int in_x_origin = out_x * p->stride_w - p->pad_w;
             int fx_start, fx_end;
             valid_taps(in_x_origin, p->filter_w, p->in_w, &fx_start, &fx_end);
-            for (int c = 0; c < p->channels; ++c) {
+            const int8_t *window = input + ((in_y_origin + fy_start) * p->in_w + in_x_origin + fx_start) * channels;
+            const int rows = fy_end - fy_start, cols = fx_end - fx_start;
+            for (int c = 0; c < channels; ++c) {
                 int32_t best = INT8_MIN;
-                for (int fy = fy_start; fy < fy_end; ++fy) {
-                    for (int fx = fx_start; fx < fx_end; ++fx) {
-                        const int32_t v = input[((in_y_origin + fy) * p->in_w + in_x_origin + fx) * p->channels + c];
-                        best = TA_MAX(best, v);
+                const int8_t *x = window + c;
+                for (int r = 0; r < rows; ++r, x += x_row) {
+                    for (int k = 0; k < cols; ++k) {
+                        const int32_t v = x[k * channels];
+                        best = v > best ? v : best;
                     }
                 }
-                output[(out_y * p->out_w + out_x) * p->channels + c] = clamp_s8(best, p->act_min, p->act_max);
+                output[c] = clamp_s8(best, lo, hi);
             }
         }
     }
@@ -860,6 +873,13 @@ void ta_logistic_s8(const int8_t *input, int size, int32_t input_zero_point, int
 
 /* ---- elementwise ----------------------------------------------------------------------------- */
 
+void ta_lookup_s8(const int8_t *table, const int8_t *input, int size, int8_t *output)
+{
+    for (int i = 0; i < size; ++i) {
+        output[i] = table[input[i] + 128];
+    }
+}
+
 static inline int8_t arith_one(const ta_arith_params_t *p, int8_t x1, int8_t x2, int sign)
 {
     const int32_t a = ((int32_t)x1 + p->input1_offset) * ((int32_t)1 << p->left_shift);
@@ -922,46 +942,27 @@ void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, co
 
 /* ---- resize ---------------------------------------------------------------------------------- */
 
-static void interpolation_values(int32_t value, int32_t scale_10, int half_pixel_centers, int32_t input_size,
-                                 int32_t *scaled, int32_t *lower, int32_t *upper)
+void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
+                           const int16_t *cols, int8_t *output)
 {
-    *scaled = half_pixel_centers ? value * scale_10 + scale_10 / 2 - (1 << 9) : value * scale_10;
-    *lower = TA_MAX(*scaled / (1 << 10), 0);
-    *upper = TA_MIN((*scaled + (1 << 10) - 1) / (1 << 10), input_size - 1);
-}
-
-void ta_resize_bilinear_s8(const int8_t *input, int in_h, int in_w, int channels, int out_h, int out_w,
-                           int align_corners, int half_pixel_centers, int8_t *output)
-{
-    int32_t height_scale_10 = ((1 << 10) * in_h + out_h / 2) / out_h;
-    int32_t width_scale_10 = ((1 << 10) * in_w + out_w / 2) / out_w;
-    if (align_corners && out_h > 1) {
-        height_scale_10 = ((1 << 10) * (in_h - 1) + (out_h - 1) / 2) / (out_h - 1);
-    }
-    if (align_corners && out_w > 1) {
-        width_scale_10 = ((1 << 10) * (in_w - 1) + (out_w - 1) / 2) / (out_w - 1);
-    }
-    for (int y = 0; y < out_h; ++y) {
-        int32_t in_y, y0, y1;
-        interpolation_values(y, height_scale_10, half_pixel_centers, in_h, &in_y, &y0, &y1);
-        const int32_t dy = in_y - (1 << 10) * y0;
-        const int8_t *row0 = input + y0 * in_w * channels, *row1 = input + y1 * in_w * channels;
-        for (int x = 0; x < out_w; ++x) {
-            int32_t in_x, x0, x1;
-            interpolation_values(x, width_scale_10, half_pixel_centers, in_w, &in_x, &x0, &x1);
-            const int32_t dx = in_x - (1 << 10) * x0;
+    for (int y = 0; y < out_h; ++y, rows += 3) {
+        const int32_t dy = rows[2];
+        const int8_t *row0 = input + rows[0] * in_w * channels, *row1 = input + rows[1] * in_w * channels;
+        const int16_t *col = cols;
+        for (int x = 0; x < out_w; ++x, col += 3) {
+            const int32_t dx = col[2];
+            const int x0 = col[0] * channels, x1 = col[1] * channels;
             /* Weights sum to 2^20 and |value| <= 128: every sum fits int32 (TFLite takes int64). */
             const int32_t w00 = ((1 << 10) - dy) * ((1 << 10) - dx), w10 = dy * ((1 << 10) - dx);
             const int32_t w01 = ((1 << 10) - dy) * dx, w11 = dy * dx;
             for (int c = 0; c < channels; ++c) {
-                const int32_t sum_20 = row0[x0 * channels + c] * w00 + row1[x0 * channels + c] * w10 +
-                                       row0[x1 * channels + c] * w01 + row1[x1 * channels + c] * w11;
+                const int32_t sum_20 = row0[x0 + c] * w00 + row1[x0 + c] * w10 + row0[x1 + c] * w01 + row1[x1 + c] * w11;
 #if TA_SINGLE_ROUNDING
                 const int32_t value = (sum_20 + (1 << 19)) >> 20;
 #else
                 const int32_t value = (sum_20 + (sum_20 > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
 #endif
-                output[(y * out_w + x) * channels + c] = (int8_t)value;
+                *output++ = (int8_t)value;
             }
         }
     }

@@ -148,6 +148,10 @@ void ta_add_s8(const ta_arith_params_t *p, const int8_t *input1, const int8_t *i
 void ta_sub_s8(const ta_arith_params_t *p, const int8_t *input1, const int8_t *input2, int size, int input2_size,
                int8_t *output);
 
+/* output[i] = table[input[i] + 128]: an elementwise op of one int8 input whose every output the
+ * generator computed at export (ADD / SUB of a constant scalar, with TFLite's default double rounding). */
+void ta_lookup_s8(const int8_t *table, const int8_t *input, int size, int8_t *output);
+
 /* ADD / SUB with NumPy broadcasting over 4-D shapes: the output is dims[0..3]; element (i, j, k, l) of
  * input n is at i * strides_n[0] + j * strides_n[1] + k * strides_n[2] + l * strides_n[3], a stride 0
  * along every axis where that input has size 1 (TFLite's BroadcastAdd6DSlow, 4-D). */
@@ -165,8 +169,10 @@ void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, co
 void ta_pad_hw_s8(const int8_t *input, int in_h, int in_w, int channels, int pad_top, int pad_bottom, int pad_left,
                   int pad_right, int32_t zero_point, int8_t *output);
 
-void ta_resize_bilinear_s8(const int8_t *input, int in_h, int in_w, int channels, int out_h, int out_w,
-                           int align_corners, int half_pixel_centers, int8_t *output);
+/* RESIZE_BILINEAR with the source taps computed at export: rows[3 * y] and rows[3 * y + 1] the lower
+ * and upper input rows of output row y, rows[3 * y + 2] the upper one's weight in 1/1024; cols alike. */
+void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
+                           const int16_t *cols, int8_t *output);
 
 #ifdef __cplusplus
 }
