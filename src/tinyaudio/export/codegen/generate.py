@@ -286,6 +286,20 @@ class _Lowering:
     def multipliers(self, mult: list[int], shift: list[int]) -> tuple[str, str]:
         return self.array("int32_t", "m", mult), self.array("int8_t", "s", shift)
 
+    def requant(self, mult: list[int], shift: list[int], max_abs_acc: np.ndarray) -> str:
+        """Emit ``ta_requant_t`` records (``ta_nn.h``) when every channel's accumulator provably stays
+        within +-2^30 (``max_abs_acc``: |bias| + 128 x sum of |weights|, per channel) and every
+        shift is negative; else "NULL" (the kernels requantize with multiplier and shift)."""
+        if np.any(np.asarray(max_abs_acc, dtype=np.float64) >= 2.0**30) or max(shift) >= 0:
+            return "NULL"
+        records = [f"{{{m_c}, {-s_c}}}" for m_c, s_c in zip(mult, shift)]
+        name = f"q{self.counter}"
+        self.counter += 1
+        rows = [", ".join(records[i : i + 6]) for i in range(0, len(records), 6)]
+        self.decls.append(f"static const ta_requant_t {name}[{len(records)}] = {{\n    " + ",\n    ".join(rows) + "\n};\n")
+        self.weights_bytes += 8 * len(records)
+        return name
+
     # -- ops -----------------------------------------------------------------------------------
     def conv(self, op: Op, depthwise: bool) -> None:
         o = op.options
@@ -305,12 +319,13 @@ class _Lowering:
         lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
         dm = out_c // in_c if depthwise else 1
         fast_path = (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None
-        fast, words = "NULL, NULL, NULL, 0", "NULL, 0, NULL"
+        fast, words, requant = "NULL, NULL, NULL, 0", "NULL, 0, NULL", "NULL"
         if fast_path:
             # depthwise 1HWC -> per-channel taps (C, H, W, 1); conv OHWI already has channels first
             taps = np.transpose(w.data, (3, 1, 2, 0)) if depthwise else w.data
-            fast = self.bias_table(taps.astype(np.int64), self.bias(op, out_c), -in_zp, (in_h, in_w), (out_h, out_w),
-                                   (s_h, s_w), (pad_h, pad_w))
+            fast, max_abs_bias = self.bias_table(taps.astype(np.int64), self.bias(op, out_c), -in_zp, (in_h, in_w),
+                                                 (out_h, out_w), (s_h, s_w), (pad_h, pad_w))
+            requant = self.requant(mult, shift, max_abs_bias + 128 * np.abs(taps.astype(np.int64)).sum(axis=(1, 2, 3)))
             if not depthwise:
                 name, layout = self.filter_words(w.data.reshape(out_c, -1))
                 patch = "NULL" if (f_h, f_w) == (1, 1) else self.patch(f_h * f_w * in_c)
@@ -319,7 +334,7 @@ class _Lowering:
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and not fast_path else "NULL"
         p = self.params("ta_conv_params_t",
                         f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
-                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {words}")
+                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {words}, {requant}")
         fn = "ta_depthwise_conv2d_s8" if depthwise else "ta_conv2d_s8"
         weights = self.const(op.inputs[1], "int8_t") if words.startswith("NULL") else "NULL"
         self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(op.outputs[0])});")
@@ -330,7 +345,8 @@ class _Lowering:
 
         ``taps``: int64, shape (out_c, filter_h, filter_w, in_c). Output rows (columns) whose valid
         filter rows (columns) are the same share a class; each class pair gets ``bias + input_offset *
-        sum of the valid taps`` per output channel. Returns the struct fields' C initialisers.
+        sum of the valid taps`` per output channel. Returns the struct fields' C initialisers and the
+        largest |table entry| per output channel, int64 shape (out_c,).
         """
         classes = []
         for axis in range(2):
@@ -344,8 +360,9 @@ class _Lowering:
                 table[i, j] = bias + input_offset * taps[:, y0:y1, x0:x1, :].sum(axis=(1, 2, 3))
         if np.abs(table).max(initial=0) >= 2**31:
             raise CodegenError("a folded bias does not fit int32; this model's weights or zero points are out of range")
-        return (f"{self.array('int32_t', 'b', table.astype(np.int32))}, {self.array('uint8_t', 'r', row_class)}, "
-                f"{self.array('uint8_t', 'k', col_class)}, {len(cols)}")
+        fields = (f"{self.array('int32_t', 'b', table.astype(np.int32))}, {self.array('uint8_t', 'r', row_class)}, "
+                  f"{self.array('uint8_t', 'k', col_class)}, {len(cols)}")
+        return fields, np.abs(table).max(axis=(0, 1))
 
     def fully_connected(self, op: Op) -> None:
         w, y = self.t(op.inputs[1]), self.t(op.outputs[0])
@@ -362,13 +379,15 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         w_zp = int(w.zero_point[0]) if w.zero_point.size and not per_channel else 0
         lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), out_s, out_zp)
-        folded, words = "NULL", "NULL, 0"
+        folded, words, requant = "NULL", "NULL, 0", "NULL"
         if w_zp == 0 and w.data is not None:
-            folded = self.array("int32_t", "b", (self.bias(op, out_c) - in_zp * w.data.astype(np.int64).sum(axis=1)
-                                                 ).astype(np.int32))
+            folded_bias = self.bias(op, out_c) - in_zp * w.data.astype(np.int64).sum(axis=1)
+            folded = self.array("int32_t", "b", folded_bias.astype(np.int32))
             words = ", ".join(self.filter_words(w.data.reshape(out_c, depth)))
+            bound = np.abs(folded_bias) + 128 * np.abs(w.data.astype(np.int64)).sum(axis=1)
+            requant = self.requant(mult, shift, bound if per_channel else np.array([bound.max()]))
         p = self.params("ta_fc_params_t", f"{depth}, {out_c}, {-in_zp}, {-w_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, "
-                                          f"{int(per_channel)}, {folded}, {words}")
+                                          f"{int(per_channel)}, {folded}, {words}, {requant}")
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and folded == "NULL" else "NULL"
         weights = self.const(op.inputs[1], "int8_t") if folded == "NULL" else "NULL"
         self.calls.append(f"ta_fully_connected_s8(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, "

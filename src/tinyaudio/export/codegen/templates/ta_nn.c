@@ -325,6 +325,36 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int shift, int3
     return clamp_s8(multiply_by_nonnegative_multiplier(acc, multiplier, shift) + output_offset, lo, hi);
 }
 
+/* requantize() with a ta_requant_t: |acc| < 2^30, so 2 acc fits int32 and SMMULR (x m + 2^31) / 2^32
+ * rounded down is SaturatingRoundingDoublingHighMul(acc, m); its result v has |v| < 2^30, so
+ * RoundingDivideByPOT by r >= 1 is (v + 2^(r - 1) - [v < 0]) >> r without overflow (halves away
+ * from zero, as TFLite's remainder-and-threshold form). */
+static inline int8_t requantize_with(int32_t acc, const ta_requant_t *q, int32_t output_offset, int32_t lo, int32_t hi)
+{
+#if TA_SINGLE_ROUNDING
+    return requantize(acc, q->multiplier, -q->right_shift, output_offset, lo, hi);
+#else
+    int32_t v;
+#if TA_NO_LONG_MULTIPLY
+    v = srdhm_nonnegative(acc, q->multiplier);
+#elif TA_DSP && defined(__GNUC__)
+    __asm__("smmulr %0, %1, %2" : "=r"(v) : "r"(acc * 2), "r"(q->multiplier));
+#else
+    v = (int32_t)(((int64_t)acc * 2 * q->multiplier + ((int64_t)1 << 31)) >> 32);
+#endif
+    const int r = q->right_shift;
+    return clamp_s8(((v + (int32_t)((1u << r) >> 1) + (v >> 31)) >> r) + output_offset, lo, hi);
+#endif
+}
+
+/* Output channel c's value: with its ta_requant_t when the generator gave them, else requantize(). */
+static inline int8_t requantize_channel(int32_t acc, const ta_requant_t *requant, const int32_t *multiplier,
+                                        const int8_t *shift, int c, int32_t output_offset, int32_t lo, int32_t hi)
+{
+    return requant ? requantize_with(acc, requant + c, output_offset, lo, hi)
+                   : requantize(acc, multiplier[c], shift[c], output_offset, lo, hi);
+}
+
 /* Weight of tap k of channel j (< 4) of a block of `filter_words` (the block's first word): for the
  * few taps after the last full step of the layout. */
 static int32_t block_tap(const int32_t *w, int layout, int j, int k)
@@ -585,6 +615,7 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *
     const int words = block_words(layout, taps);
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
+    const ta_requant_t *requant = p->requant;
     /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
      * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
@@ -610,17 +641,17 @@ static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *
             for (; oc + 4 <= out_c; oc += 4, w += words) {
                 const acc4_t acc = dot_block(x, x_row, rows, run, w, layout,
                                              (acc4_t){bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]});
-                out[oc] = requantize(acc.a0, multiplier[oc], shift[oc], output_offset, lo, hi);
-                out[oc + 1] = requantize(acc.a1, multiplier[oc + 1], shift[oc + 1], output_offset, lo, hi);
-                out[oc + 2] = requantize(acc.a2, multiplier[oc + 2], shift[oc + 2], output_offset, lo, hi);
-                out[oc + 3] = requantize(acc.a3, multiplier[oc + 3], shift[oc + 3], output_offset, lo, hi);
+                out[oc] = requantize_channel(acc.a0, requant, multiplier, shift, oc, output_offset, lo, hi);
+                out[oc + 1] = requantize_channel(acc.a1, requant, multiplier, shift, oc + 1, output_offset, lo, hi);
+                out[oc + 2] = requantize_channel(acc.a2, requant, multiplier, shift, oc + 2, output_offset, lo, hi);
+                out[oc + 3] = requantize_channel(acc.a3, requant, multiplier, shift, oc + 3, output_offset, lo, hi);
             }
             if (oc < out_c) { /* the last block's channels past out_c have zero weights */
                 const acc4_t sums = dot_block(x, x_row, rows, run, w, layout, (acc4_t){0, 0, 0, 0});
                 const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
                 for (int j = 0; oc + j < out_c; ++j) {
-                    out[oc + j] = requantize(acc[j] + bias[oc + j], multiplier[oc + j], shift[oc + j], output_offset,
-                                             lo, hi);
+                    out[oc + j] = requantize_channel(acc[j] + bias[oc + j], requant, multiplier, shift, oc + j,
+                                                     output_offset, lo, hi);
                 }
             }
         }
@@ -656,6 +687,7 @@ static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input
     const int channels = p->out_c, filter_w = p->filter_w, x_row = p->in_w * channels, w_row = filter_w * channels;
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
+    const ta_requant_t *requant = p->requant;
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         int fy0, fy1;
@@ -691,10 +723,10 @@ static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input
                         }
                     }
                 }
-                out[c] = requantize(acc.a0, multiplier[c], shift[c], output_offset, lo, hi);
-                out[c + 1] = requantize(acc.a1, multiplier[c + 1], shift[c + 1], output_offset, lo, hi);
-                out[c + 2] = requantize(acc.a2, multiplier[c + 2], shift[c + 2], output_offset, lo, hi);
-                out[c + 3] = requantize(acc.a3, multiplier[c + 3], shift[c + 3], output_offset, lo, hi);
+                out[c] = requantize_channel(acc.a0, requant, multiplier, shift, c, output_offset, lo, hi);
+                out[c + 1] = requantize_channel(acc.a1, requant, multiplier, shift, c + 1, output_offset, lo, hi);
+                out[c + 2] = requantize_channel(acc.a2, requant, multiplier, shift, c + 2, output_offset, lo, hi);
+                out[c + 3] = requantize_channel(acc.a3, requant, multiplier, shift, c + 3, output_offset, lo, hi);
             }
             for (; c < channels; ++c) {
                 int32_t acc = bias[c];
@@ -703,7 +735,7 @@ static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input
                         acc += (int32_t)x_first[r * x_row + k * channels + c] * w_first[r * w_row + k * channels + c];
                     }
                 }
-                out[c] = requantize(acc, multiplier[c], shift[c], output_offset, lo, hi);
+                out[c] = requantize_channel(acc, requant, multiplier, shift, c, output_offset, lo, hi);
             }
         }
     }
@@ -719,7 +751,7 @@ static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, i
         const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
         for (int j = 0; j < n; ++j) {
             const int k = p->per_channel ? oc + j : 0;
-            output[oc + j] = requantize(acc[j] + p->folded_bias[oc + j], p->multiplier[k], p->shift[k],
+            output[oc + j] = requantize_channel(acc[j] + p->folded_bias[oc + j], p->requant, p->multiplier, p->shift, k,
                                         p->output_offset, p->act_min, p->act_max);
         }
     }

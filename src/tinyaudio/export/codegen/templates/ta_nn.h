@@ -58,6 +58,13 @@ int32_t ta_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int s
 #define TA_FILTER_Q15_QUADS 1
 #define TA_FILTER_LANE_PAIRS 2
 
+/* One output channel's requantization for the fast paths, when the generator proved the accumulator
+ * within +-2^30 and the shift negative (a right shift r >= 1; ta_nn.c, requantize_with). */
+typedef struct {
+    int32_t multiplier; /* Q31, in [2^30, 2^31) */
+    int32_t right_shift;
+} ta_requant_t;
+
 typedef struct {
     int16_t in_h, in_w, in_c;
     int16_t out_h, out_w, out_c;
@@ -88,6 +95,7 @@ typedef struct {
     /* filter_h * filter_w * in_c bytes of the arena for the window of one output in OHWI order
      * (im2col), or NULL for a 1x1 filter, whose window is the input pixel itself. */
     int8_t *patch;
+    const ta_requant_t *requant; /* fast path, per output channel (NULL: multiplier and shift) */
 } ta_conv_params_t;
 
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
@@ -108,6 +116,7 @@ typedef struct {
     const int32_t *folded_bias;
     const int32_t *filter_words;
     int8_t filter_layout;
+    const ta_requant_t *requant; /* fast path, per output channel or one (NULL: multiplier and shift) */
 } ta_fc_params_t;
 
 void ta_fully_connected_s8(const ta_fc_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
