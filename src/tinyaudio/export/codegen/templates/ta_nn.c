@@ -608,14 +608,14 @@ static void im2col(const ta_conv_params_t *p, const int8_t *input, int iy0, int 
 /* CONV_2D: each output pixel's taps dotted with each block of four channels' pre-expanded words;
  * the taps read in place (the input pixel for a 1x1 filter, else the window's rows when it lies
  * inside the input and its rows are whole steps of the layout), else from the im2col patch. */
-static void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output)
+static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output, int records)
 {
     /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
     const int out_c = p->out_c, row = p->filter_w * p->in_c, taps = p->filter_h * row, layout = p->filter_layout;
     const int words = block_words(layout, taps);
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
-    const ta_requant_t *requant = p->requant;
+    const ta_requant_t *requant = records ? p->requant : NULL; /* a constant after inlining: two loops */
     /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
      * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
@@ -680,14 +680,14 @@ static TA_ALWAYS_INLINE acc4_t depthwise_tap4(const int8_t *x, const int8_t *w, 
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1: channels are contiguous in both the input pixel and the
  * 1HWC filter tap, so four channels take one word of each per tap. */
-static void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                  int8_t *output)
+static TA_ALWAYS_INLINE void depthwise_conv2d_fast(const ta_conv_params_t *p, const int8_t *input,
+                                                   const int8_t *filter, int8_t *output, int records)
 {
     /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
     const int channels = p->out_c, filter_w = p->filter_w, x_row = p->in_w * channels, w_row = filter_w * channels;
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
-    const ta_requant_t *requant = p->requant;
+    const ta_requant_t *requant = records ? p->requant : NULL; /* a constant after inlining: two loops */
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         int fy0, fy1;
@@ -760,8 +760,10 @@ static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, i
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   int8_t *output)
 {
-    if (p->bias_table) {
-        conv2d_fast(p, input, output);
+    if (p->bias_table && p->requant) {
+        conv2d_fast(p, input, output, 1);
+    } else if (p->bias_table) {
+        conv2d_fast(p, input, output, 0);
     } else {
         conv2d_reference(p, input, filter, bias, output);
     }
@@ -770,8 +772,10 @@ void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *
 void ta_depthwise_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter,
                             const int32_t *bias, int8_t *output)
 {
-    if (p->bias_table) {
-        depthwise_conv2d_fast(p, input, filter, output);
+    if (p->bias_table && p->requant) {
+        depthwise_conv2d_fast(p, input, filter, output, 1);
+    } else if (p->bias_table) {
+        depthwise_conv2d_fast(p, input, filter, output, 0);
     } else {
         depthwise_conv2d_reference(p, input, filter, bias, output);
     }
