@@ -608,6 +608,37 @@ static void im2col(const ta_conv_params_t *p, const int8_t *input, int iy0, int 
 /* CONV_2D: each output pixel's taps dotted with each block of four channels' pre-expanded words;
  * the taps read in place (the input pixel for a 1x1 filter, else the window's rows when it lies
  * inside the input and its rows are whole steps of the layout), else from the im2col patch. */
+/* CONV_2D with a 1x1 filter, stride 1: a matrix product of the pixels (rows of in_c inputs) and the
+ * filter, with few enough live values that GCC keeps them in registers. */
+static TA_ALWAYS_INLINE void conv1x1_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output, int records)
+{
+    const int in_c = p->in_c, out_c = p->out_c, layout = p->filter_layout, words = block_words(layout, in_c);
+    const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *shift = p->shift;
+    const ta_requant_t *requant = records ? p->requant : NULL;
+    const int32_t *bias = p->bias_table; /* no padding: one class */
+    const int8_t *x = input;
+    for (const int8_t *end = input + p->out_h * p->out_w * in_c; x < end; x += in_c, output += out_c) {
+        const int32_t *w = p->filter_words;
+        int oc = 0;
+        for (; oc + 4 <= out_c; oc += 4, w += words) {
+            const acc4_t acc = dot_block(x, 0, 1, in_c, w, layout, (acc4_t){bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]});
+            output[oc] = requantize_channel(acc.a0, requant, multiplier, shift, oc, output_offset, lo, hi);
+            output[oc + 1] = requantize_channel(acc.a1, requant, multiplier, shift, oc + 1, output_offset, lo, hi);
+            output[oc + 2] = requantize_channel(acc.a2, requant, multiplier, shift, oc + 2, output_offset, lo, hi);
+            output[oc + 3] = requantize_channel(acc.a3, requant, multiplier, shift, oc + 3, output_offset, lo, hi);
+        }
+        if (oc < out_c) { /* the last block's channels past out_c have zero weights */
+            const acc4_t sums = dot_block(x, 0, 1, in_c, w, layout, (acc4_t){0, 0, 0, 0});
+            const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
+            for (int j = 0; oc + j < out_c; ++j) {
+                output[oc + j] = requantize_channel(acc[j] + bias[oc + j], requant, multiplier, shift, oc + j,
+                                                    output_offset, lo, hi);
+            }
+        }
+    }
+}
+
 static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output, int records)
 {
     /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
@@ -760,7 +791,16 @@ static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, i
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   int8_t *output)
 {
-    if (p->bias_table && p->requant) {
+    /* (the lane-pair layout measured faster through conv2d_fast on the Cortex-M0+) */
+    const int pointwise = p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                          p->filter_layout == TA_FILTER_Q15_QUADS;
+    if (p->bias_table && pointwise) {
+        if (p->requant) {
+            conv1x1_fast(p, input, output, 1);
+        } else {
+            conv1x1_fast(p, input, output, 0);
+        }
+    } else if (p->bias_table && p->requant) {
         conv2d_fast(p, input, output, 1);
     } else if (p->bias_table) {
         conv2d_fast(p, input, output, 0);
