@@ -292,12 +292,12 @@ class _Lowering:
         shift is negative; else "NULL" (the kernels requantize with multiplier and shift)."""
         if np.any(np.asarray(max_abs_acc, dtype=np.float64) >= 2.0**30) or max(shift) >= 0:
             return "NULL"
-        records = [f"{{{m_c}, {-s_c}}}" for m_c, s_c in zip(mult, shift)]
+        records = [f"{{{m_c}, {1 << (-s_c - 1)}, {-s_c}}}" for m_c, s_c in zip(mult, shift)]
         name = f"q{self.counter}"
         self.counter += 1
-        rows = [", ".join(records[i : i + 6]) for i in range(0, len(records), 6)]
+        rows = [", ".join(records[i : i + 4]) for i in range(0, len(records), 4)]
         self.decls.append(f"static const ta_requant_t {name}[{len(records)}] = {{\n    " + ",\n    ".join(rows) + "\n};\n")
-        self.weights_bytes += 8 * len(records)
+        self.weights_bytes += 12 * len(records)
         return name
 
     # -- ops -----------------------------------------------------------------------------------

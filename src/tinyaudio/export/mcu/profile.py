@@ -105,6 +105,8 @@ def _classify(mnemonic: str, operands: str) -> tuple[str, int]:
         return "store_multiple", _register_count(operands)
     if base == "pop" or base.startswith("ldm"):
         return ("return_pop" if "pc" in operands else "load_multiple"), _register_count(operands)
+    if base in ("ldrd", "strd"):  # two words: 1 + N cycles as LDM / STM (Cortex-M4 TRM table 3-1)
+        return ("load_multiple" if base == "ldrd" else "store_multiple"), 2
     if base.startswith("ldr"):
         return ("return_pop" if re.match(r"^\s*pc\b", operands) else "load"), 0
     if base.startswith("str"):

@@ -175,7 +175,13 @@ static int32_t multiply_by_quantized_multiplier_greater_than_one(int32_t x, int3
 #endif
 }
 
-static int8_t clamp_s8(int32_t x, int32_t lo, int32_t hi) { return (int8_t)TA_MIN(TA_MAX(x, lo), hi); }
+/* x clamped to [lo, hi], written so that GCC selects (IT / conditional moves) rather than branches */
+static inline int8_t clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    x = x < lo ? lo : x;
+    x = x > hi ? hi : x;
+    return (int8_t)x;
+}
 
 /* Taps [*start, *end) of a window of `filter_size` starting at input index `origin` (negative in the
  * padding) that fall inside an input of `input_size`: the only taps a kernel visits (dilation 1). */
@@ -342,8 +348,7 @@ static inline int8_t requantize_with(int32_t acc, const ta_requant_t *q, int32_t
 #else
     v = (int32_t)(((int64_t)acc * 2 * q->multiplier + ((int64_t)1 << 31)) >> 32);
 #endif
-    const int r = q->right_shift;
-    return clamp_s8(((v + (int32_t)((1u << r) >> 1) + (v >> 31)) >> r) + output_offset, lo, hi);
+    return clamp_s8(((v + q->rounding + (v >> 31)) >> q->right_shift) + output_offset, lo, hi);
 #endif
 }
 

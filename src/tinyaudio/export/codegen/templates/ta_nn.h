@@ -62,6 +62,7 @@ int32_t ta_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int s
  * within +-2^30 and the shift negative (a right shift r >= 1; ta_nn.c, requantize_with). */
 typedef struct {
     int32_t multiplier; /* Q31, in [2^30, 2^31) */
+    int32_t rounding;   /* 2^(right_shift - 1) */
     int32_t right_shift;
 } ta_requant_t;
 
