@@ -657,22 +657,25 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
     for (int oy = 0; oy < p->out_h; ++oy) {
         const int iy0 = oy * p->stride_h - p->pad_h;
-        const int rows_inside = iy0 >= 0 && iy0 + p->filter_h <= p->in_h;
+        int fy0, fy1;
+        valid_taps(iy0, p->filter_h, p->in_h, &fy0, &fy1);
         const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * out_c;
         for (int ox = 0; ox < p->out_w; ++ox) {
             const int ix0 = ox * p->stride_w - p->pad_w;
-            const int8_t *x = input + (iy0 * p->in_w + ix0) * p->in_c;
-            int x_row = p->in_w * p->in_c, rows = p->filter_h, run = row;
-            if (p->patch && !(in_place_rows && rows_inside && ix0 >= 0 && ix0 + p->filter_w <= p->in_w)) {
+            /* in place: the window's valid rows (padded rows skipped, their offset is in the bias table) */
+            const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0) * p->in_c;
+            int x_row = p->in_w * p->in_c, rows = fy1 - fy0, run = row, first_word = 2 * fy0 * row;
+            if (p->patch && !(in_place_rows && ix0 >= 0 && ix0 + p->filter_w <= p->in_w)) {
                 im2col(p, input, iy0, ix0, p->patch);
                 x = p->patch;
                 x_row = taps;
                 rows = 1;
                 run = taps;
+                first_word = 0;
             }
             const int32_t *bias = bias_row + p->col_class[ox] * out_c;
             int8_t *out = output + (oy * p->out_w + ox) * out_c;
-            const int32_t *w = p->filter_words;
+            const int32_t *w = p->filter_words + first_word;
             int oc = 0;
             for (; oc + 4 <= out_c; oc += 4, w += words) {
                 const acc4_t acc = dot_block(x, x_row, rows, run, w, layout,
