@@ -1077,12 +1077,14 @@ void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_
         const int16_t *col = cols;
         for (int x = 0; x < out_w; ++x, col += 3) {
             const int32_t dx = col[2];
-            const int x0 = col[0] * channels, x1 = col[1] * channels;
-            /* Weights sum to 2^20 and |value| <= 128: every sum fits int32 (TFLite takes int64). */
-            const int32_t w00 = ((1 << 10) - dy) * ((1 << 10) - dx), w10 = dy * ((1 << 10) - dx);
-            const int32_t w01 = ((1 << 10) - dy) * dx, w11 = dy * dx;
+            const int8_t *a0 = row0 + col[0] * channels, *a1 = row0 + col[1] * channels;
+            const int8_t *b0 = row1 + col[0] * channels, *b1 = row1 + col[1] * channels;
             for (int c = 0; c < channels; ++c) {
-                const int32_t sum_20 = row0[x0 + c] * w00 + row1[x0 + c] * w10 + row0[x1 + c] * w01 + row1[x1 + c] * w11;
+                /* TFLite's four weights (1024 - dy)(1024 - dx), ..., dy dx, factored into three
+                 * multiplies: the same integer sum; it fits int32 (|value| <= 128, weights sum to 2^20) */
+                const int32_t top = a0[c] * (1 << 10) + (a1[c] - a0[c]) * dx;
+                const int32_t bottom = b0[c] * (1 << 10) + (b1[c] - b0[c]) * dx;
+                const int32_t sum_20 = top * (1 << 10) + (bottom - top) * dy;
 #if TA_SINGLE_ROUNDING
                 const int32_t value = (sum_20 + (1 << 19)) >> 20;
 #else
