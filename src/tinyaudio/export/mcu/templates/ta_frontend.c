@@ -92,3 +92,44 @@ arm_status ta_frontend_clip(ta_frontend_t *fe, const int16_t *samples, size_t n_
     }
     return ARM_MATH_SUCCESS;
 }
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && !defined(PICO_ON_DEVICE)
+/* __aeabi_lmul, the 64 x 64 -> 64-bit multiply the compiler calls on ARMv6-M (no SMULL): CMSIS-DSP's
+ * arm_sqrt_q31 takes ten per call, one call per magnitude bin, and libgcc's generic version measured
+ * 41 instructions a call under QEMU. This one is 24: the low words' product from four 16 x 16 ones,
+ * plus the cross products' low words in the high word. The Pico SDK links its own optimised version
+ * (pico_int64_ops), so a Pico build keeps that one. Arguments and result as the AEABI (r1:r0 x r3:r2). */
+__asm__(
+    "  .text\n"
+    "  .syntax unified\n"
+    "  .global __aeabi_lmul\n"
+    "  .type __aeabi_lmul, %function\n"
+    "  .thumb_func\n"
+    "__aeabi_lmul:\n"
+    "  push  {r4, r5, r6, r7, lr}\n"
+    "  muls  r1, r2\n"          /* ah * bl */
+    "  muls  r3, r0\n"          /* bh * al */
+    "  adds  r7, r1, r3\n"      /* the cross terms, mod 2^32 */
+    "  lsrs  r4, r0, #16\n"     /* a1 */
+    "  uxth  r0, r0\n"          /* a0 */
+    "  lsrs  r5, r2, #16\n"     /* b1 */
+    "  uxth  r2, r2\n"          /* b0 */
+    "  movs  r6, r0\n"
+    "  muls  r6, r2\n"          /* a0 b0 */
+    "  muls  r0, r5\n"          /* a0 b1 */
+    "  muls  r2, r4\n"          /* a1 b0 */
+    "  muls  r4, r5\n"          /* a1 b1 */
+    "  adds  r0, r0, r2\n"      /* a0 b1 + a1 b0, carry out: 2^32 of it */
+    "  bcc   1f\n"
+    "  movs  r5, #1\n"
+    "  lsls  r5, r5, #16\n"
+    "  adds  r4, r4, r5\n"      /* that carry is 2^16 in the high word */
+    "1:\n"
+    "  lsrs  r5, r0, #16\n"
+    "  lsls  r0, r0, #16\n"
+    "  adds  r0, r0, r6\n"      /* low word */
+    "  adcs  r4, r5\n"          /* high word of al bl */
+    "  adds  r1, r4, r7\n"
+    "  pop   {r4, r5, r6, r7, pc}\n"
+    "  .size __aeabi_lmul, . - __aeabi_lmul\n");
+#endif
