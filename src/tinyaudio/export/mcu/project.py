@@ -159,6 +159,29 @@ def _float_literal(x: float) -> str:
     return f"{float(np.float32(x))!r}f"
 
 
+#: Values the direct table of `_input_level_tables` covers.
+DENSE_LEVELS = 1024
+
+
+def _input_level_tables(thresholds: Sequence[int]) -> list[str]:
+    """C tables that find the number of thresholds <= an int16 value quickly (``ta_quantize_feature``):
+    the count itself for the 1024 values where the thresholds are densest, and for every bucket of
+    256 values the count below it, so that a binary search elsewhere spans one bucket's thresholds."""
+    t = np.asarray(thresholds, np.int64)
+    starts = np.clip(t, -32768, 32767 - DENSE_LEVELS + 1)
+    counts = np.searchsorted(t, starts + DENSE_LEVELS, side="left") - np.searchsorted(t, starts, side="left")
+    low = int(starts[np.argmax(counts)]) if len(t) else 0
+    dense = np.searchsorted(t, np.arange(low, low + DENSE_LEVELS), side="right")
+    buckets = np.searchsorted(t, np.arange(257) * 256 - 32768, side="left")
+    return [
+        f"#define TA_INPUT_DENSE_LOW {low} /* ta_input_dense_levels[v - TA_INPUT_DENSE_LOW]: thresholds <= v */",
+        f"#define TA_INPUT_DENSE_LEVELS {DENSE_LEVELS}",
+        c_array("uint8_t", "ta_input_dense_levels", dense).rstrip(),
+        "/* ta_input_bucket_start[b]: the thresholds below -32768 + 256 b; b = 256: all of them */",
+        c_array("uint16_t", "ta_input_bucket_start", buckets).rstrip(),
+    ]
+
+
 def feature_config_header(config: FeatureConfig, scale: float, zero_point: int, step_frames: int) -> str:
     """Text of ``feature_config.h``: the frontend constants (``ta_frontend_config.h``) and the
     model-input side: loop step, input scale / zero point, and the threshold table."""
@@ -190,6 +213,7 @@ def feature_config_header(config: FeatureConfig, scale: float, zero_point: int, 
         "",
         "#ifdef TA_FEATURE_TABLES /* defined by ta_pipeline.c only */",
         c_array("int16_t", "ta_input_thresholds", thresholds).rstrip(),
+        *_input_level_tables(thresholds),
         "#endif",
         "",
         "#endif /* TA_FEATURE_CONFIG_H */",

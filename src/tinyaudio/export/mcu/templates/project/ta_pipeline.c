@@ -36,17 +36,27 @@ size_t ta_ring_pop(ta_ring_t *ring, int16_t *dst, size_t n)
 
 int8_t ta_quantize_feature(int16_t value)
 {
-    /* Number of thresholds <= value (binary search): the int8 level of `value`. */
-    size_t lo = 0, hi = TA_INPUT_N_THRESHOLDS;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (ta_input_thresholds[mid] <= value) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+    /* Number of thresholds <= value: the int8 level of `value`. From a table for the 1024 values
+     * where the thresholds are densest; elsewhere a binary search over the thresholds of value's
+     * bucket of 256 values (ta_input_bucket_start, generated with the thresholds). */
+    const uint32_t dense = (uint32_t)((int32_t)value - TA_INPUT_DENSE_LOW);
+    int lo;
+    if (dense < TA_INPUT_DENSE_LEVELS) {
+        lo = ta_input_dense_levels[dense];
+    } else {
+        const unsigned bucket = (uint16_t)(value + 32768) >> 8;
+        int hi = ta_input_bucket_start[bucket + 1];
+        lo = ta_input_bucket_start[bucket];
+        while (lo < hi) {
+            const int mid = (lo + hi) >> 1;
+            if (ta_input_thresholds[mid] <= value) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
         }
     }
-    return (int8_t)(TA_INPUT_Q_LOW + (int)lo);
+    return (int8_t)(TA_INPUT_Q_LOW + lo);
 }
 
 #if !TA_STREAMING
