@@ -854,6 +854,14 @@ void ta_max_pool_s8(const ta_pool_params_t *p, const int8_t *input, int8_t *outp
             valid_taps(in_x_origin, p->filter_w, p->in_w, &fx_start, &fx_end);
             const int8_t *window = input + ((in_y_origin + fy_start) * p->in_w + in_x_origin + fx_start) * channels;
             const int rows = fy_end - fy_start, cols = fx_end - fx_start;
+            if (rows == 2 && cols == 2) { /* the common 2x2 window, unrolled */
+                for (int c = 0; c < channels; ++c) {
+                    const int8_t *x = window + c;
+                    const int32_t top = TA_MAX(x[0], x[channels]), bottom = TA_MAX(x[x_row], x[x_row + channels]);
+                    output[c] = clamp_s8(TA_MAX(top, bottom), lo, hi);
+                }
+                continue;
+            }
             for (int c = 0; c < channels; ++c) {
                 int32_t best = INT8_MIN;
                 const int8_t *x = window + c;
@@ -1068,6 +1076,20 @@ void ta_sub_broadcast_s8(const ta_arith_params_t *p, const ta_broadcast_t *b, co
 
 /* ---- resize ---------------------------------------------------------------------------------- */
 
+/* One resized value from its four source values (see ta_resize_bilinear_s8). */
+static inline int8_t bilinear(int32_t a0, int32_t a1, int32_t b0, int32_t b1, int32_t dx, int32_t dy)
+{
+    /* TFLite's four weights (1024 - dy)(1024 - dx), ..., dy dx, factored into three multiplies: the
+     * same integer sum; it fits int32 (|value| <= 128, the weights sum to 2^20) */
+    const int32_t top = a0 * (1 << 10) + (a1 - a0) * dx, bottom = b0 * (1 << 10) + (b1 - b0) * dx;
+    const int32_t sum_20 = top * (1 << 10) + (bottom - top) * dy;
+#if TA_SINGLE_ROUNDING
+    return (int8_t)((sum_20 + (1 << 19)) >> 20);
+#else
+    return (int8_t)((sum_20 + (sum_20 > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
+#endif
+}
+
 void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
                            const int16_t *cols, int8_t *output)
 {
@@ -1075,22 +1097,17 @@ void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_
         const int32_t dy = rows[2];
         const int8_t *row0 = input + rows[0] * in_w * channels, *row1 = input + rows[1] * in_w * channels;
         const int16_t *col = cols;
+        if (channels == 1) { /* a spectrogram: no channel loop */
+            for (int x = 0; x < out_w; ++x, col += 3) {
+                *output++ = bilinear(row0[col[0]], row0[col[1]], row1[col[0]], row1[col[1]], col[2], dy);
+            }
+            continue;
+        }
         for (int x = 0; x < out_w; ++x, col += 3) {
-            const int32_t dx = col[2];
             const int8_t *a0 = row0 + col[0] * channels, *a1 = row0 + col[1] * channels;
             const int8_t *b0 = row1 + col[0] * channels, *b1 = row1 + col[1] * channels;
             for (int c = 0; c < channels; ++c) {
-                /* TFLite's four weights (1024 - dy)(1024 - dx), ..., dy dx, factored into three
-                 * multiplies: the same integer sum; it fits int32 (|value| <= 128, weights sum to 2^20) */
-                const int32_t top = a0[c] * (1 << 10) + (a1[c] - a0[c]) * dx;
-                const int32_t bottom = b0[c] * (1 << 10) + (b1[c] - b0[c]) * dx;
-                const int32_t sum_20 = top * (1 << 10) + (bottom - top) * dy;
-#if TA_SINGLE_ROUNDING
-                const int32_t value = (sum_20 + (1 << 19)) >> 20;
-#else
-                const int32_t value = (sum_20 + (sum_20 > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
-#endif
-                *output++ = (int8_t)value;
+                *output++ = bilinear(a0[c], a1[c], b0[c], b1[c], col[2], dy);
             }
         }
     }
