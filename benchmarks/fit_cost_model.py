@@ -117,7 +117,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             measured = [measure_cycles(data, cpu, os.path.join(tmp, str(i)))[1] for i, (_, data) in enumerate(fit_models)]
             held_measured = [measure_cycles(data, cpu, os.path.join(tmp, f"h{i}"))[1] for i, (_, data) in enumerate(held)]
-        model = fit_cost_model([op_features(d) for _, d in fit_models], measured, cpu)
+        model = fit_cost_model([op_features(d, cpu) for _, d in fit_models], measured, cpu)
         print(f"\n{cpu}: fitted on {model.n_fitted} architectures: max error {100 * model.errors['fit_max']:.1f} %, "
               f"mean |error| {100 * model.errors['fit_mean_abs']:.1f} %")
         print(f"{'held-out model':<28} {'QEMU M cycles':>14} {'predicted':>10} {'error':>8}")

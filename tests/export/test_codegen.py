@@ -97,6 +97,61 @@ def test_zoo_model_c_equals_tflite_micro_on_200_real_clips(name, zoo_models, spe
     assert generated.plan.peak_live_bytes <= generated.arena_size <= check_mcu(model).arena_bytes
 
 
+@pytest.mark.parametrize("cpu, defines", [("cortex-m4", ()), ("cortex-m0plus", ("-DTA_NO_LONG_MULTIPLY=1",))])
+def test_each_filter_layout_and_requantization_equals_tflite_micro_on_the_host(cpu, defines, zoo_models,
+                                                                                speech_commands, gcc, tmp_path):
+    """The portable C of the SMLAD cores' filter layout (Q15 quads), and the Cortex-M0+'s 32-bit-only
+    requantization, on every zoo model: TFLite Micro's outputs on 200 real clips."""
+    for name in ZOO:
+        model = zoo_models[name]
+        exe, generated = build_host_model(model, tmp_path / name, cpu=cpu, defines=defines)
+        inputs = _quantize_inputs(model, speech_commands[2])
+        got = run_host_model(exe, inputs, int(np.prod(generated.output_shape)))
+        np.testing.assert_array_equal(got, tflm_outputs(model, inputs), err_msg=f"{name}, {cpu} layout {defines}")
+
+
+_REQUANT_HARNESS = r"""
+#include <stdio.h>
+#include "ta_nn.c"
+static uint64_t state = 88172645463325252ull;
+static uint32_t next(void) { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return (uint32_t)state; }
+int main(void)
+{
+    long differ = 0;
+    for (long i = 0; i < 2000000; ++i) {
+        const int32_t m = i % 7 == 0 ? (i % 14 == 0 ? 1 << 30 : INT32_MAX) : (int32_t)((1u << 30) + (next() & 0x3FFFFFFFu));
+        int shift = (int)(next() % 40) - 31; /* TFLite's range: -31 .. 8 */
+        const int32_t edges[] = {0, 1, -1, INT32_MAX, INT32_MIN, (1 << 30) - 1, -(1 << 30) + 1, 1 << 15, -(1 << 15)};
+        int32_t acc = i < 9 * 40 ? edges[i % 9] : (int32_t)next() >> (next() % 32);
+        const int32_t want = ta_multiply_by_quantized_multiplier(acc, m, shift);
+        differ += multiply_by_nonnegative_multiplier(acc, m, shift) != want;
+        if (shift < 0) { /* the records' path: |acc| < 2^30 */
+            acc %= 1 << 30;
+            const ta_requant_t q = {m, (int32_t)(1u << (-shift - 1)), -shift};
+            differ += requantize_with(acc, &q, 5, -128, 127) != clamp_s8(ta_multiply_by_quantized_multiplier(acc, m, shift) + 5, -128, 127);
+        }
+    }
+    printf("%ld\n", differ);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("defines", [(), ("-DTA_NO_LONG_MULTIPLY=1",)])
+def test_inlined_requantization_equals_tflites_arithmetic(defines, gcc, tmp_path):
+    """The kernels' inlined requantization (one 64-bit or four 16-bit multiplies, and the records'
+    SMMULR form with one rounding shift) against TFLite's MultiplyByQuantizedMultiplier as ta_nn.c
+    writes it out, on 2 M random accumulators, multipliers and shifts plus the int32 extremes."""
+    import subprocess
+
+    from tinyaudio.export.codegen.generate import TEMPLATE_DIR
+
+    (tmp_path / "main.c").write_text(_REQUANT_HARNESS)
+    exe = tmp_path / "requant"
+    subprocess.run([gcc, "-O2", *defines, "-I", str(TEMPLATE_DIR), str(tmp_path / "main.c"), "-o", str(exe)], check=True)
+    assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.strip() == "0"
+
+
 @pytest.mark.slow  # .ci/run runs it: 8 models x 4 cores x 200 clips under QEMU, a few minutes; and the cost model
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"])
 def test_every_zoo_model_on_every_core_under_qemu_equals_tflite_micro(cpu, zoo_models, speech_commands, tmp_path):

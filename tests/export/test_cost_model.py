@@ -21,25 +21,43 @@ def _int8(model, shape) -> bytes:
         return quantize_int8(model, np.random.default_rng(0).normal(size=(8, *shape)).astype(np.float32))
 
 
-def test_conv_counts_only_the_taps_inside_the_input():
-    """3x3 "same" on 4x4: per axis the four output positions see 2, 3, 3, 2 taps (10), so 100 taps
-    over the 16 positions; 8 output channels (two groups of four) of 1 input channel."""
+def test_conv_counts_the_taps_the_kernels_compute():
+    """On the Cortex-M0+ (lane pairs: rows of an even number of taps are read in place): a 3x3 "same"
+    conv of one channel has rows of 3 taps, so every window goes through an im2col patch of 9 taps
+    (padded ones included): 16 windows x 9 taps x 8 channels (two blocks of four), 16 runs per block,
+    144 bytes copied. The 1x1 conv reads each pixel in place: 4 x 8 taps x 8 channels (6 padded to two
+    blocks). On the Cortex-M4 the same counts: 3-tap rows are below the 16 it reads in place."""
     import keras
 
     inputs = keras.Input((4, 4, 1))
     x = keras.layers.Conv2D(8, 3, padding="same")(inputs)
     x = keras.layers.DepthwiseConv2D(3, padding="valid")(x)  # 2x2 outputs, 9 taps each, 8 channels
-    x = keras.layers.Conv2D(6, 1)(x)  # 4 positions x 8 in x (4 grouped + 2 tail) channels
-    model = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(x)))
-    f = op_features(_int8(model, (4, 4, 1)))
-    assert f["conv_taps"] == 100 + 4
-    assert f["conv_macs"] == 100 * 1 * 8 + 4 * 8 * 4
-    assert f["conv_tail_macs"] == 4 * 8 * 2
-    assert f["conv_outputs"] == 16 * 8 + 4 * 6
-    assert (f["depthwise_taps"], f["depthwise_macs"], f["depthwise_outputs"]) == (36, 36 * 8, 32)
-    assert (f["fc_macs"], f["fc_outputs"]) == (24 * 5, 5)
-    assert f["calls"] == 4  # Keras 3 Flatten's shape ops and the RESHAPE are not kernel calls
-    assert set(f) == set(FEATURES)
+    x = keras.layers.Conv2D(6, 1)(x)
+    model = _int8(keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(x))), (4, 4, 1))
+    for cpu in ("cortex-m0plus", "cortex-m4"):
+        f = op_features(model, cpu)
+        assert f["conv_macs"] == 16 * 9 * 8 + 4 * 8 * 8
+        assert f["conv_taps"] == 16 * 2 + 4 * 2
+        assert f["conv_patch_bytes"] == 16 * 9
+        assert f["conv_outputs"] == 16 * 8 + 4 * 6
+        assert (f["depthwise_taps"], f["depthwise_macs"], f["depthwise_outputs"]) == (36, 36 * 8, 32)
+        assert (f["fc_macs"], f["fc_outputs"]) == (24 * 8, 5)  # five outputs: two blocks of four
+        assert f["calls"] == 4  # Keras 3 Flatten's shape ops and the RESHAPE are not kernel calls
+        assert set(f) == set(FEATURES)
+
+
+def test_conv_windows_read_in_place_skip_their_padded_rows():
+    """A 3x3 "same" conv of two channels on 4x4: 6-tap rows, read in place (lane pairs) where the
+    window's columns are inside (output columns 1 and 2): 4 x 2 such windows see 2, 3, 3, 2 rows;
+    the 8 others are patched with all 3 rows."""
+    import keras
+
+    inputs = keras.Input((4, 4, 2))
+    model = _int8(keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs)), (4, 4, 2))
+    f = op_features(model, "cortex-m0plus")
+    assert f["conv_macs"] == (2 * (2 + 3 + 3 + 2) * 6 + 8 * 3 * 6) * 4
+    assert f["conv_taps"] == 2 * (2 + 3 + 3 + 2) + 8
+    assert f["conv_patch_bytes"] == 8 * 3 * 6
 
 
 def test_fit_recovers_known_coefficients():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyaudio.export.codegen.generate import TEMPLATE_DIR, GeneratedModel, write_c
+from tinyaudio.export.cpus import DEFAULT_CPU
 from tinyaudio.errors import BuildError
 
 #: The kernels are integer-only: any C99 compiler and optimisation level gives the same outputs.
@@ -47,9 +48,15 @@ def sizes_header(generated: GeneratedModel) -> str:
             f"#define TA_CODEGEN_OUTPUT_BYTES {n_out}\n#endif\n")
 
 
-def build_host_model(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, *, cc: str = "gcc"
-                     ) -> tuple[Path, GeneratedModel]:
+def build_host_model(model: str | os.PathLike | bytes, out_dir: str | os.PathLike, *, cc: str = "gcc",
+                     cpu: str = DEFAULT_CPU, defines: tuple[str, ...] = ()) -> tuple[Path, GeneratedModel]:
     """Generate C for ``model`` into ``out_dir`` and link it with a file-in / file-out harness.
+
+    Args:
+        cpu: the core whose layout the C is generated for (`generate_c`); the host runs that
+            layout's portable C (the intrinsics and assembly of the core itself need QEMU).
+        defines: extra ``-D`` flags, e.g. ``("-DTA_NO_LONG_MULTIPLY=1",)`` for the Cortex-M0+'s
+            requantization arithmetic.
 
     Returns:
         ``(executable, generated)``; run it with `run_host_model`.
@@ -58,11 +65,11 @@ def build_host_model(model: str | os.PathLike | bytes, out_dir: str | os.PathLik
         CodegenError: the model cannot be lowered. BuildError: no compiler or a compile error.
     """
     out = Path(out_dir)
-    generated = write_c(model, out)
+    generated = write_c(model, out, cpu=cpu)
     (out / "ta_model_c_sizes.h").write_text(sizes_header(generated))
     shutil.copyfile(TEMPLATE_DIR / "ta_model_host_main.c", out / "ta_model_host_main.c")
     exe = out / "ta_model_host"
-    run_checked([find_compiler(cc), *HOST_CFLAGS, "-I", str(out), str(out / "ta_model_c.c"), str(out / "ta_nn.c"),
+    run_checked([find_compiler(cc), *HOST_CFLAGS, *defines, "-I", str(out), str(out / "ta_model_c.c"), str(out / "ta_nn.c"),
                  str(out / "ta_model_host_main.c"), "-lm", "-o", str(exe)], "compiling the generated model")
     return exe, generated
 

@@ -583,10 +583,11 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
     Args:
         model: path or bytes of the ``.tflite`` file (int8 inputs, outputs and activations).
         name: shown in the generated file's header comment.
-        cpu: the core the code is laid out for (`tinyaudio.export.cpus.CPUS`): on cores without
-            the DSP extension (Cortex-M0+, M3) CONV_2D and FULLY_CONNECTED weights are packed
-            four output channels to a word; with it they stay in TFLite's order for SMLAD. The
-            C compiles and gives the same outputs on any core (and on the host).
+        cpu: the core the code is laid out for (`tinyaudio.export.cpus.CPUS`): CONV_2D and
+            FULLY_CONNECTED filters are pre-expanded to int16 pairs for SMLAD on cores with the
+            DSP extension (Cortex-M4, M7), to lane pairs (two products per 32-bit multiply) on the
+            others (``ta_nn.h``, TA_FILTER_*). The C compiles and gives the same outputs on any
+            core (and on the host).
 
     Returns:
         `GeneratedModel` with the sources (``ta_model_c.c``, ``ta_nn.c``, ``ta_nn.h``, ``ta_model.h``).

@@ -6,10 +6,11 @@ model predicts the same figure from the int8 ``.tflite`` graph in milliseconds, 
 (`tinyaudio.pipeline.search`) can price a candidate before training it.
 
 Form: cycles = sum over features of coefficient x feature, a linear model in work counts that the
-generated kernels' loops scale with (`op_features`): per kernel kind the multiply-accumulates over
-the taps the kernel really visits (padded taps are skipped, `ta_nn.c`), the taps (one per output
-position and filter tap: the inner loop's set-up), the output values (bias, requantization, store)
-and the calls; elementwise kinds count values. Coefficients are fitted per core by non-negative
+generated kernels' loops scale with (`op_features`): per kernel kind the multiply-accumulates the
+kernel computes (`ta_nn.c` on the core's filter layout: blocks of four output channels, a window's
+padded rows skipped when it is read in place, every tap of an im2col patch), the runs of taps (the
+inner loop's set-up per block of channels), the bytes copied into im2col patches, the output values
+(bias, requantization, store) and the calls; elementwise kinds count values. Coefficients are fitted per core by non-negative
 least squares on relative error (each measured model weighs the same) to QEMU measurements of
 random architectures from the search space (`benchmarks/fit_cost_model.py`, which writes
 ``cost_models.json`` beside this module and prints the error on held-out architectures: the zoo's
@@ -31,6 +32,7 @@ from tinyaudio.errors import BuildError
 from tinyaudio.export.codegen.generate import shape_only_ops
 from tinyaudio.export.codegen.graph import Graph, read_graph
 from tinyaudio.export.codegen import params as P
+from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
 
 #: Where `benchmarks/fit_cost_model.py` writes the fitted coefficients, one entry per core.
 COST_MODELS_FILE = Path(__file__).with_name("cost_models.json")
@@ -38,7 +40,7 @@ COST_MODELS_FILE = Path(__file__).with_name("cost_models.json")
 FEATURES = (
     "calls",
     "conv_macs", "conv_taps", "conv_outputs",
-    "conv_tail_macs",  # output channels left over after groups of four (the one-channel loop)
+    "conv_patch_bytes",  # bytes copied into im2col patches (windows not read in place)
     "depthwise_macs", "depthwise_taps", "depthwise_outputs",
     "fc_macs", "fc_outputs",
     "pool_taps", "pool_outputs",
@@ -51,15 +53,34 @@ def _valid_taps(in_size: int, out_size: int, filter_size: int, stride: int, pad:
     return sum(max(0, end - start) for start, end in P.valid_tap_ranges(in_size, out_size, filter_size, stride, pad))
 
 
-def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
-    """The work counts of one inference of an int8 model's generated C (`FEATURES`).
+def _conv_work(in_hw: tuple[int, int], out_hw: tuple[int, int], filter_hw: tuple[int, int], stride: tuple[int, int],
+               pad: tuple[int, int], in_c: int, dsp: bool) -> tuple[int, int, int]:
+    """(taps computed, runs of taps, im2col bytes) of one output channel block of a fast-path CONV_2D,
+    summed over the output positions, as ``conv2d_fast`` / ``conv1x1_fast`` in ``ta_nn.c`` read them."""
+    (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (p_h, p_w) = in_hw, out_hw, filter_hw, stride, pad
+    if (f_h, f_w) == (1, 1):
+        return out_h * out_w * in_c, out_h * out_w, 0  # the input pixel itself
+    row = f_w * in_c
+    in_place = row % 4 == 0 and row >= 16 if dsp else row % 2 == 0
+    valid_rows = [end - start for start, end in P.valid_tap_ranges(in_h, out_h, f_h, s_h, p_h)]
+    inside_cols = sum(1 for ox in range(out_w) if 0 <= ox * s_w - p_w and ox * s_w - p_w + f_w <= in_w) if in_place else 0
+    patched = out_h * (out_w - inside_cols)
+    taps = inside_cols * sum(valid_rows) * row + patched * f_h * row
+    runs = inside_cols * sum(valid_rows) + patched
+    return taps, runs, patched * f_h * row
+
+
+def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU) -> dict[str, float]:
+    """The work counts of one inference of an int8 model's generated C for ``cpu`` (`FEATURES`).
 
     Args:
         model: path or bytes of the int8 ``.tflite``, or its `Graph`.
+        cpu: the core the C is generated for (its filter layout: SMLAD quads or lane pairs).
 
     Returns:
         feature name -> count (MACs, taps, values, bytes or calls; see the module docstring).
     """
+    dsp = cpu_target(cpu).dsp
     graph = model if isinstance(model, Graph) else read_graph(model)
     f = dict.fromkeys(FEATURES, 0.0)
     skipped = shape_only_ops(graph)
@@ -84,10 +105,12 @@ def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
             pad_w = P.same_padding(s_w, 1, in_w, f_w, out_w) if same else 0
             taps = _valid_taps(in_h, out_h, f_h, s_h, pad_h) * _valid_taps(in_w, out_w, f_w, s_w, pad_w)
             if op.name == "CONV_2D":
-                grouped = out_c - out_c % 4
-                f["conv_macs"] += taps * in_c * grouped
-                f["conv_tail_macs"] += taps * in_c * (out_c % 4)
-                f["conv_taps"] += taps
+                blocks = -(-out_c // 4)
+                computed, runs, patch_bytes = _conv_work((in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w),
+                                                         (pad_h, pad_w), in_c, dsp)
+                f["conv_macs"] += computed * 4 * blocks
+                f["conv_taps"] += runs * blocks
+                f["conv_patch_bytes"] += patch_bytes
                 f["conv_outputs"] += y.size
             elif op.name == "DEPTHWISE_CONV_2D":
                 f["depthwise_macs"] += taps * out_c
@@ -97,7 +120,7 @@ def op_features(model: str | os.PathLike | bytes | Graph) -> dict[str, float]:
                 f["pool_taps"] += taps * out_c
                 f["pool_outputs"] += y.size
         elif op.name == "FULLY_CONNECTED":
-            f["fc_macs"] += y.size * graph.tensors[op.inputs[1]].shape[1]  # weights (n_out, n_in)
+            f["fc_macs"] += -(-y.size // 4) * 4 * graph.tensors[op.inputs[1]].shape[1]  # blocks of four outputs
             f["fc_outputs"] += y.size
         elif op.name == "MEAN":
             f["mean_inputs"] += x.size
@@ -135,7 +158,7 @@ class CostModel:
     def predict(self, model: str | os.PathLike | bytes | Graph | dict[str, float]) -> float:
         """Estimated cycles of one inference of ``model`` (int8 ``.tflite`` path / bytes, `Graph`,
         or `op_features` of one)."""
-        features = model if isinstance(model, dict) else op_features(model)
+        features = model if isinstance(model, dict) else op_features(model, self.cpu)
         return float(sum(self.coefficients.get(k, 0.0) * v for k, v in features.items()))
 
     def to_dict(self) -> dict[str, Any]:

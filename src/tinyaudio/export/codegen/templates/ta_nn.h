@@ -14,10 +14,11 @@
  * The tests compare every zoo model against the tflite-micro interpreter on real clips.
  *
  * Speed: the generator folds the input zero point into per-position bias tables (no offset add per
- * tap, no test per padded tap), the kernels compute four output channels per pass over the input
- * (each loaded input feeds four accumulators), and where the core has the DSP extension
- * (__ARM_FEATURE_DSP: Cortex-M4 / M7) four int8 products take two SMLAD dual multiply-accumulates,
- * as CMSIS-NN does. The sums are the same integers in any order, so outputs stay bit-exact.
+ * tap, no test per padded tap), pre-expands CONV_2D / FULLY_CONNECTED filters into blocks of four
+ * output channels (TA_FILTER_* below: SMLAD pairs on cores with the DSP extension, two products per
+ * 32-bit multiply on the others), reads windows in place or from an im2col patch, and inlines
+ * requantization (with per-channel records where it proved the accumulators small). The sums are
+ * the same integers in any order, so outputs stay bit-exact. docs/mcu.md gives the measurements.
  *
  * Define TA_SINGLE_ROUNDING=1 for TFLite's single-rounding build (TFLITE_SINGLE_ROUNDING); the
  * default is the double-rounding arithmetic that TFLite Micro uses unless built with that flag.
