@@ -5,6 +5,27 @@
 #include "ta_pipeline.h"
 #include "ta_model.h"
 
+/* dst[i] = src[i] for i < n in increasing i (so dst may overlap src from below): a word at a time
+ * when both are 4-byte aligned. newlib's memmove / memcpy for ARMv6-M moved about one byte per 12
+ * instructions here; GCC must not turn this loop back into a call to them. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void ta_copy_samples(int16_t *dst, const int16_t *src, size_t n)
+{
+    size_t i = 0;
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+        uint32_t *d = (uint32_t *)dst;
+        const uint32_t *s = (const uint32_t *)src;
+        for (; i + 2 <= n; i += 2) {
+            *d++ = *s++;
+        }
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
 void ta_ring_init(ta_ring_t *ring) { memset(ring, 0, sizeof(*ring)); }
 
 size_t ta_ring_available(const ta_ring_t *ring) { return (size_t)(ring->head - ring->tail); }
@@ -41,7 +62,9 @@ int8_t ta_quantize_feature(int16_t value)
      * bucket of 256 values (ta_input_bucket_start, generated with the thresholds). */
     const uint32_t dense = (uint32_t)((int32_t)value - TA_INPUT_DENSE_LOW);
     int lo;
-    if (dense < TA_INPUT_DENSE_LEVELS) {
+    if (TA_INPUT_N_THRESHOLDS == 0 || value < ta_input_thresholds[0]) { /* below them all (silence) */
+        lo = 0;
+    } else if (dense < TA_INPUT_DENSE_LEVELS) {
         lo = ta_input_dense_levels[dense];
     } else {
         const unsigned bucket = (uint16_t)(value + 32768) >> 8;
@@ -113,7 +136,7 @@ static int ta_new_frame(ta_pipeline_t *p, int8_t *input)
     }
 #endif
     /* keep the overlap: the next frame starts TA_HOP_LENGTH samples later */
-    memmove(p->frame, p->frame + TA_HOP_LENGTH, (size_t)(TA_N_FFT - TA_HOP_LENGTH) * sizeof(int16_t));
+    ta_copy_samples(p->frame, p->frame + TA_HOP_LENGTH, (size_t)(TA_N_FFT - TA_HOP_LENGTH));
     p->fill = TA_N_FFT - TA_HOP_LENGTH;
     return 0;
 }
@@ -160,7 +183,7 @@ int ta_pipeline_push(ta_pipeline_t *p, const int16_t *samples, size_t n, int8_t 
         if (k > n) {
             k = n;
         }
-        memcpy(p->frame + p->fill, samples, k * sizeof(int16_t));
+        ta_copy_samples(p->frame + p->fill, samples, k);
         p->fill += k;
         samples += k;
         n -= k;
