@@ -35,7 +35,7 @@ def test_conv_counts_the_taps_the_kernels_compute():
     x = keras.layers.Conv2D(6, 1)(x)
     model = _int8(keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(x))), (4, 4, 1))
     for cpu in ("cortex-m0plus", "cortex-m4"):
-        f = op_features(model, cpu)
+        f = op_features(model, cpu, im2col=True)
         assert f["conv_macs"] == 16 * 9 * 8 + 4 * 8 * 8
         assert f["conv_taps"] == 16 * 2 + 4 * 2
         assert f["conv_patch_bytes"] == 16 * 9
@@ -48,16 +48,24 @@ def test_conv_counts_the_taps_the_kernels_compute():
 
 def test_conv_windows_read_in_place_skip_their_padded_rows():
     """A 3x3 "same" conv of two channels on 4x4: 6-tap rows, read in place (lane pairs) where the
-    window's columns are inside (output columns 1 and 2): 4 x 2 such windows see 2, 3, 3, 2 rows;
-    the 8 others are patched with all 3 rows."""
+    window's columns are inside (output columns 1 and 2): 4 x 2 such windows see 2, 3, 3, 2 rows.
+    With patches the 8 others are copied with all 3 rows; this model gets none (an 18-byte patch
+    would enlarge its arena), so they are read row by row: their valid rows, 2 columns each."""
     import keras
+
+    from tinyaudio.export.codegen import generate_c
 
     inputs = keras.Input((4, 4, 2))
     model = _int8(keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs)), (4, 4, 2))
-    f = op_features(model, "cortex-m0plus")
+    f = op_features(model, "cortex-m0plus", im2col=True)
     assert f["conv_macs"] == (2 * (2 + 3 + 3 + 2) * 6 + 8 * 3 * 6) * 4
     assert f["conv_taps"] == 2 * (2 + 3 + 3 + 2) + 8
-    assert f["conv_patch_bytes"] == 8 * 3 * 6
+    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (8 * 3 * 6, 0)
+    assert not generate_c(model, cpu="cortex-m0plus").im2col
+    f = op_features(model, "cortex-m0plus")
+    assert f["conv_macs"] == (2 * (2 + 3 + 3 + 2) * 6 + 2 * (2 + 3 + 3 + 2) * 2 * 2) * 4
+    assert f["conv_taps"] == 2 * (2 + 3 + 3 + 2)
+    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (0, 2 * (2 + 3 + 3 + 2))
 
 
 def test_fit_recovers_known_coefficients():

@@ -42,6 +42,8 @@ class GeneratedModel:
         state_bytes: RAM of a streaming step model's windows (static, outside the arena; 0 otherwise).
         input_shape, output_shape: tensor shapes, batch first.
         input_scale, input_zero_point, output_scale, output_zero_point: int8 quantization.
+        im2col: convolution windows not read in place are copied into arena patches (False: the
+            patches would have enlarged the arena, so those windows are read row by row).
     """
 
     files: dict[str, str]
@@ -55,6 +57,7 @@ class GeneratedModel:
     input_zero_point: int
     output_scale: float
     output_zero_point: int
+    im2col: bool = True
 
     @property
     def arena_size(self) -> int:
@@ -181,9 +184,10 @@ def _windows(graph: Graph) -> list[_Window]:
 class _Lowering:
     """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
 
-    def __init__(self, graph: Graph, *, dsp: bool, windows: list[_Window] = ()):
+    def __init__(self, graph: Graph, *, dsp: bool, windows: list[_Window] = (), patches: bool = True):
         self.graph = graph
         self.dsp = dsp
+        self.patches = patches  # im2col patches in the arena for convolution windows not read in place
         self.windows = list(windows)
         #: tensors in static buffers of their own (a window, or its state), never in the arena
         self.static = {w.window: w.name for w in windows} | {w.state_in: w.name for w in windows} | {
@@ -328,7 +332,7 @@ class _Lowering:
             requant = self.requant(mult, shift, max_abs_bias + 128 * np.abs(taps.astype(np.int64)).sum(axis=(1, 2, 3)))
             if not depthwise:
                 name, layout = self.filter_words(w.data.reshape(out_c, -1))
-                patch = "NULL" if (f_h, f_w) == (1, 1) else self.patch(f_h * f_w * in_c)
+                patch = self.patch(f_h * f_w * in_c) if (f_h, f_w) != (1, 1) and self.patches else "NULL"
                 words = f"{name}, {layout}, {patch}"
         # the fast path reads the bias from its table; the reference path from the bias tensor
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and not fast_path else "NULL"
@@ -576,6 +580,17 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
     return sizes, {b: (s[0], s[1]) for b, s in spans.items()}
 
 
+def _lower(graph: Graph, kept: list[int], windows: list[_Window], dsp: bool, *, patches: bool
+           ) -> tuple[_Lowering, MemoryPlan]:
+    """Lower the kept ops and plan the arena (with or without im2col patches)."""
+    lowering = _Lowering(graph, dsp=dsp, windows=windows, patches=patches)
+    for step, i in enumerate(kept):
+        lowering.step = step
+        lowering.lower(graph.ops[i])
+    sizes, lifetimes = _lifetimes(graph, lowering, kept)
+    return lowering, plan_memory(sizes, lifetimes)
+
+
 def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tflite", cpu: str = DEFAULT_CPU
                ) -> GeneratedModel:
     """Generate dependency-free C99 for an int8 ``.tflite`` model.
@@ -606,12 +621,12 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
     skipped = shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
-    lowering = _Lowering(graph, dsp=cpu_target(cpu).dsp, windows=windows)
-    for step, i in enumerate(kept):
-        lowering.step = step
-        lowering.lower(graph.ops[i])
-    sizes, lifetimes = _lifetimes(graph, lowering, kept)
-    plan = plan_memory(sizes, lifetimes)
+    lowering, plan = _lower(graph, kept, windows, cpu_target(cpu).dsp, patches=True)
+    if lowering.scratch:  # the patches make the kernels faster, but never the arena larger
+        without = _lower(graph, kept, windows, cpu_target(cpu).dsp, patches=False)
+        if without[1].arena_size < plan.arena_size:
+            lowering, plan = without
+    sizes, _ = _lifetimes(graph, lowering, kept)
     offsets = "".join(f"#define TA_T{b} (ta_arena + {plan.offsets[b]}) /* {sizes[b]} bytes */\n" for b in sorted(plan.offsets))
     (in_s, in_zp), (out_s, out_zp) = lowering.quant(graph.inputs[0]), lowering.quant(graph.outputs[0])
     digest = hashlib.sha256(data).hexdigest()[:16]
@@ -670,6 +685,7 @@ int ta_model_invoke(void)
         files=files, ops=tuple(graph.ops[i].name for i in kept),
         plan=plan, weights_bytes=lowering.weights_bytes, state_bytes=state_bytes, input_shape=x.shape, output_shape=y.shape,
         input_scale=in_s, input_zero_point=in_zp, output_scale=out_s, output_zero_point=out_zp,
+        im2col=lowering.patches,
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tinyaudio.errors import BuildError
-from tinyaudio.export.codegen.generate import shape_only_ops
+from tinyaudio.export.codegen.generate import generate_c, shape_only_ops
 from tinyaudio.export.codegen.graph import Graph, read_graph
 from tinyaudio.export.codegen import params as P
 from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
@@ -41,6 +41,7 @@ FEATURES = (
     "calls",
     "conv_macs", "conv_taps", "conv_outputs",
     "conv_patch_bytes",  # bytes copied into im2col patches (windows not read in place)
+    "conv_window_rows",  # without patches: those windows' valid rows, each its own run
     "depthwise_macs", "depthwise_taps", "depthwise_outputs",
     "fc_macs", "fc_outputs",
     "pool_taps", "pool_outputs",
@@ -54,33 +55,53 @@ def _valid_taps(in_size: int, out_size: int, filter_size: int, stride: int, pad:
 
 
 def _conv_work(in_hw: tuple[int, int], out_hw: tuple[int, int], filter_hw: tuple[int, int], stride: tuple[int, int],
-               pad: tuple[int, int], in_c: int, dsp: bool) -> tuple[int, int, int]:
-    """(taps computed, runs of taps, im2col bytes) of one output channel block of a fast-path CONV_2D,
-    summed over the output positions, as ``conv2d_fast`` / ``conv1x1_fast`` in ``ta_nn.c`` read them."""
+               pad: tuple[int, int], in_c: int, dsp: bool, im2col: bool) -> tuple[int, int, int, int]:
+    """(taps computed, runs of taps, im2col bytes, rows read one run each without a patch) of one
+    output channel block of a fast-path CONV_2D, summed over the output positions, as
+    ``conv2d_fast`` / ``conv1x1_fast`` in ``ta_nn.c`` read them."""
     (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (p_h, p_w) = in_hw, out_hw, filter_hw, stride, pad
     if (f_h, f_w) == (1, 1):
-        return out_h * out_w * in_c, out_h * out_w, 0  # the input pixel itself
+        return out_h * out_w * in_c, out_h * out_w, 0, 0  # the input pixel itself
     row = f_w * in_c
-    in_place = row % 4 == 0 and row >= 16 if dsp else row % 2 == 0
+    rows_in_place = row % 4 == 0 and row >= 16 if dsp else row % 2 == 0
     valid_rows = [end - start for start, end in P.valid_tap_ranges(in_h, out_h, f_h, s_h, p_h)]
-    inside_cols = sum(1 for ox in range(out_w) if 0 <= ox * s_w - p_w and ox * s_w - p_w + f_w <= in_w) if in_place else 0
-    patched = out_h * (out_w - inside_cols)
-    taps = inside_cols * sum(valid_rows) * row + patched * f_h * row
-    runs = inside_cols * sum(valid_rows) + patched
-    return taps, runs, patched * f_h * row
+    col_ranges = P.valid_tap_ranges(in_w, out_w, f_w, s_w, p_w)
+    inside_cols = sum(1 for start, end in col_ranges if end - start == f_w)
+    # in place: columns inside and the rows whole steps of the layout (or a single valid row)
+    in_place = [inside_cols if rows_in_place or n <= 1 else 0 for n in valid_rows]
+    taps = sum(k * n for k, n in zip(in_place, valid_rows)) * row
+    runs = sum(k * n for k, n in zip(in_place, valid_rows))
+    others = sum(out_w - k for k in in_place)
+    if im2col:
+        return taps + others * f_h * row, runs + others, others * f_h * row, 0
+    # the other windows row by row: their valid rows x valid columns, one run per row
+    other_rows, other_taps = 0, 0
+    for k, n in zip(in_place, valid_rows):
+        if k == 0:  # every window of this output row
+            other_rows += n * out_w
+            other_taps += n * sum(end - start for start, end in col_ranges) * in_c
+        else:  # the windows whose columns are not inside
+            other_rows += n * (out_w - k)
+            other_taps += n * sum(end - start for start, end in col_ranges if end - start != f_w) * in_c
+    return taps + other_taps, runs, 0, other_rows
 
 
-def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU) -> dict[str, float]:
+def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU, *, im2col: bool | None = None
+                ) -> dict[str, float]:
     """The work counts of one inference of an int8 model's generated C for ``cpu`` (`FEATURES`).
 
     Args:
         model: path or bytes of the int8 ``.tflite``, or its `Graph`.
         cpu: the core the C is generated for (its filter layout: SMLAD quads or lane pairs).
+        im2col: whether the generator gives the convolutions im2col patches (`GeneratedModel.im2col`);
+            None: ask the generator (a path or bytes), or assume it does (a `Graph`).
 
     Returns:
         feature name -> count (MACs, taps, values, bytes or calls; see the module docstring).
     """
     dsp = cpu_target(cpu).dsp
+    if im2col is None:
+        im2col = isinstance(model, Graph) or generate_c(model, cpu=cpu).im2col
     graph = model if isinstance(model, Graph) else read_graph(model)
     f = dict.fromkeys(FEATURES, 0.0)
     skipped = shape_only_ops(graph)
@@ -106,11 +127,12 @@ def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU
             taps = _valid_taps(in_h, out_h, f_h, s_h, pad_h) * _valid_taps(in_w, out_w, f_w, s_w, pad_w)
             if op.name == "CONV_2D":
                 blocks = -(-out_c // 4)
-                computed, runs, patch_bytes = _conv_work((in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w),
-                                                         (pad_h, pad_w), in_c, dsp)
+                computed, runs, patch_bytes, window_rows = _conv_work(
+                    (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (pad_h, pad_w), in_c, dsp, im2col)
                 f["conv_macs"] += computed * 4 * blocks
                 f["conv_taps"] += runs * blocks
                 f["conv_patch_bytes"] += patch_bytes
+                f["conv_window_rows"] += window_rows * blocks
                 f["conv_outputs"] += y.size
             elif op.name == "DEPTHWISE_CONV_2D":
                 f["depthwise_macs"] += taps * out_c

@@ -579,6 +579,45 @@ static TA_ALWAYS_INLINE acc4_t dot_block(const int8_t *x, int x_row, int rows, i
     return acc;
 }
 
+/* acc[j] += sum over i < n of channel j's weight k0 + i times x[i]: a run of taps that may start and
+ * end off the layout's steps (the few taps there one by one, the rest by dot_quads / lane pairs). */
+static acc4_t dot_taps_range(const int8_t *x, int k0, int n, const int32_t *w, int layout, acc4_t acc)
+{
+    const int quads = layout == TA_FILTER_Q15_QUADS, step = quads ? 4 : 2;
+    for (; n > 0 && (k0 & (step - 1)); ++x, ++k0, --n) {
+        acc.a0 += block_tap(w, layout, 0, k0) * (int32_t)*x;
+        acc.a1 += block_tap(w, layout, 1, k0) * (int32_t)*x;
+        acc.a2 += block_tap(w, layout, 2, k0) * (int32_t)*x;
+        acc.a3 += block_tap(w, layout, 3, k0) * (int32_t)*x;
+    }
+    const int full = n & -step;
+    acc = quads ? dot_quads(x, w + (k0 >> 2) * 8, full >> 2, acc) : dot_lane_pairs(x, 0, 1, w + (k0 >> 1) * 4, full >> 1, acc);
+    for (int i = full; i < n; ++i) {
+        acc.a0 += block_tap(w, layout, 0, k0 + i) * (int32_t)x[i];
+        acc.a1 += block_tap(w, layout, 1, k0 + i) * (int32_t)x[i];
+        acc.a2 += block_tap(w, layout, 2, k0 + i) * (int32_t)x[i];
+        acc.a3 += block_tap(w, layout, 3, k0 + i) * (int32_t)x[i];
+    }
+    return acc;
+}
+
+/* The valid taps of output window (iy0, ix0) read in place, row by row (each row's valid columns
+ * are one run of the input): for windows the kernel would otherwise copy, when the generator gave
+ * no patch (one would have made the arena larger). */
+static acc4_t dot_window_taps(const ta_conv_params_t *p, const int8_t *input, int iy0, int ix0, const int32_t *w,
+                              acc4_t acc)
+{
+    const int in_c = p->in_c, row = p->filter_w * in_c;
+    int fy0, fy1, fx0, fx1;
+    valid_taps(iy0, p->filter_h, p->in_h, &fy0, &fy1);
+    valid_taps(ix0, p->filter_w, p->in_w, &fx0, &fx1);
+    for (int fy = fy0; fy < fy1; ++fy) {
+        acc = dot_taps_range(input + ((iy0 + fy) * p->in_w + ix0 + fx0) * in_c, fy * row + fx0 * in_c, (fx1 - fx0) * in_c,
+                             w, p->filter_layout, acc);
+    }
+    return acc;
+}
+
 /* Words of one block of four channels: two bytes per tap and channel, taps rounded up to the step. */
 static inline int block_words(int layout, int taps)
 {
@@ -665,7 +704,8 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
             /* in place: the window's valid rows (padded rows skipped, their offset is in the bias table) */
             const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0) * p->in_c;
             int x_row = p->in_w * p->in_c, rows = fy1 - fy0, run = row, first_word = 2 * fy0 * row;
-            if (p->patch && !(in_place_rows && ix0 >= 0 && ix0 + p->filter_w <= p->in_w)) {
+            const int in_place = ix0 >= 0 && ix0 + p->filter_w <= p->in_w && (in_place_rows || rows <= 1);
+            if (!in_place && p->patch) {
                 im2col(p, input, iy0, ix0, p->patch);
                 x = p->patch;
                 x_row = taps;
@@ -677,6 +717,17 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
             int8_t *out = output + (oy * p->out_w + ox) * out_c;
             const int32_t *w = p->filter_words + first_word;
             int oc = 0;
+            if (!in_place && !p->patch) { /* no arena for a patch: the window's valid taps one by one */
+                for (w = p->filter_words; oc < out_c; oc += 4, w += words) {
+                    const acc4_t sums = dot_window_taps(p, input, iy0, ix0, w, (acc4_t){0, 0, 0, 0});
+                    const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
+                    for (int j = 0; j < 4 && oc + j < out_c; ++j) {
+                        out[oc + j] = requantize_channel(acc[j] + bias[oc + j], requant, multiplier, shift, oc + j,
+                                                         output_offset, lo, hi);
+                    }
+                }
+                continue;
+            }
             for (; oc + 4 <= out_c; oc += 4, w += words) {
                 const acc4_t acc = dot_block(x, x_row, rows, run, w, layout,
                                              (acc4_t){bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]});
