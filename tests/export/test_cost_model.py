@@ -47,25 +47,24 @@ def test_conv_counts_the_taps_the_kernels_compute():
 
 
 def test_conv_windows_read_in_place_skip_their_padded_rows():
-    """A 3x3 "same" conv of two channels on 4x4: 6-tap rows, read in place (lane pairs) where the
+    """A 3x3 "same" conv of 16 channels on 4x4: 48-tap rows, read in place (lane pairs) where the
     window's columns are inside (output columns 1 and 2): 4 x 2 such windows see 2, 3, 3, 2 rows.
-    With patches the 8 others are copied with all 3 rows; this model gets none (an 18-byte patch
-    would enlarge its arena), so they are read row by row: their valid rows, 2 columns each."""
+    With an arena patch the 8 others are copied, all 3 rows; without one (the generator leaves it
+    out when it would enlarge the arena) a 144-tap window is over the 128 stack bytes, so they are
+    read row by row: their valid rows, 2 columns of 16 channels each."""
     import keras
 
-    from tinyaudio.export.codegen import generate_c
-
-    inputs = keras.Input((4, 4, 2))
-    model = _int8(keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs)), (4, 4, 2))
+    inputs = keras.Input((4, 4, 16))
+    model = _int8(keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs)), (4, 4, 16))
+    rows = 2 + 3 + 3 + 2
     f = op_features(model, "cortex-m0plus", im2col=True)
-    assert f["conv_macs"] == (2 * (2 + 3 + 3 + 2) * 6 + 8 * 3 * 6) * 4
-    assert f["conv_taps"] == 2 * (2 + 3 + 3 + 2) + 8
-    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (8 * 3 * 6, 0)
-    assert not generate_c(model, cpu="cortex-m0plus").im2col
-    f = op_features(model, "cortex-m0plus")
-    assert f["conv_macs"] == (2 * (2 + 3 + 3 + 2) * 6 + 2 * (2 + 3 + 3 + 2) * 2 * 2) * 4
-    assert f["conv_taps"] == 2 * (2 + 3 + 3 + 2)
-    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (0, 2 * (2 + 3 + 3 + 2))
+    assert f["conv_macs"] == (2 * rows * 48 + 8 * 3 * 48) * 4
+    assert f["conv_taps"] == 2 * rows + 8
+    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (8 * 3 * 48, 0)
+    f = op_features(model, "cortex-m0plus", im2col=False)
+    assert f["conv_macs"] == (2 * rows * 48 + 2 * rows * 32) * 4
+    assert f["conv_taps"] == 2 * rows
+    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (0, 2 * rows)
 
 
 def test_fit_recovers_known_coefficients():

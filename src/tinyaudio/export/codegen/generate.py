@@ -43,7 +43,8 @@ class GeneratedModel:
         input_shape, output_shape: tensor shapes, batch first.
         input_scale, input_zero_point, output_scale, output_zero_point: int8 quantization.
         im2col: convolution windows not read in place are copied into arena patches (False: the
-            patches would have enlarged the arena, so those windows are read row by row).
+            patches would have enlarged the arena; ``ta_nn.c`` then copies windows of up to
+            TA_STACK_PATCH_BYTES on the stack and reads larger ones row by row).
     """
 
     files: dict[str, str]

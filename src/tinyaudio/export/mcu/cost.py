@@ -36,6 +36,9 @@ from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
 
 #: Where `benchmarks/fit_cost_model.py` writes the fitted coefficients, one entry per core.
 COST_MODELS_FILE = Path(__file__).with_name("cost_models.json")
+#: Bytes of stack ``ta_nn.c`` uses for an im2col patch the generator left out of the arena
+#: (``TA_STACK_PATCH_BYTES``): windows up to this size are still copied.
+STACK_PATCH_BYTES = 128
 #: Feature names, in a fixed order (`op_features` returns all of them).
 FEATURES = (
     "calls",
@@ -72,7 +75,7 @@ def _conv_work(in_hw: tuple[int, int], out_hw: tuple[int, int], filter_hw: tuple
     taps = sum(k * n for k, n in zip(in_place, valid_rows)) * row
     runs = sum(k * n for k, n in zip(in_place, valid_rows))
     others = sum(out_w - k for k in in_place)
-    if im2col:
+    if im2col or f_h * row <= STACK_PATCH_BYTES:
         return taps + others * f_h * row, runs + others, others * f_h * row, 0
     # the other windows row by row: their valid rows x valid columns, one run per row
     other_rows, other_taps = 0, 0

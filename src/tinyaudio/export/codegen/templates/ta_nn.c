@@ -11,6 +11,11 @@
 #endif
 
 #define TA_MIN(a, b) ((a) < (b) ? (a) : (b))
+/* Stack bytes CONV_2D may use for an im2col patch when the generator gave it none in the arena
+ * (tinyaudio.export.mcu.cost.STACK_PATCH_BYTES prices the same rule). */
+#ifndef TA_STACK_PATCH_BYTES
+#define TA_STACK_PATCH_BYTES 128
+#endif
 #if defined(__GNUC__)
 #define TA_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
@@ -691,6 +696,10 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
     const ta_requant_t *requant = records ? p->requant : NULL; /* a constant after inlining: two loops */
+    /* the arena's patch, or when the generator gave none (it would have enlarged the arena) a small
+     * one on the stack: copying beats reading short odd rows tap by tap */
+    int8_t stack_patch[TA_STACK_PATCH_BYTES];
+    int8_t *patch = p->patch ? p->patch : taps <= TA_STACK_PATCH_BYTES ? stack_patch : NULL;
     /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
      * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
@@ -705,9 +714,9 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
             const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0) * p->in_c;
             int x_row = p->in_w * p->in_c, rows = fy1 - fy0, run = row, first_word = 2 * fy0 * row;
             const int in_place = ix0 >= 0 && ix0 + p->filter_w <= p->in_w && (in_place_rows || rows <= 1);
-            if (!in_place && p->patch) {
-                im2col(p, input, iy0, ix0, p->patch);
-                x = p->patch;
+            if (!in_place && patch) {
+                im2col(p, input, iy0, ix0, patch);
+                x = patch;
                 x_row = taps;
                 rows = 1;
                 run = taps;
@@ -717,7 +726,7 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
             int8_t *out = output + (oy * p->out_w + ox) * out_c;
             const int32_t *w = p->filter_words + first_word;
             int oc = 0;
-            if (!in_place && !p->patch) { /* no arena for a patch: the window's valid taps one by one */
+            if (!in_place && !patch) { /* no patch: the window's valid rows one by one */
                 for (w = p->filter_words; oc < out_c; oc += 4, w += words) {
                     const acc4_t sums = dot_window_taps(p, input, iy0, ix0, w, (acc4_t){0, 0, 0, 0});
                     const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};

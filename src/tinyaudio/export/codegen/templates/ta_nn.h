@@ -95,7 +95,9 @@ typedef struct {
     const int32_t *filter_words;
     int8_t filter_layout;
     /* filter_h * filter_w * in_c bytes of the arena for the window of one output in OHWI order
-     * (im2col), or NULL for a 1x1 filter, whose window is the input pixel itself. */
+     * (im2col), or NULL: a 1x1 filter (its window is the input pixel), or a model whose arena a
+     * patch would enlarge (windows not read in place are then copied into TA_STACK_PATCH_BYTES of
+     * stack, or read row by row when larger). */
     int8_t *patch;
     const ta_requant_t *requant; /* fast path, per output channel (NULL: multiplier and shift) */
 } ta_conv_params_t;
