@@ -406,7 +406,7 @@ static inline int32_t sxtb16_ror8(int32_t v)
 static inline acc4_t dot_quads(const int8_t *x, const int32_t *w, int groups, acc4_t acc)
 {
     int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
-#if TA_DSP && defined(__GNUC__)
+#if TA_DSP && defined(__GNUC__) && defined(__OPTIMIZE__) /* at -O0 r7 is the frame pointer */
     /* By hand: one LDM for each four weight words (GCC 12 gives eight LDRs and a separate ROR), 26
      * cycles per four taps of four channels against 33. */
     if (groups > 0) {
@@ -474,7 +474,7 @@ static TA_ALWAYS_INLINE acc4_t dot_lane_pairs(const int8_t *x, int x_row, int ro
     }
     uint32_t s0 = 0, s2 = 0; /* sums of t + 2^15: the low lane, 2^16 x the high lane, and 2^15 */
     int32_t s1 = 0, s3 = 0;  /* sums of the high lanes */
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__) /* at -O0 r7 is the frame pointer */
     /* ARMv6-M by hand (GCC 12 spills this loop's pointers): 29 cycles per two taps of four channels,
      * the four sums in r8-r11 and 2^15 in r12 (ADD reaches high registers), LDM for each word pair;
      * r7 points at the row loop's {x_row, -2 * pairs, rows left}. */
