@@ -49,6 +49,7 @@ FEATURES = (
     "fc_macs", "fc_outputs",
     "pool_taps", "pool_outputs",
     "mean_inputs", "arith_outputs", "softmax_values", "resize_outputs", "copy_bytes",
+    "lookup_values",  # ADD / SUB of a constant scalar: a 256-entry table lookup each
 )
 
 
@@ -150,7 +151,10 @@ def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU
         elif op.name == "MEAN":
             f["mean_inputs"] += x.size
         elif op.name in ("ADD", "SUB"):
-            f["arith_outputs"] += y.size
+            a, b = (graph.tensors[t] for t in op.inputs[:2])
+            table = any(c.data is not None and c.size == 1 and o.data is None and o.size == y.size
+                        for c, o in ((a, b), (b, a)))  # as the generator decides (codegen.generate)
+            f["lookup_values" if table else "arith_outputs"] += y.size
         elif op.name in ("SOFTMAX", "LOGISTIC"):
             f["softmax_values"] += y.size
         elif op.name == "RESIZE_BILINEAR":
