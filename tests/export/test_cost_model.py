@@ -67,6 +67,23 @@ def test_conv_windows_read_in_place_skip_their_padded_rows():
     assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (0, 2 * rows)
 
 
+def test_subtracting_a_constant_is_priced_as_a_table_lookup():
+    """The seed model's normalization (SUB of a constant scalar, 32 x 32 values) is a 256-entry table
+    in the generated C; an ADD of two activations (a residual) is the arithmetic."""
+    import keras
+
+    from tinyaudio.models import build_model
+
+    model = _int8(build_model("cnn_resize32", (124, 129, 1), 2, mean=0.3, variance=2.0), (124, 129, 1))
+    f = op_features(model, "cortex-m0plus")
+    assert (f["lookup_values"], f["arith_outputs"]) == (32 * 32, 0)
+    inputs = keras.Input((4, 4, 2))
+    x = keras.layers.Conv2D(2, 1)(inputs)
+    residual = _int8(keras.Model(inputs, keras.layers.Add()([inputs, x])), (4, 4, 2))
+    f = op_features(residual, "cortex-m0plus")
+    assert (f["lookup_values"], f["arith_outputs"]) == (0, 32)
+
+
 def test_fit_recovers_known_coefficients():
     rng = np.random.default_rng(1)
     truth = {"calls": 500.0, "conv_macs": 1.5, "conv_outputs": 20.0, "depthwise_macs": 3.0, "fc_macs": 2.0}
