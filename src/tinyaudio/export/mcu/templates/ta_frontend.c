@@ -93,12 +93,13 @@ arm_status ta_frontend_clip(ta_frontend_t *fe, const int16_t *samples, size_t n_
     return ARM_MATH_SUCCESS;
 }
 
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && !defined(PICO_ON_DEVICE)
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && !defined(PICO_ON_DEVICE) && !defined(PICO_BUILD) && !defined(ARDUINO)
 /* __aeabi_lmul, the 64 x 64 -> 64-bit multiply the compiler calls on ARMv6-M (no SMULL): CMSIS-DSP's
  * arm_sqrt_q31 takes ten per call, one call per magnitude bin, and libgcc's generic version measured
  * 41 instructions a call under QEMU. This one is 24: the low words' product from four 16 x 16 ones,
  * plus the cross products' low words in the high word. The Pico SDK links its own optimised version
- * (pico_int64_ops), so a Pico build keeps that one. Arguments and result as the AEABI (r1:r0 x r3:r2). */
+ * (pico_int64_ops), so a Pico SDK or Arduino build keeps theirs. Arguments and result as the AEABI
+ * (r1:r0 x r3:r2). */
 __asm__(
     "  .text\n"
     "  .syntax unified\n"
