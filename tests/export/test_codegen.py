@@ -101,13 +101,27 @@ def test_zoo_model_c_equals_tflite_micro_on_200_real_clips(name, zoo_models, spe
 def test_each_filter_layout_and_requantization_equals_tflite_micro_on_the_host(cpu, defines, zoo_models,
                                                                                 speech_commands, gcc, tmp_path):
     """The portable C of the SMLAD cores' filter layout (Q15 quads), and the Cortex-M0+'s 32-bit-only
-    requantization, on every zoo model: TFLite Micro's outputs on 200 real clips."""
-    for name in ZOO:
+    requantization, on the zoo models that between them use every kernel and path (resize, table,
+    arena and stack patches, depthwise, 1x1, residual and broadcast adds, pooling): TFLite Micro's
+    outputs on 200 real clips."""
+    for name in ("cnn_resize32", "tiny_conv", "ds_cnn", "tc_resnet", "bc_resnet"):
         model = zoo_models[name]
         exe, generated = build_host_model(model, tmp_path / name, cpu=cpu, defines=defines)
         inputs = _quantize_inputs(model, speech_commands[2])
         got = run_host_model(exe, inputs, int(np.prod(generated.output_shape)))
         np.testing.assert_array_equal(got, tflm_outputs(model, inputs), err_msg=f"{name}, {cpu} layout {defines}")
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4"])
+def test_windows_read_row_by_row_equal_tflite_micro(cpu, zoo_models, speech_commands, gcc, tmp_path):
+    """tiny_conv gets no arena patch (one would enlarge its arena); with the stack patch made too
+    small (TA_STACK_PATCH_BYTES=1) its border windows are read row by row, odd runs included."""
+    model = zoo_models["tiny_conv"]
+    exe, generated = build_host_model(model, tmp_path, cpu=cpu, defines=("-DTA_STACK_PATCH_BYTES=1",))
+    assert not generated.im2col
+    inputs = _quantize_inputs(model, speech_commands[2])
+    got = run_host_model(exe, inputs, int(np.prod(generated.output_shape)))
+    np.testing.assert_array_equal(got, tflm_outputs(model, inputs))
 
 
 _REQUANT_HARNESS = r"""
