@@ -69,7 +69,8 @@ def test_conv_windows_read_in_place_skip_their_padded_rows():
 
 def test_subtracting_a_constant_is_priced_as_a_table_lookup():
     """The seed model's normalization (SUB of a constant scalar, 32 x 32 values) is a 256-entry table
-    in the generated C; an ADD of two activations (a residual) is the arithmetic."""
+    in the generated C (fused into the resize before it); an ADD of two activations (a residual) is
+    the arithmetic."""
     import keras
 
     from tinyaudio.models import build_model

@@ -45,6 +45,10 @@ class GeneratedModel:
         im2col: convolution windows not read in place are copied into arena patches (False: the
             patches would have enlarged the arena; ``ta_nn.c`` then copies windows of up to
             TA_STACK_PATCH_BYTES on the stack and reads larger ones row by row).
+        padded: convolutions whose windows overlap the left or right padding read a zero-padded
+            copy of their input from the arena instead (where their rows are read in place and the
+            copy does not enlarge the arena; `padded_width`).
+        fused: the ops fused into the op before them (`fused_ops`), as "MAX_POOL_2D into CONV_2D".
     """
 
     files: dict[str, str]
@@ -59,6 +63,8 @@ class GeneratedModel:
     output_scale: float
     output_zero_point: int
     im2col: bool = True
+    padded: bool = False
+    fused: tuple[str, ...] = ()
 
     @property
     def arena_size(self) -> int:
@@ -102,6 +108,97 @@ def _broadcast_strides(a: tuple[int, ...], b: tuple[int, ...], out: tuple[int, .
             step *= shape[axis]
         strides.append(row)
     return dims, strides[0], strides[1]
+
+
+#: Most output channels of a CONV_2D with a fused MAX_POOL_2D (``TA_POOL_CHANNELS`` in ``ta_nn.h``).
+POOL_CHANNELS = 64
+
+
+def conv_fast_path(graph: Graph, op: Op) -> bool:
+    """Whether CONV_2D / DEPTHWISE_CONV_2D ``op`` takes ``ta_nn.c``'s fast path: dilation 1, depth
+    multiplier 1 and a constant filter (else the reference loops)."""
+    o, w = op.options, graph.tensors[op.inputs[1]]
+    in_c, out_c = graph.tensors[op.inputs[0]].shape[3], graph.tensors[op.outputs[0]].shape[3]
+    dm = out_c // in_c if op.name == "DEPTHWISE_CONV_2D" else 1
+    return (o.get("dilationHFactor", 1) or 1, o.get("dilationWFactor", 1) or 1, dm) == (1, 1, 1) and w.data is not None
+
+
+def rows_in_place(filter_w: int, in_c: int, quads: bool) -> bool:
+    """Whether ``conv2d_fast`` reads a window's rows in place: each row (filter_w x in_c taps) a whole
+    number of the filter layout's steps (pairs; quads of at least 16 taps with SMLAD)."""
+    row = filter_w * in_c
+    return row % 4 == 0 and row >= 16 if quads else row % 2 == 0
+
+
+def padded_width(in_w: int, out_w: int, filter_w: int, stride_w: int, pad_w: int) -> int:
+    """Columns of a CONV_2D input copy with ``pad_w`` zero columns on the left and as many on the right
+    as the last window reaches past the input; ``in_w`` when no window leaves the input."""
+    right = max(0, (out_w - 1) * stride_w + filter_w - pad_w - in_w)
+    return pad_w + in_w + right
+
+
+def table_input(graph: Graph, op: Op) -> int | None:
+    """For an ADD / SUB with one input a constant scalar and the other a whole activation tensor (a
+    function of one int8 value: ``ta_lookup_s8``'s 256-entry table), the index of that other input;
+    else None."""
+    if op.name not in ("ADD", "SUB"):
+        return None
+    a, b, y = (graph.tensors[t] for t in (*op.inputs[:2], op.outputs[0]))
+    for constant, other, index in ((b, a, op.inputs[0]), (a, b, op.inputs[1])):
+        if constant.data is not None and constant.size == 1 and other.data is None and other.size == y.size:
+            return index
+    return None
+
+
+def _pool_fuses(graph: Graph, conv: Op, pool: Op) -> bool:
+    """Whether MAX_POOL_2D ``pool``, reading CONV_2D ``conv``'s output, fuses into it (`fused_ops`)."""
+    if conv.name != "CONV_2D" or pool.name != "MAX_POOL_2D" or not conv_fast_path(graph, conv):
+        return False
+    o, y, z = pool.options, graph.tensors[conv.outputs[0]], graph.tensors[pool.outputs[0]]
+    _, h, w, c = y.shape
+    f_h, f_w = o["filterHeight"], o["filterWidth"]
+    _, out_h, out_w, _ = z.shape
+    tiles = (o.get("strideH", 1), o.get("strideW", 1)) == (f_h, f_w) and (out_h, out_w) == (h // f_h, w // f_w)
+    unpadded = o.get("padding", 0) != 0 or (
+        P.same_padding(f_h, 1, h, f_h, out_h), P.same_padding(f_w, 1, w, f_w, out_w)) == (0, 0)
+    if not (tiles and unpadded and c <= POOL_CHANNELS and y.scale.size and z.scale.size):
+        return False
+    quant = [(float(t.scale[0]), int(t.zero_point[0]) if t.zero_point.size else 0) for t in (y, z)]
+    if quant[0] != quant[1]:
+        return False
+    lo1, hi1 = P.activation_range(conv.options.get("fusedActivationFunction", 0), *quant[0])
+    lo2, hi2 = P.activation_range(o.get("fusedActivationFunction", 0), *quant[0])
+    return max(lo1, lo2) <= min(hi1, hi2)
+
+
+def fused_ops(graph: Graph, kept: list[int]) -> dict[int, int]:
+    """Op index -> index of the op fused into it, which then writes that op's output itself:
+
+    - a MAX_POOL_2D into the CONV_2D before it (``ta_conv_params_t``: pool_h, pool_w), when its
+      windows tile the convolution's output (stride = window, no padding), the convolution takes the
+      fast path with at most `POOL_CHANNELS` output channels and the two activation ranges overlap.
+      Each window's largest accumulator is requantized once: exact, since requantization and clamp
+      never decrease as the accumulator grows (TFLite's MAX_POOL_2D keeps the input quantization);
+    - an ADD / SUB of a constant scalar (a 256-entry table, `table_input`) into the
+      RESIZE_BILINEAR before it: each resized value is looked up as it is stored.
+
+    Only where the second op alone of the kept ops reads the first one's output, not a model output.
+    """
+    readers: dict[int, list[int]] = {}
+    for i in kept:
+        for t in graph.ops[i].inputs:
+            readers.setdefault(t, []).append(i)
+    fused = {}
+    for i in kept:
+        op = graph.ops[i]
+        y = op.outputs[0] if op.outputs else -1
+        if y in graph.outputs or len(readers.get(y, [])) != 1:
+            continue
+        j = readers[y][0]
+        nxt = graph.ops[j]
+        if _pool_fuses(graph, op, nxt) or (op.name == "RESIZE_BILINEAR" and table_input(graph, nxt) == y):
+            fused[i] = j
+    return fused
 
 
 def shape_only_ops(graph: Graph) -> set[int]:
@@ -185,10 +282,14 @@ def _windows(graph: Graph) -> list[_Window]:
 class _Lowering:
     """Walks the graph once, collecting C declarations and the statements of ``ta_model_invoke``."""
 
-    def __init__(self, graph: Graph, *, dsp: bool, windows: list[_Window] = (), patches: bool = True):
+    def __init__(self, graph: Graph, *, dsp: bool, windows: list[_Window] = (), patches: bool = True,
+                 padded: bool = False, fused: dict[int, Op] | None = None):
         self.graph = graph
         self.dsp = dsp
         self.patches = patches  # im2col patches in the arena for convolution windows not read in place
+        self.padded = padded  # zero-padded input copies for convolutions with windows in the side padding
+        #: an op fused into the op before it (`fused_ops`), by the index of that op's output tensor
+        self.fused = dict(fused or {})
         self.windows = list(windows)
         #: tensors in static buffers of their own (a window, or its state), never in the arena
         self.static = {w.window: w.name for w in windows} | {w.state_in: w.name for w in windows} | {
@@ -323,8 +424,14 @@ class _Lowering:
         m, s = self.multipliers(mult, shift)
         lo, hi = P.activation_range(o.get("fusedActivationFunction", 0), out_s, out_zp)
         dm = out_c // in_c if depthwise else 1
-        fast_path = (d_h, d_w) == (1, 1) and dm == 1 and w.data is not None
+        fast_path = conv_fast_path(self.graph, op)
         fast, words, requant = "NULL, NULL, NULL, 0", "NULL, 0, NULL", "NULL"
+        padded, pooled, output = "NULL, 0", "0, 0", op.outputs[0]
+        pool = self.fused.get(op.outputs[0])
+        if pool is not None:  # a fused MAX_POOL_2D: the pool's output, both activation ranges
+            pool_lo, pool_hi = P.activation_range(pool.options.get("fusedActivationFunction", 0), out_s, out_zp)
+            lo, hi = max(lo, pool_lo), min(hi, pool_hi)
+            pooled, output = f"{pool.options['filterHeight']}, {pool.options['filterWidth']}", pool.outputs[0]
         if fast_path:
             # depthwise 1HWC -> per-channel taps (C, H, W, 1); conv OHWI already has channels first
             taps = np.transpose(w.data, (3, 1, 2, 0)) if depthwise else w.data
@@ -333,16 +440,21 @@ class _Lowering:
             requant = self.requant(mult, shift, max_abs_bias + 128 * np.abs(taps.astype(np.int64)).sum(axis=(1, 2, 3)))
             if not depthwise:
                 name, layout = self.filter_words(w.data.reshape(out_c, -1))
-                patch = self.patch(f_h * f_w * in_c) if (f_h, f_w) != (1, 1) and self.patches else "NULL"
+                width = padded_width(in_w, out_w, f_w, s_w, pad_w)
+                if self.padded and width > in_w and rows_in_place(f_w, in_c, layout == "TA_FILTER_Q15_QUADS"):
+                    padded = f"{self.patch(in_h * width * in_c)}, {width}"  # every window read in place
+                patch = self.patch(f_h * f_w * in_c) if (f_h, f_w) != (1, 1) and self.patches and \
+                    padded.startswith("NULL") else "NULL"
                 words = f"{name}, {layout}, {patch}"
         # the fast path reads the bias from its table; the reference path from the bias tensor
         bias = self.const(op.inputs[2], "int32_t") if _has_bias(op) and not fast_path else "NULL"
         p = self.params("ta_conv_params_t",
                         f"{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {f_h}, {f_w}, {s_h}, {s_w}, {d_h}, {d_w}, "
-                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {words}, {requant}")
+                        f"{pad_h}, {pad_w}, {dm}, {-in_zp}, {out_zp}, {lo}, {hi}, {m}, {s}, {fast}, {words}, {requant}, "
+                        f"{padded}, {pooled}")
         fn = "ta_depthwise_conv2d_s8" if depthwise else "ta_conv2d_s8"
         weights = self.const(op.inputs[1], "int8_t") if words.startswith("NULL") else "NULL"
-        self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(op.outputs[0])});")
+        self.calls.append(f"{fn}(&{p}, {self.act(op.inputs[0])}, {weights}, {bias}, {self.act(output)});")
 
     def bias_table(self, taps: np.ndarray, bias: np.ndarray, input_offset: int, in_hw: tuple[int, int],
                    out_hw: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> str:
@@ -450,8 +562,22 @@ class _Lowering:
         self.calls.append(f"ta_logistic_s8({self.act(op.inputs[0])}, {self.t(op.inputs[0]).size}, {in_zp}, {radius}, "
                           f"{mult}, {shift}, {self.act(op.outputs[0])});")
 
+    def lookup_table(self, op: Op) -> str:
+        """Emit the 256-entry table of an ADD / SUB of a constant scalar (`table_input`); its C name."""
+        constant_first = table_input(self.graph, op) == op.inputs[1]
+        constant = self.t(op.inputs[0] if constant_first else op.inputs[1])
+        (s1, z1), (s2, z2), (so, zo) = self.quant(op.inputs[0]), self.quant(op.inputs[1]), self.quant(op.outputs[0])
+        lo, hi = P.activation_range(op.options.get("fusedActivationFunction", 0), so, zo)
+        table = P.add_sub_table(P.add_sub_params(s1, s2, so), (-z1, -z2, zo), (lo, hi), int(constant.data.reshape(-1)[0]),
+                                constant_first, op.name == "SUB")
+        return self.array("int8_t", "l", table, per_line=32)
+
     def add_sub(self, op: Op) -> None:
         a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
+        index = table_input(self.graph, op)
+        if index is not None:  # one input a single constant: the op is a function of one int8 value
+            self.calls.append(f"ta_lookup_s8({self.lookup_table(op)}, {self.act(index)}, {y.size}, {self.act(op.outputs[0])});")
+            return
         broadcast = None
         if a.size != y.size or b.size not in (1, y.size):
             broadcast = _broadcast_strides(a.shape, b.shape, y.shape)
@@ -465,15 +591,6 @@ class _Lowering:
                         f"{-z1}, {-z2}, {zo}, {q['input1_multiplier']}, {q['input2_multiplier']}, {q['output_multiplier']}, "
                         f"{q['input1_shift']}, {q['input2_shift']}, {q['output_shift']}, {q['left_shift']}, {lo}, {hi}")
         kind = "add" if op.name == "ADD" else "sub"
-        for constant, other in ((b, a), (a, b)):
-            if constant.data is not None and constant.size == 1 and other.data is None and other.size == y.size:
-                # one input a single constant: the op is a function of one int8 value, a 256-entry table
-                table = P.add_sub_table(q, (-z1, -z2, zo), (lo, hi), int(constant.data.reshape(-1)[0]),
-                                        constant is a, op.name == "SUB")
-                name = self.array("int8_t", "l", table, per_line=32)
-                index = op.inputs[1] if constant is a else op.inputs[0]
-                self.calls.append(f"ta_lookup_s8({name}, {self.act(index)}, {y.size}, {self.act(op.outputs[0])});")
-                return
         if broadcast is not None:
             dims, strides1, strides2 = broadcast
             bp = self.params("ta_broadcast_t", "{" + "}, {".join(", ".join(map(str, v)) for v in (dims, strides1, strides2)) + "}")
@@ -493,8 +610,12 @@ class _Lowering:
         align, half = bool(o.get("alignCorners")), bool(o.get("halfPixelCenters"))
         rows = self.array("int16_t", "y", P.resize_bilinear_taps(in_h, out_h, align, half), per_line=24)
         cols = self.array("int16_t", "x", P.resize_bilinear_taps(in_w, out_w, align, half), per_line=24)
+        table, output = "NULL", op.outputs[0]
+        lookup = self.fused.get(op.outputs[0])
+        if lookup is not None:  # a fused ADD / SUB of a constant: its table applied as each value is stored
+            table, output = self.lookup_table(lookup), lookup.outputs[0]
         self.calls.append(f"ta_resize_bilinear_s8({self.act(op.inputs[0])}, {in_w}, {c}, {out_h}, {out_w}, {rows}, {cols}, "
-                          f"{self.act(op.outputs[0])});")
+                          f"{table}, {self.act(output)});")
 
     def pad(self, op: Op) -> None:
         x, y, pads = self.t(op.inputs[0]), self.t(op.outputs[0]), self.t(op.inputs[1])
@@ -570,7 +691,9 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
 
     for step, i in enumerate(kept):
         op = graph.ops[i]
-        for t in (op.inputs[:1] if op.name == "RESHAPE" else op.inputs) + op.outputs:
+        fused = lowering.fused.get(op.outputs[0]) if op.outputs else None
+        outputs = fused.outputs if fused is not None else op.outputs  # an op with one fused writes its output
+        for t in (op.inputs[:1] if op.name == "RESHAPE" else op.inputs) + outputs:
             touch(t, step)
     for key, (n_bytes, step) in lowering.scratch.items():
         sizes[key], spans[key] = n_bytes, [step, step]
@@ -581,10 +704,10 @@ def _lifetimes(graph: Graph, lowering: _Lowering, kept: list[int]) -> tuple[dict
     return sizes, {b: (s[0], s[1]) for b, s in spans.items()}
 
 
-def _lower(graph: Graph, kept: list[int], windows: list[_Window], dsp: bool, *, patches: bool
-           ) -> tuple[_Lowering, MemoryPlan]:
-    """Lower the kept ops and plan the arena (with or without im2col patches)."""
-    lowering = _Lowering(graph, dsp=dsp, windows=windows, patches=patches)
+def _lower(graph: Graph, kept: list[int], windows: list[_Window], dsp: bool, *, patches: bool, padded: bool,
+           fused: dict[int, Op]) -> tuple[_Lowering, MemoryPlan]:
+    """Lower the kept ops and plan the arena (with or without im2col patches and padded copies)."""
+    lowering = _Lowering(graph, dsp=dsp, windows=windows, patches=patches, padded=padded, fused=fused)
     for step, i in enumerate(kept):
         lowering.step = step
         lowering.lower(graph.ops[i])
@@ -622,11 +745,18 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
             raise CodegenError(f"model {role} is {tensor.dtype}; generate C from the int8 model (model_int8.tflite)")
     skipped = shape_only_ops(graph)
     kept = [i for i in range(len(graph.ops)) if i not in skipped]
-    lowering, plan = _lower(graph, kept, windows, cpu_target(cpu).dsp, patches=True)
-    if lowering.scratch:  # the patches make the kernels faster, but never the arena larger
-        without = _lower(graph, kept, windows, cpu_target(cpu).dsp, patches=False)
-        if without[1].arena_size < plan.arena_size:
-            lowering, plan = without
+    fused_pairs = fused_ops(graph, kept)
+    kept = [i for i in kept if i not in fused_pairs.values()]
+    fused = {graph.ops[i].outputs[0]: graph.ops[j] for i, j in fused_pairs.items()}
+    dsp = cpu_target(cpu).dsp
+    # padded copies and patches make the kernels faster, but never the arena larger: the fastest
+    # of the three that keeps the smallest arena
+    lowering, plan = _lower(graph, kept, windows, dsp, patches=True, padded=True, fused=fused)
+    if lowering.scratch:
+        for patches, padded in ((False, True), (True, False), (False, False)):
+            other = _lower(graph, kept, windows, dsp, patches=patches, padded=padded, fused=fused)
+            if other[1].arena_size < plan.arena_size:
+                lowering, plan = other
     sizes, _ = _lifetimes(graph, lowering, kept)
     offsets = "".join(f"#define TA_T{b} (ta_arena + {plan.offsets[b]}) /* {sizes[b]} bytes */\n" for b in sorted(plan.offsets))
     (in_s, in_zp), (out_s, out_zp) = lowering.quant(graph.inputs[0]), lowering.quant(graph.outputs[0])
@@ -686,7 +816,8 @@ int ta_model_invoke(void)
         files=files, ops=tuple(graph.ops[i].name for i in kept),
         plan=plan, weights_bytes=lowering.weights_bytes, state_bytes=state_bytes, input_shape=x.shape, output_shape=y.shape,
         input_scale=in_s, input_zero_point=in_zp, output_scale=out_s, output_zero_point=out_zp,
-        im2col=lowering.patches,
+        im2col=lowering.patches, padded=lowering.padded, fused=tuple(
+            f"{graph.ops[j].name} into {graph.ops[i].name}" for i, j in fused_pairs.items()),
     )
 
 

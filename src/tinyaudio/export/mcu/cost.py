@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from tinyaudio.errors import BuildError
-from tinyaudio.export.codegen.generate import generate_c, shape_only_ops
+from tinyaudio.export.codegen.generate import (fused_ops, generate_c, padded_width, rows_in_place, shape_only_ops,
+                                               table_input)
 from tinyaudio.export.codegen.graph import Graph, read_graph
 from tinyaudio.export.codegen import params as P
 from tinyaudio.export.cpus import DEFAULT_CPU, cpu_target
@@ -43,7 +44,7 @@ STACK_PATCH_BYTES = 128
 FEATURES = (
     "calls",
     "conv_macs", "conv_taps", "conv_outputs",
-    "conv_patch_bytes",  # bytes copied into im2col patches (windows not read in place)
+    "conv_patch_bytes",  # bytes copied into im2col patches (windows not read in place) or padded input copies
     "conv_window_rows",  # without patches: those windows' valid rows, each its own run
     "depthwise_macs", "depthwise_taps", "depthwise_outputs",
     "fc_macs", "fc_outputs",
@@ -59,20 +60,26 @@ def _valid_taps(in_size: int, out_size: int, filter_size: int, stride: int, pad:
 
 
 def _conv_work(in_hw: tuple[int, int], out_hw: tuple[int, int], filter_hw: tuple[int, int], stride: tuple[int, int],
-               pad: tuple[int, int], in_c: int, dsp: bool, im2col: bool) -> tuple[int, int, int, int]:
-    """(taps computed, runs of taps, im2col bytes, rows read one run each without a patch) of one
+               pad: tuple[int, int], in_c: int, dsp: bool, im2col: bool, padded: bool = False
+               ) -> tuple[int, int, int, int]:
+    """(taps computed, runs of taps, bytes copied, rows read one run each without a patch) of one
     output channel block of a fast-path CONV_2D, summed over the output positions, as
-    ``conv2d_fast`` / ``conv1x1_fast`` in ``ta_nn.c`` read them."""
+    ``conv2d_fast`` / ``conv1x1_fast`` in ``ta_nn.c`` read them (``padded``: the generator gives
+    convolutions a zero-padded input copy where it helps, `GeneratedModel.padded`)."""
     (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (p_h, p_w) = in_hw, out_hw, filter_hw, stride, pad
     if (f_h, f_w) == (1, 1):
         return out_h * out_w * in_c, out_h * out_w, 0, 0  # the input pixel itself
     row = f_w * in_c
-    rows_in_place = row % 4 == 0 and row >= 16 if dsp else row % 2 == 0
+    in_place_rows = rows_in_place(f_w, in_c, dsp)
     valid_rows = [end - start for start, end in P.valid_tap_ranges(in_h, out_h, f_h, s_h, p_h)]
+    width = padded_width(in_w, out_w, f_w, s_w, p_w)
+    if padded and in_place_rows and width > in_w:  # every window in place in the copy, padded columns too
+        n = sum(valid_rows) * out_w
+        return n * row, n, in_h * width * in_c, 0
     col_ranges = P.valid_tap_ranges(in_w, out_w, f_w, s_w, p_w)
     inside_cols = sum(1 for start, end in col_ranges if end - start == f_w)
     # in place: columns inside and the rows whole steps of the layout (or a single valid row)
-    in_place = [inside_cols if rows_in_place or n <= 1 else 0 for n in valid_rows]
+    in_place = [inside_cols if in_place_rows or n <= 1 else 0 for n in valid_rows]
     taps = sum(k * n for k, n in zip(in_place, valid_rows)) * row
     runs = sum(k * n for k, n in zip(in_place, valid_rows))
     others = sum(out_w - k for k in in_place)
@@ -90,8 +97,8 @@ def _conv_work(in_hw: tuple[int, int], out_hw: tuple[int, int], filter_hw: tuple
     return taps + other_taps, runs, 0, other_rows
 
 
-def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU, *, im2col: bool | None = None
-                ) -> dict[str, float]:
+def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU, *, im2col: bool | None = None,
+                padded: bool | None = None) -> dict[str, float]:
     """The work counts of one inference of an int8 model's generated C for ``cpu`` (`FEATURES`).
 
     Args:
@@ -99,18 +106,25 @@ def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU
         cpu: the core the C is generated for (its filter layout: SMLAD quads or lane pairs).
         im2col: whether the generator gives the convolutions im2col patches (`GeneratedModel.im2col`);
             None: ask the generator (a path or bytes), or assume it does (a `Graph`).
+        padded: whether it gives them zero-padded input copies (`GeneratedModel.padded`); None: as
+            ``im2col``.
 
     Returns:
         feature name -> count (MACs, taps, values, bytes or calls; see the module docstring).
     """
     dsp = cpu_target(cpu).dsp
-    if im2col is None:
-        im2col = isinstance(model, Graph) or generate_c(model, cpu=cpu).im2col
+    if im2col is None or padded is None:
+        generated = None if isinstance(model, Graph) else generate_c(model, cpu=cpu)
+        im2col = (generated is None or generated.im2col) if im2col is None else im2col
+        padded = (generated is None or generated.padded) if padded is None else padded
     graph = model if isinstance(model, Graph) else read_graph(model)
     f = dict.fromkeys(FEATURES, 0.0)
     skipped = shape_only_ops(graph)
-    for i, op in enumerate(graph.ops):
-        if i in skipped or op.name == "RESHAPE":
+    kept = [i for i in range(len(graph.ops)) if i not in skipped]
+    fused = fused_ops(graph, kept)  # the second op's work is done by the first one's kernel
+    for i in kept:
+        op = graph.ops[i]
+        if op.name == "RESHAPE" or i in fused.values():
             continue
         f["calls"] += 1
         y = graph.tensors[op.outputs[0]]
@@ -132,12 +146,16 @@ def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU
             if op.name == "CONV_2D":
                 blocks = -(-out_c // 4)
                 computed, runs, patch_bytes, window_rows = _conv_work(
-                    (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (pad_h, pad_w), in_c, dsp, im2col)
+                    (in_h, in_w), (out_h, out_w), (f_h, f_w), (s_h, s_w), (pad_h, pad_w), in_c, dsp, im2col, padded)
                 f["conv_macs"] += computed * 4 * blocks
                 f["conv_taps"] += runs * blocks
                 f["conv_patch_bytes"] += patch_bytes
                 f["conv_window_rows"] += window_rows * blocks
-                f["conv_outputs"] += y.size
+                if i in fused:  # a fused MAX_POOL_2D: each output's running maximum, one requantization per window
+                    f["pool_taps"] += y.size
+                    f["conv_outputs"] += graph.tensors[graph.ops[fused[i]].outputs[0]].size
+                else:
+                    f["conv_outputs"] += y.size
             elif op.name == "DEPTHWISE_CONV_2D":
                 f["depthwise_macs"] += taps * out_c
                 f["depthwise_taps"] += taps
@@ -151,14 +169,13 @@ def op_features(model: str | os.PathLike | bytes | Graph, cpu: str = DEFAULT_CPU
         elif op.name == "MEAN":
             f["mean_inputs"] += x.size
         elif op.name in ("ADD", "SUB"):
-            a, b = (graph.tensors[t] for t in op.inputs[:2])
-            table = any(c.data is not None and c.size == 1 and o.data is None and o.size == y.size
-                        for c, o in ((a, b), (b, a)))  # as the generator decides (codegen.generate)
-            f["lookup_values" if table else "arith_outputs"] += y.size
+            f["arith_outputs" if table_input(graph, op) is None else "lookup_values"] += y.size
         elif op.name in ("SOFTMAX", "LOGISTIC"):
             f["softmax_values"] += y.size
         elif op.name == "RESIZE_BILINEAR":
             f["resize_outputs"] += y.size
+            if i in fused:  # a fused ADD / SUB of a constant: its table looked up as each value is stored
+                f["lookup_values"] += y.size
         else:  # PAD and a step model's CONCATENATION / SLICE: copies
             f["copy_bytes"] += y.nbytes
     return f

@@ -460,6 +460,145 @@ static inline acc4_t dot_quads(const int8_t *x, const int32_t *w, int groups, ac
     return (acc4_t){a0, a1, a2, a3};
 }
 
+/* Two taps of four channels (dot_lane_pairs): x[r1], x[r1 + 1] times LDM'd word pairs, each pair's
+ * sum t split as t + 2^15 into the low-lane sums (r8, r10) and its high lane into r9, r11. */
+#define TA_LANE_PAIR_STEP                                                                              \
+    "ldrsb r3, [r0, r1]\n\t"                                                                            \
+    "adds  r1, #1\n\t"                                                                                  \
+    "ldrsb r4, [r0, r1]\n\t"                                                                            \
+    "ldmia r2!, {r5, r6}\n\t"                                                                           \
+    "muls  r5, r3\n\t"                                                                                  \
+    "muls  r6, r4\n\t"                                                                                  \
+    "adds  r5, r6\n\t"                                                                                  \
+    "add   r5, r12\n\t"                                                                                 \
+    "asrs  r6, r5, #16\n\t"                                                                             \
+    "add   r9, r6\n\t"                                                                                  \
+    "add   r8, r5\n\t"                                                                                  \
+    "ldmia r2!, {r5, r6}\n\t"                                                                           \
+    "muls  r5, r3\n\t"                                                                                  \
+    "muls  r6, r4\n\t"                                                                                  \
+    "adds  r5, r6\n\t"                                                                                  \
+    "add   r5, r12\n\t"                                                                                 \
+    "asrs  r6, r5, #16\n\t"                                                                             \
+    "add   r11, r6\n\t"                                                                                 \
+    "add   r10, r5\n\t"                                                                                 \
+    "adds  r1, #1\n\t"
+/* The next row (lr: the last row's end), back to `label` while rows are left. */
+#define TA_LANE_NEXT_ROW(label)                                                                        \
+    "ldr   r3, [r7, #0]\n\t"                                                                            \
+    "add   r0, r3\n\t"                                                                                  \
+    "ldr   r1, [r7, #4]\n\t"                                                                            \
+    "cmp   r0, lr\n\t"                                                                                  \
+    "bne   " label "\n\t"
+
+/* Channel c's accumulator into the running maxima of a fused MAX_POOL_2D window. */
+static TA_ALWAYS_INLINE void keep_max(int32_t *best, int c, int32_t acc)
+{
+    best[c] = acc > best[c] ? acc : best[c];
+}
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__) /* at -O0 r7 is the frame pointer */
+/* dot_lane_pairs for `blocks` blocks of `stride` bytes of words from w, into sums[4 b + j] (the low
+ * lanes recovered), or with `bias` (NULL: none) the sums plus bias[4 b + j] kept in sums where larger
+ * (a fused pool's running maxima): one assembly loop over the blocks, so a block's set-up and its
+ * four sums' store cost about 40 cycles. */
+static TA_ALWAYS_INLINE void lane_pairs_blocks(const int8_t *x, int x_row, int rows, const int32_t *w, int pairs, int stride,
+                                               int blocks, const int32_t *bias, int32_t *sums)
+{
+    /* r7 points at {x_row, -2 pairs, pairs odd, last row's end, first row's end, block's words, stride,
+     * sums, blocks left, -(2^15 rows pairs), bias}: the low-lane sums start at minus the 2^15 every pair
+     * adds; lr holds the last row's end */
+    const int8_t *x_end = x + 2 * pairs;
+    int32_t control[11] = {x_row, -2 * pairs, pairs & 1, (int32_t)(intptr_t)(x_end + rows * x_row), (int32_t)(intptr_t)x_end,
+                           (int32_t)(intptr_t)w,
+                           stride, (int32_t)(intptr_t)sums, blocks, (int32_t)(0u - ((uint32_t)(rows * pairs) << 15)),
+                           (int32_t)(intptr_t)bias};
+    register int32_t r0 __asm__("r0"), r1 __asm__("r1"), r2 __asm__("r2"), r3 __asm__("r3"), r4 __asm__("r4");
+    register int32_t r5 __asm__("r5"), r6 __asm__("r6"), r8 __asm__("r8"), r9 __asm__("r9"), r10 __asm__("r10");
+    register int32_t r11 __asm__("r11");
+    register int32_t *ctl __asm__("r7") = control;
+    register uint32_t half __asm__("r12") = 0x8000u;
+    __asm volatile(
+        ".syntax unified\n"
+        "0:\n\t" /* a block: sums reset, its words, the first row */
+        "ldr   r3, [r7, #36]\n\t"
+        "mov   r8, r3\n\t"
+        "mov   r10, r3\n\t"
+        "movs  r3, #0\n\t"
+        "mov   r9, r3\n\t"
+        "mov   r11, r3\n\t"
+        "ldr   r3, [r7, #12]\n\t"
+        "mov   lr, r3\n\t"
+        "ldr   r0, [r7, #16]\n\t"
+        "ldr   r1, [r7, #4]\n\t"
+        "ldr   r2, [r7, #20]\n\t"
+        "ldr   r3, [r7, #8]\n\t" /* an even number of pairs: two per loop, one branch */
+        "cmp   r3, #0\n\t"
+        "bne   2f\n"
+        "1:\n\t" TA_LANE_PAIR_STEP TA_LANE_PAIR_STEP
+        "bne   1b\n\t" TA_LANE_NEXT_ROW("1b")
+        "b     8f\n"
+        "2:\n\t" TA_LANE_PAIR_STEP
+        "bne   2b\n\t" TA_LANE_NEXT_ROW("2b")
+        "8:\n\t"
+        "mov   r4, r9\n\t" /* the block's sums: low lane = s0 - 2^16 s1 */
+        "lsls  r1, r4, #16\n\t"
+        "mov   r3, r8\n\t"
+        "subs  r3, r1\n\t"
+        "mov   r6, r11\n\t"
+        "lsls  r1, r6, #16\n\t"
+        "mov   r5, r10\n\t"
+        "subs  r5, r1\n\t"
+        "ldr   r0, [r7, #40]\n\t"
+        "cmp   r0, #0\n\t"
+        "beq   3f\n\t"
+        "ldmia r0!, {r1, r2}\n\t" /* a fused pool: plus the bias, the larger of that and the maximum so far */
+        "adds  r3, r1\n\t"
+        "adds  r4, r2\n\t"
+        "ldmia r0!, {r1, r2}\n\t"
+        "adds  r5, r1\n\t"
+        "adds  r6, r2\n\t"
+        "str   r0, [r7, #40]\n\t"
+        "ldr   r0, [r7, #28]\n\t"
+        "ldmia r0!, {r1, r2}\n\t"
+        "cmp   r3, r1\n\t"
+        "bge   4f\n\t"
+        "mov   r3, r1\n"
+        "4:\n\t"
+        "cmp   r4, r2\n\t"
+        "bge   5f\n\t"
+        "mov   r4, r2\n"
+        "5:\n\t"
+        "ldmia r0!, {r1, r2}\n\t"
+        "cmp   r5, r1\n\t"
+        "bge   6f\n\t"
+        "mov   r5, r1\n"
+        "6:\n\t"
+        "cmp   r6, r2\n\t"
+        "bge   3f\n\t"
+        "mov   r6, r2\n"
+        "3:\n\t"
+        "ldr   r0, [r7, #28]\n\t"
+        "stmia r0!, {r3, r4, r5, r6}\n\t"
+        "str   r0, [r7, #28]\n\t"
+        "ldr   r2, [r7, #20]\n\t" /* the next block */
+        "ldr   r3, [r7, #24]\n\t"
+        "adds  r2, r3\n\t"
+        "str   r2, [r7, #20]\n\t"
+        "ldr   r3, [r7, #32]\n\t"
+        "subs  r3, #1\n\t"
+        "str   r3, [r7, #32]\n\t"
+        "beq   9f\n\t"
+        "b     0b\n" /* (a conditional branch reaches 256 bytes back) */
+        "9:\n\t"
+        ".syntax divided\n"
+        : "=&r"(r0), "=&r"(r1), "=&r"(r2), "=&r"(r3), "=&r"(r4), "=&r"(r5), "=&r"(r6), "=&r"(r8), "=&r"(r9),
+          "=&r"(r10), "=&r"(r11)
+        : "r"(ctl), "r"(half)
+        : "cc", "memory", "lr");
+}
+#endif
+
 /* acc[j] += sum over r < rows, k < 2 * pairs of w_j[r][k] x[r * x_row + k], j < 4, from
  * TA_FILTER_LANE_PAIRS words: per tap, channels (0, 1) as the one int32 w_0 + 2^16 w_1, and (2, 3)
  * alike, so one 32-bit multiply by an input gives two products (a SIMD-within-a-register MAC for
@@ -472,61 +611,16 @@ static TA_ALWAYS_INLINE acc4_t dot_lane_pairs(const int8_t *x, int x_row, int ro
     if (rows <= 0 || pairs <= 0) {
         return acc;
     }
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__) /* at -O0 r7 is the frame pointer */
+    int32_t sums[4]; /* ARMv6-M by hand: lane_pairs_blocks */
+    lane_pairs_blocks(x, x_row, rows, w, pairs, 0, 1, NULL, sums);
+    acc.a0 += sums[0];
+    acc.a1 += sums[1];
+    acc.a2 += sums[2];
+    acc.a3 += sums[3];
+#else
     uint32_t s0 = 0, s2 = 0; /* sums of t + 2^15: the low lane, 2^16 x the high lane, and 2^15 */
     int32_t s1 = 0, s3 = 0;  /* sums of the high lanes */
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__) /* at -O0 r7 is the frame pointer */
-    /* ARMv6-M by hand (GCC 12 spills this loop's pointers): 29 cycles per two taps of four channels,
-     * the four sums in r8-r11 and 2^15 in r12 (ADD reaches high registers), LDM for each word pair;
-     * r7 points at the row loop's {x_row, -2 * pairs, rows left}. */
-    int32_t control[3] = {x_row, -2 * pairs, rows};
-    register const int8_t *x_end __asm__("r0") = x + 2 * pairs;
-    register int32_t index __asm__("r1") = -2 * pairs;
-    register const int32_t *wk __asm__("r2") = w;
-    register int32_t x0 __asm__("r3"), x1 __asm__("r4"), wa __asm__("r5"), wb __asm__("r6");
-    register int32_t *ctl __asm__("r7") = control;
-    register uint32_t r8 __asm__("r8") = 0, r10 __asm__("r10") = 0, half __asm__("r12") = 0x8000u;
-    register int32_t r9 __asm__("r9") = 0, r11 __asm__("r11") = 0;
-    __asm volatile(
-        ".syntax unified\n" /* GCC hands Thumb-1 inline assembly over in divided syntax */
-        "1:\n\t"
-        "ldrsb r3, [r0, r1]\n\t"
-        "adds  r1, #1\n\t"
-        "ldrsb r4, [r0, r1]\n\t"
-        "ldmia r2!, {r5, r6}\n\t"
-        "muls  r5, r3\n\t"
-        "muls  r6, r4\n\t"
-        "adds  r5, r6\n\t"
-        "add   r5, r12\n\t"
-        "asrs  r6, r5, #16\n\t"
-        "add   r9, r6\n\t"
-        "add   r8, r5\n\t"
-        "ldmia r2!, {r5, r6}\n\t"
-        "muls  r5, r3\n\t"
-        "muls  r6, r4\n\t"
-        "adds  r5, r6\n\t"
-        "add   r5, r12\n\t"
-        "asrs  r6, r5, #16\n\t"
-        "add   r11, r6\n\t"
-        "add   r10, r5\n\t"
-        "adds  r1, #1\n\t"
-        "bne   1b\n\t"
-        "ldr   r3, [r7, #0]\n\t" /* the next row */
-        "add   r0, r3\n\t"
-        "ldr   r1, [r7, #4]\n\t"
-        "ldr   r3, [r7, #8]\n\t"
-        "subs  r3, #1\n\t"
-        "str   r3, [r7, #8]\n\t"
-        "bne   1b\n\t"
-        ".syntax divided\n"
-        : "+r"(x_end), "+r"(index), "+r"(wk), "=&r"(x0), "=&r"(x1), "=&r"(wa), "=&r"(wb), "+r"(r8), "+r"(r9),
-          "+r"(r10), "+r"(r11)
-        : "r"(ctl), "r"(half)
-        : "cc", "memory");
-    s0 = r8;
-    s1 = r9;
-    s2 = r10;
-    s3 = r11;
-#else
     for (int r = 0; r < rows; ++r, x += x_row) {
         for (int k = 0; k < 2 * pairs; k += 2, w += 4) {
             const int32_t x0 = x[k], x1 = x[k + 1];
@@ -538,12 +632,12 @@ static TA_ALWAYS_INLINE acc4_t dot_lane_pairs(const int8_t *x, int x_row, int ro
             s3 += t >> 16;
         }
     }
-#endif
     const uint32_t halves = (uint32_t)(rows * pairs) << 15;
     acc.a0 += (int32_t)(s0 - ((uint32_t)s1 << 16) - halves);
     acc.a1 += s1;
     acc.a2 += (int32_t)(s2 - ((uint32_t)s3 << 16) - halves);
     acc.a3 += s3;
+#endif
     return acc;
 }
 
@@ -582,6 +676,46 @@ static TA_ALWAYS_INLINE acc4_t dot_block(const int8_t *x, int x_row, int rows, i
         }
     }
     return acc;
+}
+
+
+/* sums[4 b + j] = sum over the window's taps (as dot_block reads them) of channel j of block b's
+ * weights times the inputs, for b < blocks, block b's words at w + b * words; with `bias` (not NULL),
+ * that sum plus bias[4 b + j] where it is larger than sums[4 b + j] (a fused pool's maxima). */
+static TA_ALWAYS_INLINE void block_sums(const int8_t *x, int x_row, int rows, int run, const int32_t *w, int words,
+                                        int blocks, int layout, const int32_t *bias, int32_t *sums)
+{
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__)
+    const int full = run & ~1;
+    if (layout == TA_FILTER_LANE_PAIRS && rows > 0 && full > 0 && !(bias && full < run)) {
+        lane_pairs_blocks(x, x_row, rows, w, full >> 1, 4 * words, blocks, bias, sums);
+        if (full < run) { /* the last tap of a single run (rows is 1: runs of several rows are whole pairs) */
+            for (int b = 0; b < blocks; ++b, sums += 4) {
+                const int32_t *wb = w + b * words;
+                const int32_t xk = x[full];
+                sums[0] += block_tap(wb, layout, 0, full) * xk;
+                sums[1] += block_tap(wb, layout, 1, full) * xk;
+                sums[2] += block_tap(wb, layout, 2, full) * xk;
+                sums[3] += block_tap(wb, layout, 3, full) * xk;
+            }
+        }
+        return;
+    }
+#endif
+    for (int b = 0; b < blocks; ++b, w += words, sums += 4) {
+        const acc4_t acc = dot_block(x, x_row, rows, run, w, layout, (acc4_t){0, 0, 0, 0});
+        if (bias) {
+            keep_max(sums, 0, acc.a0 + bias[4 * b]);
+            keep_max(sums, 1, acc.a1 + bias[4 * b + 1]);
+            keep_max(sums, 2, acc.a2 + bias[4 * b + 2]);
+            keep_max(sums, 3, acc.a3 + bias[4 * b + 3]);
+        } else {
+            sums[0] = acc.a0;
+            sums[1] = acc.a1;
+            sums[2] = acc.a2;
+            sums[3] = acc.a3;
+        }
+    }
 }
 
 /* acc[j] += sum over i < n of channel j's weight k0 + i times x[i]: a run of taps that may start and
@@ -688,11 +822,38 @@ static TA_ALWAYS_INLINE void conv1x1_fast(const ta_conv_params_t *p, const int8_
     }
 }
 
-static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output, int records)
+/* The input with p->pad_w zero columns on the left and p->padded_w - p->pad_w - in_w on the right,
+ * into p->padded (ta_conv_params_t): a copy made once per call instead of a patch per window. */
+static void pad_columns(const ta_conv_params_t *p, const int8_t *input)
+{
+    const int in_c = p->in_c, left = p->pad_w * in_c, middle = p->in_w * in_c;
+    const int right = (p->padded_w - p->pad_w - p->in_w) * in_c;
+    int8_t *y = p->padded;
+    for (int r = 0; r < p->in_h; ++r) {
+        memset(y, 0, (size_t)left);
+        y += left;
+        int k = 0;
+        for (; k + 4 <= middle; k += 4, y += 4, input += 4) { /* short rows: cheaper than calling memcpy */
+            const int8_t a = input[0], b = input[1], c = input[2], d = input[3];
+            y[0] = a;
+            y[1] = b;
+            y[2] = c;
+            y[3] = d;
+        }
+        for (; k < middle; ++k) {
+            *y++ = *input++;
+        }
+        memset(y, 0, (size_t)right);
+        y += right;
+    }
+}
+
+static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t *input, int8_t *output, int records,
+                                         int pooled)
 {
     /* the parameters in locals: every int8 store may alias them, so reading *p in the loops reloads them */
-    const int out_c = p->out_c, row = p->filter_w * p->in_c, taps = p->filter_h * row, layout = p->filter_layout;
-    const int words = block_words(layout, taps);
+    const int out_c = p->out_c, in_c = p->in_c, row = p->filter_w * in_c, taps = p->filter_h * row;
+    const int layout = p->filter_layout, words = block_words(layout, taps);
     const int32_t *multiplier = p->multiplier, output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *shift = p->shift;
     const ta_requant_t *requant = records ? p->requant : NULL; /* a constant after inlining: two loops */
@@ -703,54 +864,83 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
     /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
      * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
-    for (int oy = 0; oy < p->out_h; ++oy) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        int fy0, fy1;
-        valid_taps(iy0, p->filter_h, p->in_h, &fy0, &fy1);
-        const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * out_c;
-        for (int ox = 0; ox < p->out_w; ++ox) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            /* in place: the window's valid rows (padded rows skipped, their offset is in the bias table) */
-            const int8_t *x = input + ((iy0 + fy0) * p->in_w + ix0) * p->in_c;
-            int x_row = p->in_w * p->in_c, rows = fy1 - fy0, run = row, first_word = 2 * fy0 * row;
-            const int in_place = ix0 >= 0 && ix0 + p->filter_w <= p->in_w && (in_place_rows || rows <= 1);
-            if (!in_place && patch) {
-                im2col(p, input, iy0, ix0, patch);
-                x = patch;
-                x_row = taps;
-                rows = 1;
-                run = taps;
-                first_word = 0;
+    /* the padded copy, when the generator gave one: windows in the left / right padding read in place */
+    int in_w = p->in_w, left = 0;
+    if (p->padded && in_place_rows) {
+        pad_columns(p, input);
+        input = p->padded;
+        in_w = p->padded_w;
+        left = p->pad_w;
+    }
+    const int pool_h = pooled ? p->pool_h : 1, pool_w = pooled ? p->pool_w : 1;
+    const int rows_out = p->out_h / pool_h, cols_out = p->out_w / pool_w;
+    /* every window inside the (padded) input's columns: no window needs the checks below */
+    const int x_step = p->stride_w * in_c, x_row = in_w * in_c;
+    const int all_in_place = in_place_rows && left >= p->pad_w &&
+                             (p->out_w - 1) * p->stride_w - p->pad_w + left + p->filter_w <= in_w;
+    int32_t best[TA_POOL_CHANNELS]; /* a fused pool window's largest accumulators */
+    int32_t sums[TA_POOL_CHANNELS]; /* a window's accumulators, a chunk of channels at a time */
+    for (int py = 0; py < rows_out; ++py) {
+        for (int px = 0; px < cols_out; ++px) {
+            int8_t *out = output + (py * cols_out + px) * out_c;
+            if (pooled) {
+                for (int c = 0; c < out_c; ++c) {
+                    best[c] = INT32_MIN;
+                }
             }
-            const int32_t *bias = bias_row + p->col_class[ox] * out_c;
-            int8_t *out = output + (oy * p->out_w + ox) * out_c;
-            const int32_t *w = p->filter_words + first_word;
-            int oc = 0;
-            if (!in_place && !patch) { /* no patch: the window's valid rows one by one */
-                for (w = p->filter_words; oc < out_c; oc += 4, w += words) {
-                    const acc4_t sums = dot_window_taps(p, input, iy0, ix0, w, (acc4_t){0, 0, 0, 0});
-                    const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
-                    for (int j = 0; j < 4 && oc + j < out_c; ++j) {
-                        out[oc + j] = requantize_channel(acc[j] + bias[oc + j], requant, multiplier, shift, oc + j,
-                                                         output_offset, lo, hi);
+            for (int oy = py * pool_h; oy < (py + 1) * pool_h; ++oy) {
+                const int iy0 = oy * p->stride_h - p->pad_h;
+                int fy0, fy1;
+                valid_taps(iy0, p->filter_h, p->in_h, &fy0, &fy1);
+                const int32_t *bias_row = p->bias_table + p->row_class[oy] * p->n_col_classes * out_c;
+                const int oy_offset = (iy0 + fy0) * x_row + (left - p->pad_w) * in_c; /* of window ox = 0 */
+                for (int ox = px * pool_w; ox < (px + 1) * pool_w; ++ox) {
+                    const int ix0 = ox * p->stride_w - p->pad_w;
+                    /* in place: the window's valid rows (padded rows skipped, their offset is in the bias table) */
+                    const int in_place = all_in_place || (ix0 + left >= 0 && ix0 + left + p->filter_w <= in_w &&
+                                                          (in_place_rows || fy1 - fy0 <= 1));
+                    const int8_t *x = in_place ? input + oy_offset + ox * x_step : patch;
+                    int rows = fy1 - fy0, run = row, first_word = 2 * fy0 * row, stride = x_row;
+                    if (!in_place && patch) {
+                        im2col(p, input, iy0, ix0, patch);
+                        stride = taps;
+                        rows = 1;
+                        run = taps;
+                        first_word = 0;
+                    }
+                    const int32_t *bias = bias_row + p->col_class[ox] * out_c;
+                    for (int c0 = 0; c0 < out_c; c0 += TA_POOL_CHANNELS) { /* chunks of output channels */
+                        const int n = TA_MIN(TA_POOL_CHANNELS, out_c - c0), blocks = (n + 3) >> 2;
+                        const int32_t *w = p->filter_words + (c0 >> 2) * words;
+                        if (pooled && (in_place || patch)) { /* the maxima kept by the dot products */
+                            block_sums(x, stride, rows, run, w + first_word, words, blocks, layout, bias + c0, best + c0);
+                            continue;
+                        }
+                        if (in_place || patch) {
+                            block_sums(x, stride, rows, run, w + first_word, words, blocks, layout, NULL, sums);
+                        } else { /* no patch: the window's valid rows one by one */
+                            for (int b = 0; b < blocks; ++b) {
+                                const acc4_t acc = dot_window_taps(p, input, iy0, ix0, w + b * words, (acc4_t){0, 0, 0, 0});
+                                sums[4 * b] = acc.a0;
+                                sums[4 * b + 1] = acc.a1;
+                                sums[4 * b + 2] = acc.a2;
+                                sums[4 * b + 3] = acc.a3;
+                            }
+                        }
+                        for (int j = 0; j < n; ++j) { /* the last block's channels past out_c had zero weights */
+                            const int32_t acc = sums[j] + bias[c0 + j];
+                            if (pooled) {
+                                keep_max(best, c0 + j, acc);
+                            } else {
+                                out[c0 + j] = requantize_channel(acc, requant, multiplier, shift, c0 + j, output_offset, lo, hi);
+                            }
+                        }
                     }
                 }
-                continue;
             }
-            for (; oc + 4 <= out_c; oc += 4, w += words) {
-                const acc4_t acc = dot_block(x, x_row, rows, run, w, layout,
-                                             (acc4_t){bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]});
-                out[oc] = requantize_channel(acc.a0, requant, multiplier, shift, oc, output_offset, lo, hi);
-                out[oc + 1] = requantize_channel(acc.a1, requant, multiplier, shift, oc + 1, output_offset, lo, hi);
-                out[oc + 2] = requantize_channel(acc.a2, requant, multiplier, shift, oc + 2, output_offset, lo, hi);
-                out[oc + 3] = requantize_channel(acc.a3, requant, multiplier, shift, oc + 3, output_offset, lo, hi);
-            }
-            if (oc < out_c) { /* the last block's channels past out_c have zero weights */
-                const acc4_t sums = dot_block(x, x_row, rows, run, w, layout, (acc4_t){0, 0, 0, 0});
-                const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
-                for (int j = 0; oc + j < out_c; ++j) {
-                    out[oc + j] = requantize_channel(acc[j] + bias[oc + j], requant, multiplier, shift, oc + j,
-                                                     output_offset, lo, hi);
+            if (pooled) {
+                for (int c = 0; c < out_c; ++c) {
+                    out[c] = requantize_channel(best[c], requant, multiplier, shift, c, output_offset, lo, hi);
                 }
             }
         }
@@ -843,15 +1033,15 @@ static TA_ALWAYS_INLINE void depthwise_conv2d_fast(const ta_conv_params_t *p, co
 static void fully_connected_fast(const ta_fc_params_t *p, const int8_t *input, int8_t *output)
 {
     const int depth = p->accum_depth, words = block_words(p->filter_layout, depth);
-    const int32_t *w = p->filter_words;
-    for (int oc = 0; oc < p->out_c; oc += 4, w += words) {
-        const int n = TA_MIN(4, p->out_c - oc);
-        const acc4_t sums = dot_block(input, 0, 1, depth, w, p->filter_layout, (acc4_t){0, 0, 0, 0});
-        const int32_t acc[4] = {sums.a0, sums.a1, sums.a2, sums.a3};
+    int32_t sums[TA_POOL_CHANNELS];
+    for (int c0 = 0; c0 < p->out_c; c0 += TA_POOL_CHANNELS) {
+        const int n = TA_MIN(TA_POOL_CHANNELS, p->out_c - c0);
+        block_sums(input, 0, 1, depth, p->filter_words + (c0 >> 2) * words, words, (n + 3) >> 2, p->filter_layout, NULL,
+                   sums);
         for (int j = 0; j < n; ++j) {
-            const int k = p->per_channel ? oc + j : 0;
-            output[oc + j] = requantize_channel(acc[j] + p->folded_bias[oc + j], p->requant, p->multiplier, p->shift, k,
-                                        p->output_offset, p->act_min, p->act_max);
+            const int k = p->per_channel ? c0 + j : 0;
+            output[c0 + j] = requantize_channel(sums[j] + p->folded_bias[c0 + j], p->requant, p->multiplier, p->shift, k,
+                                                p->output_offset, p->act_min, p->act_max);
         }
     }
 }
@@ -862,16 +1052,22 @@ void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *
     /* (the lane-pair layout measured faster through conv2d_fast on the Cortex-M0+) */
     const int pointwise = p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->filter_layout == TA_FILTER_Q15_QUADS;
-    if (p->bias_table && pointwise) {
+    if (p->bias_table && pointwise && !p->pool_h) {
         if (p->requant) {
             conv1x1_fast(p, input, output, 1);
         } else {
             conv1x1_fast(p, input, output, 0);
         }
+    } else if (p->bias_table && p->pool_h) { /* a fused MAX_POOL_2D */
+        if (p->requant) {
+            conv2d_fast(p, input, output, 1, 1);
+        } else {
+            conv2d_fast(p, input, output, 0, 1);
+        }
     } else if (p->bias_table && p->requant) {
-        conv2d_fast(p, input, output, 1);
+        conv2d_fast(p, input, output, 1, 0);
     } else if (p->bias_table) {
-        conv2d_fast(p, input, output, 0);
+        conv2d_fast(p, input, output, 0, 0);
     } else {
         conv2d_reference(p, input, filter, bias, output);
     }
@@ -1150,8 +1346,10 @@ static inline int8_t bilinear(int32_t a0, int32_t a1, int32_t b0, int32_t b1, in
 #endif
 }
 
-void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
-                           const int16_t *cols, int8_t *output)
+/* The resize's loops, with the table applied to each value (a constant after inlining: two loops). */
+static TA_ALWAYS_INLINE void resize_bilinear(const int8_t *input, int in_w, int channels, int out_h, int out_w,
+                                             const int16_t *rows, const int16_t *cols, const int8_t *table,
+                                             int8_t *output)
 {
     for (int y = 0; y < out_h; ++y, rows += 3) {
         const int32_t dy = rows[2];
@@ -1159,7 +1357,8 @@ void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_
         const int16_t *col = cols;
         if (channels == 1) { /* a spectrogram: no channel loop */
             for (int x = 0; x < out_w; ++x, col += 3) {
-                *output++ = bilinear(row0[col[0]], row0[col[1]], row1[col[0]], row1[col[1]], col[2], dy);
+                const int8_t v = bilinear(row0[col[0]], row0[col[1]], row1[col[0]], row1[col[1]], col[2], dy);
+                *output++ = table ? table[v + 128] : v;
             }
             continue;
         }
@@ -1167,8 +1366,19 @@ void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_
             const int8_t *a0 = row0 + col[0] * channels, *a1 = row0 + col[1] * channels;
             const int8_t *b0 = row1 + col[0] * channels, *b1 = row1 + col[1] * channels;
             for (int c = 0; c < channels; ++c) {
-                *output++ = bilinear(a0[c], a1[c], b0[c], b1[c], col[2], dy);
+                const int8_t v = bilinear(a0[c], a1[c], b0[c], b1[c], col[2], dy);
+                *output++ = table ? table[v + 128] : v;
             }
         }
+    }
+}
+
+void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
+                           const int16_t *cols, const int8_t *table, int8_t *output)
+{
+    if (table) {
+        resize_bilinear(input, in_w, channels, out_h, out_w, rows, cols, table, output);
+    } else {
+        resize_bilinear(input, in_w, channels, out_h, out_w, rows, cols, NULL, output);
     }
 }

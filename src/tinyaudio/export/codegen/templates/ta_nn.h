@@ -100,7 +100,23 @@ typedef struct {
      * stack, or read row by row when larger). */
     int8_t *patch;
     const ta_requant_t *requant; /* fast path, per output channel (NULL: multiplier and shift) */
+    /* in_h x padded_w x in_c bytes of the arena for a copy of the input with pad_w zero columns on
+     * the left and padded_w - pad_w - in_w on the right, so that every window is read in place (its
+     * padded rows skipped; CONV_2D fast path), or NULL (windows that overlap the left or right
+     * padding go through `patch`). */
+    int8_t *padded;
+    int16_t padded_w;
+    /* A MAX_POOL_2D fused into CONV_2D's fast path: pool_h x pool_w windows of the convolution's
+     * out_h x out_w outputs, stride = window, no padding; the output is (out_h / pool_h) x (out_w /
+     * pool_w) x out_c, act_min / act_max the two ops' ranges intersected; 0: no pool. Exact:
+     * requantization and clamp do not decrease with the accumulator, so the largest output of a
+     * window is the requantized largest accumulator (TA_POOL_CHANNELS output channels at most). */
+    int16_t pool_h, pool_w;
 } ta_conv_params_t;
+
+/* The most output channels of a CONV_2D with a fused MAX_POOL_2D (a window's accumulators live on
+ * the stack). */
+#define TA_POOL_CHANNELS 64
 
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   int8_t *output);
@@ -183,9 +199,10 @@ void ta_pad_hw_s8(const int8_t *input, int in_h, int in_w, int channels, int pad
                   int pad_right, int32_t zero_point, int8_t *output);
 
 /* RESIZE_BILINEAR with the source taps computed at export: rows[3 * y] and rows[3 * y + 1] the lower
- * and upper input rows of output row y, rows[3 * y + 2] the upper one's weight in 1/1024; cols alike. */
+ * and upper input rows of output row y, rows[3 * y + 2] the upper one's weight in 1/1024; cols alike.
+ * `table` (NULL: none) is a fused ADD / SUB of a constant: each value v is stored as table[v + 128]. */
 void ta_resize_bilinear_s8(const int8_t *input, int in_w, int channels, int out_h, int out_w, const int16_t *rows,
-                           const int16_t *cols, int8_t *output);
+                           const int16_t *cols, const int8_t *table, int8_t *output);
 
 #ifdef __cplusplus
 }
