@@ -35,7 +35,7 @@ def test_conv_counts_the_taps_the_kernels_compute():
     x = keras.layers.Conv2D(6, 1)(x)
     model = _int8(keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(x))), (4, 4, 1))
     for cpu in ("cortex-m0plus", "cortex-m4"):
-        f = op_features(model, cpu, im2col=True)
+        f = op_features(model, cpu, im2col=True, padded=False)
         assert f["conv_macs"] == 16 * 9 * 8 + 4 * 8 * 8
         assert f["conv_taps"] == 16 * 2 + 4 * 2
         assert f["conv_patch_bytes"] == 16 * 9
@@ -57,14 +57,32 @@ def test_conv_windows_read_in_place_skip_their_padded_rows():
     inputs = keras.Input((4, 4, 16))
     model = _int8(keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs)), (4, 4, 16))
     rows = 2 + 3 + 3 + 2
-    f = op_features(model, "cortex-m0plus", im2col=True)
+    f = op_features(model, "cortex-m0plus", im2col=True, padded=False)
     assert f["conv_macs"] == (2 * rows * 48 + 8 * 3 * 48) * 4
     assert f["conv_taps"] == 2 * rows + 8
     assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (8 * 3 * 48, 0)
-    f = op_features(model, "cortex-m0plus", im2col=False)
+    f = op_features(model, "cortex-m0plus", im2col=False, padded=False)
     assert f["conv_macs"] == (2 * rows * 48 + 2 * rows * 32) * 4
     assert f["conv_taps"] == 2 * rows
     assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (0, 2 * rows)
+    # with a padded copy (one zero column each side: 4 x 6 pixels of 16 channels) every window is
+    # read in place, its valid rows of the whole 48 taps
+    f = op_features(model, "cortex-m0plus", im2col=True, padded=True)
+    assert f["conv_macs"] == 4 * rows * 48 * 4
+    assert f["conv_taps"] == 4 * rows
+    assert (f["conv_patch_bytes"], f["conv_window_rows"]) == (4 * 6 * 16, 0)
+
+
+def test_a_fused_max_pool_is_priced_with_its_convolution():
+    """A 2x2 MAX_POOL_2D after a conv is fused into it: one requantization per pooled output (2 x 2 x
+    4), a running maximum per convolution output (4 x 4 x 4), no call of its own."""
+    import keras
+
+    inputs = keras.Input((4, 4, 16))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    model = _int8(keras.Model(inputs, keras.layers.MaxPooling2D(2)(x)), (4, 4, 16))
+    f = op_features(model, "cortex-m0plus")
+    assert (f["conv_outputs"], f["pool_taps"], f["pool_outputs"], f["calls"]) == (16, 64, 0, 1)
 
 
 def test_subtracting_a_constant_is_priced_as_a_table_lookup():

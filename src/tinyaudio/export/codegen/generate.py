@@ -726,7 +726,8 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
             FULLY_CONNECTED filters are pre-expanded to int16 pairs for SMLAD on cores with the
             DSP extension (Cortex-M4, M7), to lane pairs (two products per 32-bit multiply) on the
             others (``ta_nn.h``, TA_FILTER_*). The C compiles and gives the same outputs on any
-            core (and on the host).
+            core (and on the host). A MAX_POOL_2D after a CONV_2D, or an ADD / SUB of a constant
+            after a RESIZE_BILINEAR, is fused into that op where exact (`fused_ops`).
 
     Returns:
         `GeneratedModel` with the sources (``ta_model_c.c``, ``ta_nn.c``, ``ta_nn.h``, ``ta_model.h``).

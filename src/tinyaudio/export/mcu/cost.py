@@ -8,9 +8,11 @@ model predicts the same figure from the int8 ``.tflite`` graph in milliseconds, 
 Form: cycles = sum over features of coefficient x feature, a linear model in work counts that the
 generated kernels' loops scale with (`op_features`): per kernel kind the multiply-accumulates the
 kernel computes (`ta_nn.c` on the core's filter layout: blocks of four output channels, a window's
-padded rows skipped when it is read in place, every tap of an im2col patch), the runs of taps (the
-inner loop's set-up per block of channels), the bytes copied into im2col patches, the output values
-(bias, requantization, store) and the calls; elementwise kinds count values. Coefficients are fitted per core by non-negative
+padded rows skipped when it is read in place, every tap of an im2col patch or padded copy), the
+runs of taps (the inner loop's set-up per block of channels), the bytes copied into patches and
+padded copies, the output values (bias, requantization, store; a fused max pool's pooled outputs,
+its running maxima counted as pool taps) and the calls; elementwise kinds count values. Ops fused
+into the op before them (`fused_ops`) cost no call of their own. Coefficients are fitted per core by non-negative
 least squares on relative error (each measured model weighs the same) to QEMU measurements of
 random architectures from the search space (`benchmarks/fit_cost_model.py`, which writes
 ``cost_models.json`` beside this module and prints the error on held-out architectures: the zoo's

@@ -378,6 +378,16 @@ static int32_t block_tap(const int32_t *w, int layout, int j, int k)
     return (j & 1) ? (word - low) >> 16 : low;
 }
 
+/* acc[j] += channel j's weight k (block_tap) times x, j < 4: one tap off the layout's steps. */
+static inline acc4_t add_tap(acc4_t acc, const int32_t *w, int layout, int k, int32_t x)
+{
+    acc.a0 += block_tap(w, layout, 0, k) * x;
+    acc.a1 += block_tap(w, layout, 1, k) * x;
+    acc.a2 += block_tap(w, layout, 2, k) * x;
+    acc.a3 += block_tap(w, layout, 3, k) * x;
+    return acc;
+}
+
 #if TA_DSP
 static inline int32_t load_s8x4(const int8_t *p)
 {
@@ -669,10 +679,7 @@ static TA_ALWAYS_INLINE acc4_t dot_block(const int8_t *x, int x_row, int rows, i
         x -= x_row;
         w -= 2 * full;
         for (int k = full; k < run; ++k) {
-            acc.a0 += block_tap(w, layout, 0, k) * (int32_t)x[k];
-            acc.a1 += block_tap(w, layout, 1, k) * (int32_t)x[k];
-            acc.a2 += block_tap(w, layout, 2, k) * (int32_t)x[k];
-            acc.a3 += block_tap(w, layout, 3, k) * (int32_t)x[k];
+            acc = add_tap(acc, w, layout, k, x[k]);
         }
     }
     return acc;
@@ -691,12 +698,12 @@ static TA_ALWAYS_INLINE void block_sums(const int8_t *x, int x_row, int rows, in
         lane_pairs_blocks(x, x_row, rows, w, full >> 1, 4 * words, blocks, bias, sums);
         if (full < run) { /* the last tap of a single run (rows is 1: runs of several rows are whole pairs) */
             for (int b = 0; b < blocks; ++b, sums += 4) {
-                const int32_t *wb = w + b * words;
-                const int32_t xk = x[full];
-                sums[0] += block_tap(wb, layout, 0, full) * xk;
-                sums[1] += block_tap(wb, layout, 1, full) * xk;
-                sums[2] += block_tap(wb, layout, 2, full) * xk;
-                sums[3] += block_tap(wb, layout, 3, full) * xk;
+                const acc4_t acc = add_tap((acc4_t){sums[0], sums[1], sums[2], sums[3]}, w + b * words, layout, full,
+                                           x[full]);
+                sums[0] = acc.a0;
+                sums[1] = acc.a1;
+                sums[2] = acc.a2;
+                sums[3] = acc.a3;
             }
         }
         return;
@@ -724,18 +731,12 @@ static acc4_t dot_taps_range(const int8_t *x, int k0, int n, const int32_t *w, i
 {
     const int quads = layout == TA_FILTER_Q15_QUADS, step = quads ? 4 : 2;
     for (; n > 0 && (k0 & (step - 1)); ++x, ++k0, --n) {
-        acc.a0 += block_tap(w, layout, 0, k0) * (int32_t)*x;
-        acc.a1 += block_tap(w, layout, 1, k0) * (int32_t)*x;
-        acc.a2 += block_tap(w, layout, 2, k0) * (int32_t)*x;
-        acc.a3 += block_tap(w, layout, 3, k0) * (int32_t)*x;
+        acc = add_tap(acc, w, layout, k0, *x);
     }
     const int full = n & -step;
     acc = quads ? dot_quads(x, w + (k0 >> 2) * 8, full >> 2, acc) : dot_lane_pairs(x, 0, 1, w + (k0 >> 1) * 4, full >> 1, acc);
     for (int i = full; i < n; ++i) {
-        acc.a0 += block_tap(w, layout, 0, k0 + i) * (int32_t)x[i];
-        acc.a1 += block_tap(w, layout, 1, k0 + i) * (int32_t)x[i];
-        acc.a2 += block_tap(w, layout, 2, k0 + i) * (int32_t)x[i];
-        acc.a3 += block_tap(w, layout, 3, k0 + i) * (int32_t)x[i];
+        acc = add_tap(acc, w, layout, k0 + i, x[i]);
     }
     return acc;
 }
