@@ -470,28 +470,23 @@ static inline acc4_t dot_quads(const int8_t *x, const int32_t *w, int groups, ac
     return (acc4_t){a0, a1, a2, a3};
 }
 
-/* Two taps of four channels (dot_lane_pairs): x[r1], x[r1 + 1] times LDM'd word pairs, each pair's
- * sum t split as t + 2^15 into the low-lane sums (r8, r10) and its high lane into r9, r11. */
+/* One word pair of a lane-pair step: two channels' words for taps x0 (r3) and x1 (r4), their sum t
+ * split as t + 2^15 into the low-lane sum `low` and its high lane into `high`. */
+#define TA_LANE_CHANNEL_PAIR(high, low)                                                                \
+    "ldmia r2!, {r5, r6}\n\t"                                                                           \
+    "muls  r5, r3\n\t"                                                                                  \
+    "muls  r6, r4\n\t"                                                                                  \
+    "adds  r5, r6\n\t"                                                                                  \
+    "add   r5, r12\n\t"                                                                                 \
+    "asrs  r6, r5, #16\n\t"                                                                             \
+    "add   " high ", r6\n\t"                                                                            \
+    "add   " low ", r5\n\t"
+/* Two taps of four channels (dot_lane_pairs): x[r1], x[r1 + 1] times LDM'd word pairs, channels
+ * (0, 1) into r8 / r9, (2, 3) into r10 / r11. */
 #define TA_LANE_PAIR_STEP                                                                              \
     "ldrsb r3, [r0, r1]\n\t"                                                                            \
     "adds  r1, #1\n\t"                                                                                  \
-    "ldrsb r4, [r0, r1]\n\t"                                                                            \
-    "ldmia r2!, {r5, r6}\n\t"                                                                           \
-    "muls  r5, r3\n\t"                                                                                  \
-    "muls  r6, r4\n\t"                                                                                  \
-    "adds  r5, r6\n\t"                                                                                  \
-    "add   r5, r12\n\t"                                                                                 \
-    "asrs  r6, r5, #16\n\t"                                                                             \
-    "add   r9, r6\n\t"                                                                                  \
-    "add   r8, r5\n\t"                                                                                  \
-    "ldmia r2!, {r5, r6}\n\t"                                                                           \
-    "muls  r5, r3\n\t"                                                                                  \
-    "muls  r6, r4\n\t"                                                                                  \
-    "adds  r5, r6\n\t"                                                                                  \
-    "add   r5, r12\n\t"                                                                                 \
-    "asrs  r6, r5, #16\n\t"                                                                             \
-    "add   r11, r6\n\t"                                                                                 \
-    "add   r10, r5\n\t"                                                                                 \
+    "ldrsb r4, [r0, r1]\n\t" TA_LANE_CHANNEL_PAIR("r9", "r8") TA_LANE_CHANNEL_PAIR("r11", "r10")        \
     "adds  r1, #1\n\t"
 /* The next row (lr: the last row's end), back to `label` while rows are left. */
 #define TA_LANE_NEXT_ROW(label)                                                                        \
