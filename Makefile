@@ -53,6 +53,19 @@ results: $(STAMP)
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --out runs/fsdd_holdout_$$s --overwrite || exit 1; \
 	done
+	# issue #15: the default augmentation policy on the same splits, two seeds each, and each of its parts off for george
+	for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --out runs/fsdd_holdout_default_$$s --overwrite || exit 1; \
+	  for a in default noise; do \
+	    $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment $$a --epochs 15 --seed 1 --out runs/fsdd_holdout_$${a}_$${s}_seed1 --overwrite || exit 1; \
+	  done; \
+	done
+	for a in default noise; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker george --model ds_cnn --features fsdd_mfcc --augment $$a --epochs 15 --seed 2 --out runs/fsdd_holdout_$${a}_george_seed2 --overwrite || exit 1; \
+	done
+	for part in speed shift room channel noise gain specaugment; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker george --model ds_cnn --features fsdd_mfcc --augment default --augment-off $$part --epochs 15 --out runs/fsdd_holdout_george_no_$$part --overwrite || exit 1; \
+	done
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc_q15 --augment noise --epochs 30 --out runs/fsdd_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_512_49x10 --augment noise --epochs 40 --out runs/sc12_f512 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_q15_49x10 --augment noise --epochs 40 --out runs/sc12_q15 --overwrite
