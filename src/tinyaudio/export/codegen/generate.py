@@ -751,7 +751,7 @@ def generate_c(model: str | os.PathLike | bytes, *, name: str = "model_int8.tfli
     fused = {graph.ops[i].outputs[0]: graph.ops[j] for i, j in fused_pairs.items()}
     dsp = cpu_target(cpu).dsp
     # padded copies and patches make the kernels faster, but never the arena larger: the fastest
-    # of the three that keeps the smallest arena
+    # of the four lowerings (first in this order) that keeps the smallest arena
     lowering, plan = _lower(graph, kept, windows, dsp, patches=True, padded=True, fused=fused)
     if lowering.scratch:
         for patches, padded in ((False, True), (True, False), (False, False)):
