@@ -858,7 +858,7 @@ static TA_ALWAYS_INLINE void conv2d_fast(const ta_conv_params_t *p, const int8_t
     int8_t stack_patch[TA_STACK_PATCH_BYTES];
     int8_t *patch = p->patch ? p->patch : taps <= TA_STACK_PATCH_BYTES ? stack_patch : NULL;
     /* rows read in place when whole steps of the layout and cheaper than a copy: the lane-pair loop
-     * moves to the next row in 7 instructions, the quads' row loop costs more than copying short rows */
+     * moves to the next row in 5 instructions, the quads' row loop costs more than copying short rows */
     const int in_place_rows = layout == TA_FILTER_Q15_QUADS ? row % 4 == 0 && row >= 16 : row % 2 == 0;
     /* the padded copy, when the generator gave one: windows in the left / right padding read in place */
     int in_w = p->in_w, left = 0;

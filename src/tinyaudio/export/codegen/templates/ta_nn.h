@@ -114,8 +114,9 @@ typedef struct {
     int16_t pool_h, pool_w;
 } ta_conv_params_t;
 
-/* The most output channels of a CONV_2D with a fused MAX_POOL_2D (a window's accumulators live on
- * the stack). */
+/* The most output channels of a CONV_2D with a fused MAX_POOL_2D (a window's running maxima live on
+ * the stack), and the chunk of output channels whose sums CONV_2D and FULLY_CONNECTED gather at a
+ * time on the fast paths. */
 #define TA_POOL_CHANNELS 64
 
 void ta_conv2d_s8(const ta_conv_params_t *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
