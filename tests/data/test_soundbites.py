@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tinyaudio.data import Clip
 from tinyaudio.data.soundbites import SoundbiteRule, SoundbiteStats, cut_clips, fire_alarm, keep_mask, window_levels
+from tinyaudio.errors import DatasetError
 
 SR = 16000
 
@@ -70,3 +73,20 @@ def test_fire_alarm_splits_by_source_and_every_split_has_alarms(data_root):
     assert sum(stats.dropped.values()) > 0 and stats.kept["fire_alarm"] == sum(c.label == "fire_alarm" for c in ds.clips)
     pinned = fire_alarm(data_root, max_speech_clips=10, test_sources=["325367__moonlightshadow__fire-house-alarm"])
     assert {c.speaker for c in pinned.split("test") if c.label == "fire_alarm"} == {"alarm/325367__moonlightshadow__fire-house-alarm"}
+
+
+def test_holdout_recording_tests_on_that_alarm_and_trains_on_the_other_three(data_root):
+    from tinyaudio.train.config import TrainConfig
+    from tinyaudio.train.data import load_training_data
+
+    stems = sorted(p.stem for p in (data_root / "fire_alarm" / "fire_alarm").glob("*.wav"))
+    assert len(stems) == 4
+    for stem in stems[1:3]:  # two folds of the leave-one-recording-out table (benchmarks/alarm_loro.py)
+        ds = load_training_data(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", model="cnn_resize32",
+                                            features="stft_q15_124x129", holdout_recording=stem))
+        alarms = {s: {Path(c.path).stem for c in ds.split(s) if c.label == "fire_alarm"} for s in ("train", "validation", "test")}
+        assert alarms["test"] == {stem}
+        assert alarms["train"] == alarms["validation"] == set(stems) - {stem}
+    with pytest.raises(DatasetError, match=r"unknown fire-alarm source\(s\) \['nope'\]; choose from \['325367"):
+        load_training_data(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", model="cnn_resize32",
+                                       features="stft_q15_124x129", holdout_recording="nope"))

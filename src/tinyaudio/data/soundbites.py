@@ -314,7 +314,7 @@ def load_soundbites(name: str, data_dir: str | os.PathLike | None = None, **kwar
     if name not in LOADERS:
         raise DatasetError(f"unknown soundbite dataset {name!r}; use one of {sorted(LOADERS)}")
     if name == "fire_alarm":
-        kwargs = {k: v for k, v in kwargs.items() if k in ("seed", "synthetic", "real_positives")}
+        kwargs = {k: v for k, v in kwargs.items() if k in ("seed", "synthetic", "real_positives", "test_sources")}
     else:
         kwargs = {k: v for k, v in kwargs.items() if k in ("validation_percent", "test_percent")}
     return LOADERS[name](data_dir, **kwargs)

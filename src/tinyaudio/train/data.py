@@ -23,7 +23,7 @@ from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
 from tinyaudio.errors import DatasetError
 from tinyaudio.paths import cache_root
-from tinyaudio.features.cache import dataset_features
+from tinyaudio.features.cache import dataset_features, trimmed
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
 from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
@@ -49,6 +49,8 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
         kwargs["window_s"] = FeatureConfig.load(config.features).clip_duration
     if config.holdout_speaker is not None:
         kwargs["holdout_speaker"] = config.holdout_speaker
+    if config.holdout_recording is not None:
+        kwargs["test_sources"] = (config.holdout_recording,)
     for name in ("validation_percent", "test_percent"):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
@@ -179,6 +181,8 @@ def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], f
         ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
     """
     samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
+    if config.trim_and_tile:
+        samples = trimmed(samples, feature_config)
     sr = feature_config.sample_rate
     spec = None
     if config.augment == "default":

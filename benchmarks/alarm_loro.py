@@ -1,0 +1,96 @@
+"""Fire-alarm detector, leave one recording out (issue #15): train on three of the four shared alarm
+recordings, test on the fourth, for each of the four; with and without synthetic alarms, and from
+synthetic alarms only.
+
+    TINYAUDIO_DATA=../shared/datasets python benchmarks/alarm_loro.py --train runs/alarm_loro   # ~40 min on 2 cores
+    python benchmarks/alarm_loro.py runs/alarm_loro                                             # the table again
+
+Each fold is an ordinary run folder, ``OUT/<variant>_<i>``, made by what
+``tinyaudio train --dataset fire_alarm --keyword fire_alarm --base BASE --augment noise
+--target-max-fpr 0.02 --holdout-recording STEM [--synthetic N] [--no-real-positives]`` does: the
+fire-alarm recipe's transfer detector (``BASE`` is its ESC-50 base run, default
+``runs/fire_alarm_q15/base``, the RP2040 model on the q15 spectrogram). The threshold of each fold
+is its highest-recall one at a false-positive rate <= 2 % on its **validation** windows (the last
+20 % of each training recording, synthetic alarms, validation negatives); the held-out recording
+and the test negatives (ESC-50 test files, the last 10 % of each noise file, Speech Commands test
+speakers: the same in every fold) choose nothing. Without ``--train`` the table is printed from
+the runs there are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+#: The shared recordings (file stems of ``fire_alarm/fire_alarm/*.wav``), in the table's order.
+RECORDINGS = (
+    "325367__moonlightshadow__fire-house-alarm",
+    "ALRMElec_Smoke detector alarm (ID 0800)_BSB",
+    "ALRMElec_Smoke detector alarm 2 (ID 1151)_BSB",
+    "ALRMElec_Smoke detector alarm 3 (ID 1153)_BSB",
+)
+SHORT = ("fire-house alarm", "smoke detector 0800", "smoke detector 1151", "smoke detector 1153")
+#: variant -> (synthetic recordings, real alarms in training)
+VARIANTS = {"real": (0, True), "real_synthetic": (100, True), "synthetic_only": (100, False)}
+
+
+def train_folds(out: Path, base: Path) -> None:
+    """Train every missing ``OUT/<variant>_<i>`` run (existing runs are kept)."""
+    from tinyaudio.pipeline import TrainConfig, train
+
+    for variant, (synthetic, real) in VARIANTS.items():
+        for i, stem in enumerate(RECORDINGS):
+            run = out / f"{variant}_{i}"
+            if (run / "metrics.json").exists():
+                continue
+            print(f"{run}: test on {stem!r}, {synthetic} synthetic alarms, real alarms in training: {real}")
+            train(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", augment="noise", target_max_fpr=0.02,
+                              patience=8, base=str(base), holdout_recording=stem, synthetic=synthetic,
+                              real_positives=real), run, verbose=0, log=lambda *_: None)
+
+
+def fold(run: Path) -> dict | None:
+    """Test recall, false-positive rate and ROC AUC of the int8 detector at its validation threshold."""
+    if not (run / "metrics.json").exists():
+        return None
+    m = json.loads((run / "metrics.json").read_text())
+    op = m["operating_point"]["int8"]
+    return {"recall": op["test"]["recall"], "fpr": op["test"]["false_positive_rate"],
+            "auc": m["test"]["int8"]["roc_auc"], "positives": op["test"]["confusion"]["tp"] + op["test"]["confusion"]["fn"]}
+
+
+def table(out: Path) -> None:
+    print("| training alarms | " + " | ".join(SHORT) + " | mean recall | worst recall | max false-positive rate |")
+    print("|---|" + "---|" * (len(SHORT) + 3))
+    for variant, (synthetic, real) in VARIANTS.items():
+        folds = [fold(out / f"{variant}_{i}") for i in range(len(RECORDINGS))]
+        cells = ["—" if f is None else f"{100 * f['recall']:.1f} % / {100 * f['fpr']:.1f} % (AUC {f['auc']:.3f})"
+                 for f in folds]
+        done = [f for f in folds if f is not None]
+        name = {"real": "the other three", "real_synthetic": f"the other three + {synthetic} synthetic",
+                "synthetic_only": f"{synthetic} synthetic only"}[variant]
+        summary = (f"**{100 * sum(f['recall'] for f in done) / len(done):.1f} %** | {100 * min(f['recall'] for f in done):.1f} % | "
+                   f"{100 * max(f['fpr'] for f in done):.1f} %") if done else "— | — | —"
+        print(f"| {name} | " + " | ".join(cells) + f" | {summary} |")
+    print("\ncells: test recall / false-positive rate at the validation threshold (FPR <= 2 % on validation), "
+          "int8; positive test windows per recording: "
+          + ", ".join(str(f["positives"]) for f in (fold(out / f"real_{i}") for i in range(len(RECORDINGS))) if f))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="runs/alarm_loro", type=Path)
+    parser.add_argument("--train", action="store_true", help="train the missing folds first")
+    parser.add_argument("--base", default="runs/fire_alarm_q15/base", type=Path, help="the ESC-50 base run")
+    args = parser.parse_args()
+    if args.train:
+        train_folds(args.out, args.base)
+    if not args.out.is_dir():
+        print(f"{args.out}: no runs; make them with `python benchmarks/alarm_loro.py --train {args.out}`")
+        return
+    table(args.out)
+
+
+if __name__ == "__main__":
+    main()
