@@ -110,8 +110,6 @@ def train(
     max_snr_db: float = typer.Option(20.0, help="--augment noise: highest background-noise SNR (dB)."),
     tile_segment_p: float = typer.Option(0.0, help="--augment noise: share of copies cut to 0.3-0.7 s of speech and "
                                          "tiled (speaker embeddings: short recordings are tiled at run time)."),
-    trim_and_tile: bool = typer.Option(False, "--trim-and-tile", help="--dataset speakers: cut every clip to its speech and "
-                                       "tile it to the window, in training and at run time."),
     speech_negatives: int = typer.Option(0, help="1 s windows of running speech added to the negative class (hard negatives)."),
     speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword by every installed TTS engine (see `tinyaudio synthesize`)."),
@@ -154,7 +152,7 @@ def train(
         validation_percent=validation_percent, test_percent=test_percent, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, patience=patience, seed=seed, augment=augment, augment_copies=augment_copies,
         augment_off=augment_off,
-        min_snr_db=min_snr_db, max_snr_db=max_snr_db, tile_segment_p=tile_segment_p, trim_and_tile=trim_and_tile,
+        min_snr_db=min_snr_db, max_snr_db=max_snr_db, tile_segment_p=tile_segment_p,
         speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
         synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,

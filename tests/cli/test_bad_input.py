@@ -72,7 +72,6 @@ CASES = [
     ("train-augment-off", "train --out {root}/n15 --augment default --augment-off reverb", "augment part 'reverb' is not one of speed, shift"),
     ("train-tile-p", "train --out {root}/n16 --augment noise --tile-segment-p 2", "tile_segment_p=2.0 must be a probability"),
     ("train-holdout-recording", "train --out {root}/n16 --holdout-recording x", "holdout_recording is for --dataset fire_alarm (an alarm recording), not --dataset fsdd"),
-    ("train-trim-not-speakers", "train --out {root}/n16 --trim-and-tile", "trim_and_tile is for speaker embeddings (--dataset speakers), not --dataset fsdd"),
     ("speaker-eval-split", "speaker-eval {run} --test-split nope", "unknown split 'nope'"),
     ("train-speech-negatives", "train --out {root}/n15 --speech-negatives -5", "speech_negatives"),
     ("train-synthetic-no-keyword", "train --out {root}/n16 --synthetic 10", "need a keyword"),

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinyaudio.data import fix_length, fsdd, load_audio, load_clips
-from tinyaudio.data.audio import active_span, trim_and_tile
 from tinyaudio.errors import AudioError
 
 
@@ -69,31 +68,6 @@ def test_fix_length_pads_and_crops():
     x = np.arange(5, dtype=np.float32)
     assert fix_length(x, 8).tolist() == [0, 1, 2, 3, 4, 0, 0, 0]
     assert fix_length(x, 3).tolist() == [0, 1, 2]
-
-
-def test_trim_and_tile_keeps_the_speech_of_a_real_digit_and_repeats_it(data_root):
-    digit = load_audio(data_root / "fsdd" / "recordings" / "7_theo_3.wav", 16000)
-    padded = np.concatenate([np.zeros(4000, np.float32), digit, np.zeros(16000, np.float32)])
-    start, stop = active_span(padded)
-    assert 4000 <= start < stop <= 4000 + len(digit)  # inside the digit, never in the padding
-    energy = np.sum(padded[start:stop].astype(np.float64) ** 2) / np.sum(padded.astype(np.float64) ** 2)
-    assert energy == pytest.approx(0.90, abs=0.01)
-    y = trim_and_tile(padded, 16000)
-    n = stop - start
-    assert y.shape == (16000,) and n < 16000
-    np.testing.assert_array_equal(y[:n], padded[start:stop])
-    np.testing.assert_array_equal(y[n : 2 * n], padded[start:stop][: max(0, min(n, 16000 - n))])
-    assert trim_and_tile(padded, 100).shape == (n,)  # longer than the window: kept whole
-
-
-def test_trim_and_tile_widens_a_click_and_leaves_silence_alone():
-    x = np.zeros(16000, np.float32)
-    x[8000] = 1.0  # a click: its span is one sample
-    assert active_span(x) == (8000, 8001)
-    y = trim_and_tile(x, 16000, min_samples=4000)
-    assert y.shape == (16000,) and np.count_nonzero(y) == 4  # 6000-10000 repeated four times
-    assert active_span(np.zeros(50, np.float32)) == (0, 50)
-    np.testing.assert_array_equal(trim_and_tile(np.zeros(50, np.float32), 100), 0.0)
 
 
 def test_load_clips_skips_bad_only_when_asked(data_root, tmp_path):

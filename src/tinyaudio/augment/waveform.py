@@ -23,7 +23,6 @@ from tinyaudio.augment._core import (
     is_path,
     seeded_global_random,
 )
-from tinyaudio.data.audio import active_span
 
 
 def _rms(samples: np.ndarray) -> float:
@@ -254,9 +253,10 @@ class TileSegment(WaveformTransform):
         self.min_s, self.max_s = float(min_s), float(max_s)
 
     def _apply(self, samples, sample_rate, rng):
-        if not np.any(samples):
+        energy = np.cumsum(samples.astype(np.float64) ** 2)
+        if energy[-1] <= 0:
             return samples.copy()
-        lo, hi = active_span(samples)
+        lo, hi = (int(i) for i in np.searchsorted(energy, [0.05 * energy[-1], 0.95 * energy[-1]]))
         active = max(hi - lo, round(self.min_s * sample_rate))  # no longer than the speech, unless that is under min_s
         length = max(1, min(round(rng.uniform(self.min_s, self.max_s) * sample_rate), active, len(samples)))
         start = int(rng.integers(lo, max(lo, min(hi, len(samples) - length)) + 1))

@@ -159,47 +159,6 @@ def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     return np.pad(samples, (0, n_samples - len(samples)))
 
 
-def active_span(samples: np.ndarray, *, low: float = 0.05, high: float = 0.95) -> tuple[int, int]:
-    """Where a recording's speech is: from ``low`` to ``high`` of its cumulative energy.
-
-    Args:
-        samples: mono audio, shape (n_samples,).
-        low, high: shares of the total energy (sum of squares) before the start and at the end.
-
-    Returns:
-        ``(start, stop)`` sample indices, ``stop > start``: the first sample where the cumulative
-        energy reaches ``low`` of the total, up to and including the one where it reaches
-        ``high``; ``(0, n_samples)`` for a silent recording. The energy rule ignores leading and trailing silence (and zero padding)
-        without a level threshold, so it holds at any gain.
-    """
-    energy = np.cumsum(np.asarray(samples, dtype=np.float64) ** 2)
-    if len(energy) == 0 or energy[-1] <= 0:
-        return 0, len(energy)
-    start, last = (int(i) for i in np.searchsorted(energy, [low * energy[-1], high * energy[-1]]))
-    return start, last + 1
-
-
-def trim_and_tile(samples: np.ndarray, n_samples: int, *, min_samples: int = 0) -> np.ndarray:
-    """A recording cut to its speech (`active_span`) and repeated to fill ``n_samples``.
-
-    A 0.4 s digit padded with silence to 1 s becomes the digit two and a half times, so a
-    speaker embedding scores voice rather than silence. The span is widened around its centre to
-    at least ``min_samples`` (within the recording); a span longer than ``n_samples`` is kept whole
-    (cut it into windows afterwards).
-
-    Returns:
-        float32, shape (max(n_samples, span),).
-    """
-    samples = np.asarray(samples, dtype=np.float32)
-    start, stop = active_span(samples)
-    short = min(min_samples, len(samples)) - (stop - start)
-    if short > 0:
-        start = max(0, min(start - short // 2, len(samples) - min(min_samples, len(samples))))
-        stop = start + min(min_samples, len(samples))
-    piece = samples[start:stop]
-    return np.tile(piece, -(-n_samples // len(piece)))[:n_samples] if len(piece) < n_samples else piece
-
-
 def check_audio(samples: object, *, name: str = "samples", ndim: tuple[int, ...] = (1,)) -> np.ndarray:
     """The one check of audio arrays handed to tinyaudio (frontends, augmentation, streaming).
 

@@ -11,18 +11,15 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio._io import write_bytes_atomic
-from tinyaudio.data.audio import trim_and_tile
 from tinyaudio.data.dataset import Clip, load_clips
 from tinyaudio.paths import cache_root
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
 
 
-def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool, trim: bool) -> str:
+def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool) -> str:
     h = hashlib.sha256(config.to_json().encode())
     h.update(b"skip" if skip_bad else b"strict")
-    if trim:
-        h.update(b"trim_and_tile")
     for clip in clips:
         try:
             h.update(hashlib.sha1(Path(clip.path).read_bytes()).digest())
@@ -32,18 +29,11 @@ def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool, tri
     return h.hexdigest()[:32]
 
 
-def trimmed(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """`trim_and_tile` of every clip, float32 (n, n_samples) in and out (spans of at least a quarter clip)."""
-    n = config.n_samples
-    return np.stack([trim_and_tile(s, n, min_samples=n // 4)[:n] for s in samples]) if len(samples) else samples
-
-
 def dataset_features(
     clips: Sequence[Clip],
     config: FeatureConfig,
     *,
     skip_bad: bool = False,
-    trim: bool = False,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, list[Clip], list[tuple[Clip, str]]]:
@@ -51,9 +41,7 @@ def dataset_features(
 
     The cache key is a hash of the `FeatureConfig` and the bytes of every file (plus clip offset
     and gain), so editing a recording or a setting recomputes; the cache file is written
-    atomically under ``cache_dir or cache_root()/features``. With ``trim``, each clip is first
-    cut to its speech and tiled to the clip length (`tinyaudio.data.audio.trim_and_tile`, as the
-    speaker runtime embeds a recording whose run was trained that way).
+    atomically under ``cache_dir or cache_root()/features``.
 
     Returns:
         ``(features, kept, bad)``: float32 (len(kept), n_frames, n_features), the clips used,
@@ -63,7 +51,7 @@ def dataset_features(
         AudioError: an unreadable clip when ``skip_bad`` is False.
     """
     folder = Path(cache_dir) if cache_dir is not None else cache_root() / "features"
-    path = folder / f"{_cache_key(clips, config, skip_bad, trim)}.npz"
+    path = folder / f"{_cache_key(clips, config, skip_bad)}.npz"
     if path.exists():
         with np.load(path) as data:
             kept_idx = data["kept"]
@@ -72,8 +60,6 @@ def dataset_features(
             bad = [(c, str(m)) for c, m in zip([c for i, c in enumerate(clips) if i not in kept_set], data["bad"])]
             return data["features"], kept, bad
     samples, kept, bad = load_clips(clips, config.sample_rate, config.n_samples, skip_bad=skip_bad, progress=progress)
-    if trim:
-        samples = trimmed(samples, config)
     features = compute_features_batch(samples, config, progress=progress)
     index = {id(c): i for i, c in enumerate(clips)}
     buf = io.BytesIO()

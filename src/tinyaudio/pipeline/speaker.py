@@ -34,8 +34,7 @@ from tinyaudio.train.data import augmented_copies, load_training_data, subsample
 from tinyaudio.train.fit import fit, set_seeds
 
 
-def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, trim_and_tile: bool = False,
-                    log: Callable[[str], None] = print) -> dict[str, Any]:
+def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Write ``model_embedding_{float,int8}.tflite`` and ``embedding.json`` of a speaker classifier.
 
     Args:
@@ -44,11 +43,9 @@ def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, trim_and_tile
         x_train: training features, shape (n, n_frames, n_features, 1): the first 300 (seeded
             draw) calibrate the int8 model; the int8 model's mean embedding over all of them is
             saved as ``mean`` and subtracted before cosine scoring.
-        trim_and_tile: the model was trained on recordings cut to their speech and tiled
-            (`TrainConfig.trim_and_tile`); saved so the runtime embeds recordings the same way.
 
     Returns:
-        the ``embedding.json`` dict (``dim``, ``layer``, ``mean``, ``trim_and_tile``, ``sizes_bytes``).
+        the ``embedding.json`` dict (``dim``, ``layer``, ``mean``, ``sizes_bytes``).
     """
     import keras
 
@@ -62,7 +59,7 @@ def write_embedding(run: RunFolder, model, x_train: np.ndarray, *, trim_and_tile
     run.write_bytes(run.embedding_path("int8").name, int8_bytes)
     emb = TFLiteModel(int8_bytes).predict(x_train)
     info = {"dim": int(emb.shape[-1]), "layer": "input of 'output'", "n_mean_clips": int(len(x_train)),
-            "mean": [round(float(v), 6) for v in emb.mean(axis=0)], "trim_and_tile": bool(trim_and_tile),
+            "mean": [round(float(v), 6) for v in emb.mean(axis=0)],
             "sizes_bytes": {"float": len(float_bytes), "int8": len(int8_bytes)}}
     run.write_json(EMBEDDING_META, info)
     return info
@@ -81,9 +78,9 @@ def export_embedding(
     run = RunFolder.open(run_dir, need=(KERAS_MODEL, CONFIG, FEATURE_CONFIG))
     config = TrainConfig.from_dict(run.train_config)
     clips = subsample(load_training_data(config, data_dir).split("train"), 1000, config.seed)
-    x, _, _ = dataset_features(clips, run.feature_config, skip_bad=True, trim=config.trim_and_tile, progress=False)
+    x, _, _ = dataset_features(clips, run.feature_config, skip_bad=True, progress=False)
     model = keras.models.load_model(run.file(KERAS_MODEL), compile=False)
-    return write_embedding(run, model, x[..., None], trim_and_tile=config.trim_and_tile, log=log)
+    return write_embedding(run, model, x[..., None], log=log)
 
 
 #: Unseen-speaker evaluations of a verification run: tag -> (dataset, enrol split, test split, per file).
@@ -154,9 +151,9 @@ def train_speaker_embedding(
     corpus = load_training_data(config, data_dir)
     progress = verbose > 0
     x, kept, _ = dataset_features(subsample(corpus.split("train"), config.max_clips_per_split, config.seed),
-                                  feature_config, trim=config.trim_and_tile, progress=progress)
+                                  feature_config, progress=progress)
     x_val, val_kept, _ = dataset_features(subsample(corpus.split("validation"), config.max_clips_per_split, config.seed),
-                                          feature_config, trim=config.trim_and_tile, progress=progress)
+                                          feature_config, progress=progress)
     speakers = sorted({c.speaker for c in kept})
     y = np.array([speakers.index(c.speaker) for c in kept], dtype=np.int64)
     originals = x[..., None]
@@ -204,8 +201,7 @@ def train_speaker_embedding(
         run.write_labels(speakers)
         model.save(run.file(KERAS_MODEL))
         with quiet_converter(verbose < 2):
-            info = write_embedding(run, model, representative_set(originals, 1000, config.seed),
-                                   trim_and_tile=config.trim_and_tile, log=log)
+            info = write_embedding(run, model, representative_set(originals, 1000, config.seed), log=log)
         buf = io.BytesIO()
         np.save(buf, speaker_cohort(run.embedding_path("int8").read_bytes(), originals, [c.speaker for c in kept],
                                     np.asarray(info["mean"], dtype=np.float32)))

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
-from tinyaudio.data.audio import load_audio, trim_and_tile, window_levels
+from tinyaudio.data.audio import load_audio, window_levels
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
@@ -34,14 +34,12 @@ DEFAULT_THRESHOLD = 0.5
 COHORT_TOP_K = 100
 
 
-def windows(samples: np.ndarray, n_samples: int, *, trim: bool = False) -> np.ndarray:
+def windows(samples: np.ndarray, n_samples: int) -> np.ndarray:
     """Cut one recording into model-sized windows.
 
     Args:
         samples: float32 mono audio, shape (n,).
         n_samples: window length (the FeatureConfig's ``n_samples``).
-        trim: first cut the recording to its speech (`tinyaudio.data.audio.trim_and_tile`, spans
-            of at least a quarter window), for a run trained that way (``embedding.json``).
 
     Returns:
         float32, shape (k, n_samples): non-overlapping windows from the start; a trailing piece
@@ -52,8 +50,6 @@ def windows(samples: np.ndarray, n_samples: int, *, trim: bool = False) -> np.nd
     samples = np.asarray(samples, dtype=np.float32)
     if len(samples) == 0:
         raise TinyAudioError("cannot embed an empty recording")
-    if trim:
-        samples = trim_and_tile(samples, n_samples, min_samples=n_samples // 4)
     if len(samples) < n_samples:
         reps = -(-n_samples // len(samples))
         return np.tile(samples, reps)[None, :n_samples]
@@ -123,8 +119,6 @@ class SpeakerEmbedder:
         dim: embedding size.
         mean: training-set mean embedding, subtracted before scoring (centring), shape (dim,).
         cohort: the run's `Cohort` (``speaker_cohort.npy``), or None: raw cosine scores.
-        trim: recordings are cut to their speech before windowing (``embedding.json``'s
-            ``trim_and_tile``, runs trained with `TrainConfig.trim_and_tile`).
 
     Raises:
         TinyAudioError: the run folder has no embedding model (the message says how to export one).
@@ -144,7 +138,6 @@ class SpeakerEmbedder:
         self.feature_config = run.feature_config
         info = run.read_json(EMBEDDING_META)
         self.mean = np.asarray(info["mean"], dtype=np.float32)
-        self.trim = bool(info.get("trim_and_tile", False))
         self.dim = int(info["dim"])
         self.model = TFLiteModel(path)
         self.feature_config.check_input_shape(self.model.input_shape, source=str(path))
@@ -159,7 +152,7 @@ class SpeakerEmbedder:
     def window_embeddings(self, samples: np.ndarray) -> np.ndarray:
         """Centred, L2-normalised embeddings of each window of one recording, float32 (k, dim)."""
         cfg = self.feature_config
-        feats = np.stack([compute_features(w, cfg) for w in windows(samples, cfg.n_samples, trim=self.trim)])
+        feats = np.stack([compute_features(w, cfg) for w in windows(samples, cfg.n_samples)])
         return unit(self.model.predict(feats).reshape(len(feats), -1) - self.mean)
 
     def embed(self, samples: np.ndarray) -> np.ndarray:

@@ -71,10 +71,6 @@ class TrainConfig:
         tile_segment_p: ``augment="noise"``: probability that a copy is first cut to 0.3-0.7 s of
             its speech, repeated to fill the clip (`tinyaudio.augment.TileSegment`; speaker
             embeddings meet short recordings tiled this way).
-        trim_and_tile: speaker embeddings: every clip (training, augmented copies, validation) is
-            cut to its speech and repeated to fill the window (`tinyaudio.data.audio.trim_and_tile`),
-            and the run's runtime embeds recordings the same way (``embedding.json``): the model
-            always sees speech, never the silence around a short word.
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
@@ -124,7 +120,6 @@ class TrainConfig:
     min_snr_db: float = 3.0
     max_snr_db: float = 20.0
     tile_segment_p: float = 0.0
-    trim_and_tile: bool = False
     speech_negatives: int = 0
     speech_corpora: str = ",".join(TRAINING_CORPORA)
     synthetic: int = 0
@@ -184,8 +179,6 @@ class TrainConfig:
             problems.append(f"tile_segment_p={self.tile_segment_p} must be a probability between 0 and 1")
         if self.holdout_recording is not None and self.dataset != "fire_alarm":
             problems.append(f"holdout_recording is for --dataset fire_alarm (an alarm recording), not --dataset {self.dataset}")
-        if self.trim_and_tile and self.dataset != SPEAKER_CORPUS:
-            problems.append(f"trim_and_tile is for speaker embeddings (--dataset {SPEAKER_CORPUS}), not --dataset {self.dataset}")
         if not -30.0 <= self.min_snr_db <= self.max_snr_db <= 60.0:
             problems.append(f"min_snr_db={self.min_snr_db}, max_snr_db={self.max_snr_db}: need -30 <= min <= max <= 60 dB")
         if self.max_clips_per_split is not None and self.max_clips_per_split < 1:

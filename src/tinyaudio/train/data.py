@@ -23,7 +23,7 @@ from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
 from tinyaudio.errors import DatasetError
 from tinyaudio.paths import cache_root
-from tinyaudio.features.cache import dataset_features, trimmed
+from tinyaudio.features.cache import dataset_features
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
 from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
@@ -181,8 +181,6 @@ def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], f
         ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
     """
     samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
-    if config.trim_and_tile:
-        samples = trimmed(samples, feature_config)
     sr = feature_config.sample_rate
     spec = None
     if config.augment == "default":
