@@ -49,6 +49,32 @@ def test_pareto_front_keeps_only_unbeaten_finished_feasible_trials():
     assert [r["trial"] for r in pareto_front(rows)] == ["b", "a", "g", "d"]
 
 
+def test_pareto_rows_over_the_budget_when_measured_are_marked(tmp_path, monkeypatch):
+    """The cost model priced both trials at 20 ms; QEMU measures 3.2 M cycles (25.6 ms at 125 MHz)
+    for the second (as a wide TC-ResNet of the RP2040 search did): the table says so."""
+    import tinyaudio.export.mcu.cost as cost
+    from tinyaudio.pipeline.search import SearchSettings, summarize
+
+    search = tmp_path / "search"
+    rows = []
+    for name, acc, measured in (("narrow", 0.85, 2.0e6), ("wide", 0.90, 3.2e6)):
+        run = search / "runs" / name
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({"test": {"int8": {"accuracy": acc - 0.05}}}))
+        (run / "model_int8.tflite").write_bytes(name.encode())
+        rows.append({"trial": name, "trained": True, "feasible": True, "val_accuracy": acc, "cycles": 2.5e6 + acc,
+                     "run": str(run), "config": {"model": "tc_resnet", "width_multiplier": 1.0, "depth_multiplier": 1.0,
+                     "kind": "mfcc_q15", "n_features": 10, "hop_length": 320, "win_length": 400},
+                     "arena_size": 1000, "flash_bytes": 2000, "params": 3000})
+    (search / "search.json").write_text(json.dumps(SearchSettings(budget=Budget(max_ms=24.0)).to_dict()))
+    (search / "trials.json").write_text(json.dumps(rows))
+    monkeypatch.setattr(cost, "measure_cycles", lambda model, cpu, tmp: (None, {b"narrow": 2.0e6, b"wide": 3.2e6}[model]))
+    front = summarize(search, log=lambda *_: None)
+    assert [(r["trial"], r["over_budget_measured"]) for r in front] == [("narrow", False), ("wide", True)]
+    table = (search / "pareto.md").read_text()
+    assert "| 16.0 |" in table and "| 25.6 (over 24) |" in table
+
+
 def _tinyaudio(*args, env=None, **kwargs):
     return subprocess.run([sys.executable, "-m", "tinyaudio.cli", *args], env=env, capture_output=True, text=True,
                           **kwargs)

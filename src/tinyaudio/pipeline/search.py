@@ -514,7 +514,11 @@ def summarize(out_dir: str | os.PathLike, *, measure: bool = True, log: Callable
               ) -> list[dict[str, Any]]:
     """The Pareto set of a search folder, re-measured under QEMU (``measure``, where the cross
     compiler and QEMU exist) and with its test accuracy read from each run (after the search,
-    never used by it); writes ``pareto.json``, ``pareto.md`` and ``pareto.png``."""
+    never used by it); writes ``pareto.json``, ``pareto.md`` and ``pareto.png``.
+
+    The search priced every trial with the cost model; a re-measured trial whose QEMU cycles
+    exceed ``max_ms`` is kept in the set but marked ``over_budget_measured`` (the table's ms
+    column says "over"), so a prediction error at the budget's edge is shown, not trusted."""
     import tempfile
 
     from tinyaudio.export.mcu.cost import measure_cycles
@@ -536,21 +540,27 @@ def summarize(out_dir: str | os.PathLike, *, measure: bool = True, log: Callable
             except TinyAudioError as exc:
                 log(f"not re-measured under QEMU: {exc}")
                 measure = False
-    write_text_atomic(out / PARETO_FILE, json.dumps(front, indent=2, default=str))
     clock = cpu_target(cpu).clock_hz
+    max_ms = settings.budget.max_ms
+    for row in front:
+        row["over_budget_measured"] = bool(row["qemu_cycles"] and max_ms is not None
+                                           and 1e3 * row["qemu_cycles"] / clock > max_ms)
+    write_text_atomic(out / PARETO_FILE, json.dumps(front, indent=2, default=str))
     rejected = (out / REJECTED_FILE).read_text().count("\n") if (out / REJECTED_FILE).exists() else 0
     lines = [f"Pareto set of {len([r for r in rows if r.get('trained')])} trained trials ({len(rows)} in all; "
              f"{rejected} more candidates were priced over budget and never trained) on "
              f"{settings.dataset}, {cpu} at {clock / 1e6:.0f} MHz; cycles are the cost model's estimate, "
-             "QEMU the re-measured estimate (instructions x timing rules); test accuracy read after the search.", "",
+             "QEMU the re-measured estimate (instructions x timing rules); ms from QEMU where measured, "
+             "\"over\" where that exceeds the budget; test accuracy read after the search.", "",
              "| model | val acc | test acc (int8) | M cycles (est.) | M cycles (QEMU) | ms | arena B | flash B | params | run |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in front:
         qemu = (f"{r['qemu_cycles'] / 1e6:.2f} ({100 * (r['cycles'] / r['qemu_cycles'] - 1):+.1f} %)"
                 if r.get("qemu_cycles") else "-")
         test = f"{100 * r['test_accuracy_int8']:.2f} %" if r.get("test_accuracy_int8") is not None else "-"
+        ms = f"{1e3 * (r.get('qemu_cycles') or r['cycles']) / clock:.1f}" + (f" (over {max_ms:g})" if r["over_budget_measured"] else "")
         lines.append(f"| {describe(r['config'])} | {100 * r['val_accuracy']:.2f} % | {test} | {r['cycles'] / 1e6:.2f} | "
-                     f"{qemu} | {1e3 * r['cycles'] / clock:.1f} | {r['arena_size']} | {r['flash_bytes']} | {r['params']} | "
+                     f"{qemu} | {ms} | {r['arena_size']} | {r['flash_bytes']} | {r['params']} | "
                      f"{Path(r['run']).name} |")
     write_text_atomic(out / "pareto.md", "\n".join(lines) + "\n")
     _plot_pareto(rows, front, out / "pareto.png", cpu)
