@@ -2,10 +2,12 @@
 recordings, test on the fourth, for each of the four; with and without synthetic alarms, and from
 synthetic alarms only.
 
-    TINYAUDIO_DATA=../shared/datasets python benchmarks/alarm_loro.py --train runs/alarm_loro   # ~40 min on 2 cores
+    TINYAUDIO_DATA=../shared/datasets python benchmarks/alarm_loro.py --train runs/alarm_loro   # ~20 min on 2 cores
+    python benchmarks/alarm_loro.py runs/alarm_loro --train --seeds 0 1                         # and a second seed
     python benchmarks/alarm_loro.py runs/alarm_loro                                             # the table again
 
-Each fold is an ordinary run folder, ``OUT/<variant>_<i>``, made by what
+Each fold is an ordinary run folder, ``OUT/<variant>_<i>`` (``OUT/<variant>_<i>_seed<s>`` for seed
+s > 0), made by what
 ``tinyaudio train --dataset fire_alarm --keyword fire_alarm --base BASE --augment noise
 --target-max-fpr 0.02 --holdout-recording STEM [--synthetic N] [--no-real-positives]`` does: the
 fire-alarm recipe's transfer detector (``BASE`` is its ESC-50 base run, default
@@ -35,19 +37,24 @@ SHORT = ("fire-house alarm", "smoke detector 0800", "smoke detector 1151", "smok
 VARIANTS = {"real": (0, True), "real_synthetic": (100, True), "synthetic_only": (100, False)}
 
 
-def train_folds(out: Path, base: Path) -> None:
-    """Train every missing ``OUT/<variant>_<i>`` run (existing runs are kept)."""
+def run_name(variant: str, i: int, seed: int) -> str:
+    return f"{variant}_{i}" + (f"_seed{seed}" if seed else "")
+
+
+def train_folds(out: Path, base: Path, seeds: list[int]) -> None:
+    """Train every missing fold run of every seed (existing runs are kept)."""
     from tinyaudio.pipeline import TrainConfig, train
 
-    for variant, (synthetic, real) in VARIANTS.items():
-        for i, stem in enumerate(RECORDINGS):
-            run = out / f"{variant}_{i}"
-            if (run / "metrics.json").exists():
-                continue
-            print(f"{run}: test on {stem!r}, {synthetic} synthetic alarms, real alarms in training: {real}")
-            train(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", augment="noise", target_max_fpr=0.02,
-                              patience=8, base=str(base), holdout_recording=stem, synthetic=synthetic,
-                              real_positives=real), run, verbose=0, log=lambda *_: None)
+    for seed in seeds:
+        for variant, (synthetic, real) in VARIANTS.items():
+            for i, stem in enumerate(RECORDINGS):
+                run = out / run_name(variant, i, seed)
+                if (run / "metrics.json").exists():
+                    continue
+                print(f"{run}: test on {stem!r}, {synthetic} synthetic alarms, real alarms in training: {real}, seed {seed}")
+                train(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", augment="noise", target_max_fpr=0.02,
+                                  patience=8, base=str(base), holdout_recording=stem, synthetic=synthetic,
+                                  real_positives=real, seed=seed), run, verbose=0, log=lambda *_: None)
 
 
 def fold(run: Path) -> dict | None:
@@ -60,11 +67,12 @@ def fold(run: Path) -> dict | None:
             "auc": m["test"]["int8"]["roc_auc"], "positives": op["test"]["confusion"]["tp"] + op["test"]["confusion"]["fn"]}
 
 
-def table(out: Path) -> None:
-    print("| training alarms | " + " | ".join(SHORT) + " | mean recall | worst recall | max false-positive rate |")
-    print("|---|" + "---|" * (len(SHORT) + 3))
-    for variant, (synthetic, real) in VARIANTS.items():
-        folds = [fold(out / f"{variant}_{i}") for i in range(len(RECORDINGS))]
+def table(out: Path, seeds: list[int]) -> None:
+    print("| training alarms | seed | " + " | ".join(SHORT) + " | mean recall | worst recall | max false-positive rate |")
+    print("|---|---|" + "---|" * (len(SHORT) + 3))
+    for variant, seed in ((v, s) for v in VARIANTS for s in seeds):
+        synthetic = VARIANTS[variant][0]
+        folds = [fold(out / run_name(variant, i, seed)) for i in range(len(RECORDINGS))]
         cells = ["—" if f is None else f"{100 * f['recall']:.1f} % / {100 * f['fpr']:.1f} % (AUC {f['auc']:.3f})"
                  for f in folds]
         done = [f for f in folds if f is not None]
@@ -72,7 +80,7 @@ def table(out: Path) -> None:
                 "synthetic_only": f"{synthetic} synthetic only"}[variant]
         summary = (f"**{100 * sum(f['recall'] for f in done) / len(done):.1f} %** | {100 * min(f['recall'] for f in done):.1f} % | "
                    f"{100 * max(f['fpr'] for f in done):.1f} %") if done else "— | — | —"
-        print(f"| {name} | " + " | ".join(cells) + f" | {summary} |")
+        print(f"| {name} | {seed} | " + " | ".join(cells) + f" | {summary} |")
     print("\ncells: test recall / false-positive rate at the validation threshold (FPR <= 2 % on validation), "
           "int8; positive test windows per recording: "
           + ", ".join(str(f["positives"]) for f in (fold(out / f"real_{i}") for i in range(len(RECORDINGS))) if f))
@@ -83,13 +91,14 @@ def main() -> None:
     parser.add_argument("out", nargs="?", default="runs/alarm_loro", type=Path)
     parser.add_argument("--train", action="store_true", help="train the missing folds first")
     parser.add_argument("--base", default="runs/fire_alarm_q15/base", type=Path, help="the ESC-50 base run")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (one table row each)")
     args = parser.parse_args()
     if args.train:
-        train_folds(args.out, args.base)
+        train_folds(args.out, args.base, args.seeds)
     if not args.out.is_dir():
         print(f"{args.out}: no runs; make them with `python benchmarks/alarm_loro.py --train {args.out}`")
         return
-    table(args.out)
+    table(args.out, args.seeds)
 
 
 if __name__ == "__main__":
