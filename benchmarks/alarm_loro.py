@@ -7,10 +7,10 @@ synthetic alarms only.
     python benchmarks/alarm_loro.py runs/alarm_loro                                             # the table again
 
 Each fold is an ordinary run folder, ``OUT/<variant>_<i>`` (``OUT/<variant>_<i>_seed<s>`` for seed
-s > 0), made by what
-``tinyaudio train --dataset fire_alarm --keyword fire_alarm --base BASE --augment noise
---target-max-fpr 0.02 --holdout-recording STEM [--synthetic N] [--no-real-positives]`` does: the
-fire-alarm recipe's transfer detector (``BASE`` is its ESC-50 base run, default
+s > 0): the fire-alarm recipe's transfer detector (`FireAlarmRecipe.transfer_config`, without QAT)
+with ``holdout_recording`` set, as ``tinyaudio train --dataset fire_alarm --keyword fire_alarm
+--base BASE --augment noise --target-max-fpr 0.02 --holdout-recording STEM [--synthetic N]
+[--no-real-positives]`` trains it (``BASE`` is the recipe's ESC-50 base run, default
 ``runs/fire_alarm_q15/base``, the RP2040 model on the q15 spectrogram). The threshold of each fold
 is its highest-recall one at a false-positive rate <= 2 % on its **validation** windows (the last
 20 % of each training recording, synthetic alarms, validation negatives); the held-out recording
@@ -33,8 +33,9 @@ RECORDINGS = (
     "ALRMElec_Smoke detector alarm 3 (ID 1153)_BSB",
 )
 SHORT = ("fire-house alarm", "smoke detector 0800", "smoke detector 1151", "smoke detector 1153")
-#: variant -> (synthetic recordings, real alarms in training)
-VARIANTS = {"real": (0, True), "real_synthetic": (100, True), "synthetic_only": (100, False)}
+#: variant -> (synthetic recordings, real alarms in training, table label)
+VARIANTS = {"real": (0, True, "the other three"), "real_synthetic": (100, True, "the other three + 100 synthetic"),
+            "synthetic_only": (100, False, "100 synthetic only")}
 
 
 def run_name(variant: str, i: int, seed: int) -> str:
@@ -43,18 +44,17 @@ def run_name(variant: str, i: int, seed: int) -> str:
 
 def train_folds(out: Path, base: Path, seeds: list[int]) -> None:
     """Train every missing fold run of every seed (existing runs are kept)."""
-    from tinyaudio.pipeline import TrainConfig, train
+    from tinyaudio.pipeline import FireAlarmRecipe, train
 
     for seed in seeds:
-        for variant, (synthetic, real) in VARIANTS.items():
+        for variant, (synthetic, real, _) in VARIANTS.items():
+            recipe = FireAlarmRecipe(seed=seed, synthetic=synthetic, real_positives=real)
             for i, stem in enumerate(RECORDINGS):
                 run = out / run_name(variant, i, seed)
                 if (run / "metrics.json").exists():
                     continue
                 print(f"{run}: test on {stem!r}, {synthetic} synthetic alarms, real alarms in training: {real}, seed {seed}")
-                train(TrainConfig(dataset="fire_alarm", keyword="fire_alarm", augment="noise", target_max_fpr=0.02,
-                                  patience=8, base=str(base), holdout_recording=stem, synthetic=synthetic,
-                                  real_positives=real, seed=seed), run, verbose=0, log=lambda *_: None)
+                train(recipe.transfer_config(base, holdout_recording=stem, qat=False), run, verbose=0, log=lambda *_: None)
 
 
 def fold(run: Path) -> dict | None:
@@ -70,20 +70,18 @@ def fold(run: Path) -> dict | None:
 def table(out: Path, seeds: list[int]) -> None:
     print("| training alarms | seed | " + " | ".join(SHORT) + " | mean recall | worst recall | max false-positive rate |")
     print("|---|---|" + "---|" * (len(SHORT) + 3))
+    positives = {}
     for variant, seed in ((v, s) for v in VARIANTS for s in seeds):
-        synthetic = VARIANTS[variant][0]
         folds = [fold(out / run_name(variant, i, seed)) for i in range(len(RECORDINGS))]
         cells = ["—" if f is None else f"{100 * f['recall']:.1f} % / {100 * f['fpr']:.1f} % (AUC {f['auc']:.3f})"
                  for f in folds]
         done = [f for f in folds if f is not None]
-        name = {"real": "the other three", "real_synthetic": f"the other three + {synthetic} synthetic",
-                "synthetic_only": f"{synthetic} synthetic only"}[variant]
+        positives.update({i: f["positives"] for i, f in enumerate(folds) if f is not None})
         summary = (f"**{100 * sum(f['recall'] for f in done) / len(done):.1f} %** | {100 * min(f['recall'] for f in done):.1f} % | "
                    f"{100 * max(f['fpr'] for f in done):.1f} %") if done else "— | — | —"
-        print(f"| {name} | {seed} | " + " | ".join(cells) + f" | {summary} |")
+        print(f"| {VARIANTS[variant][2]} | {seed} | " + " | ".join(cells) + f" | {summary} |")
     print("\ncells: test recall / false-positive rate at the validation threshold (FPR <= 2 % on validation), "
-          "int8; positive test windows per recording: "
-          + ", ".join(str(f["positives"]) for f in (fold(out / f"real_{i}") for i in range(len(RECORDINGS))) if f))
+          "int8; positive test windows per recording: " + ", ".join(str(positives[i]) for i in sorted(positives)))
 
 
 def main() -> None:

@@ -56,8 +56,9 @@ def test_pareto_rows_over_the_budget_when_measured_are_marked(tmp_path, monkeypa
     from tinyaudio.pipeline.search import SearchSettings, summarize
 
     search = tmp_path / "search"
-    rows = []
+    rows, measured_cycles = [], {}
     for name, acc, measured in (("narrow", 0.85, 2.0e6), ("wide", 0.90, 3.2e6)):
+        measured_cycles[name.encode()] = measured
         run = search / "runs" / name
         run.mkdir(parents=True)
         (run / "metrics.json").write_text(json.dumps({"test": {"int8": {"accuracy": acc - 0.05}}}))
@@ -68,7 +69,7 @@ def test_pareto_rows_over_the_budget_when_measured_are_marked(tmp_path, monkeypa
                      "arena_size": 1000, "flash_bytes": 2000, "params": 3000})
     (search / "search.json").write_text(json.dumps(SearchSettings(budget=Budget(max_ms=24.0)).to_dict()))
     (search / "trials.json").write_text(json.dumps(rows))
-    monkeypatch.setattr(cost, "measure_cycles", lambda model, cpu, tmp: (None, {b"narrow": 2.0e6, b"wide": 3.2e6}[model]))
+    monkeypatch.setattr(cost, "measure_cycles", lambda model, cpu, tmp: (None, measured_cycles[model]))
     front = summarize(search, log=lambda *_: None)
     assert [(r["trial"], r["over_budget_measured"]) for r in front] == [("narrow", False), ("wide", True)]
     table = (search / "pareto.md").read_text()

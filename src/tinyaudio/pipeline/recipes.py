@@ -55,6 +55,23 @@ class FireAlarmRecipe:
     synthetic: int = 0
     real_positives: bool = True
 
+    def detector(self) -> dict[str, Any]:
+        """`TrainConfig` fields the detector's runs share (transfer and from scratch)."""
+        return dict(dataset="fire_alarm", keyword="fire_alarm", augment="noise", augment_copies=self.augment_copies,
+                    target_max_fpr=self.target_max_fpr, seed=self.seed, patience=8, synthetic=self.synthetic,
+                    real_positives=self.real_positives)
+
+    def transfer_config(self, base: str | os.PathLike, **changes: Any) -> TrainConfig:
+        """The transferred detector: a new sigmoid head on ``base``, frozen then fine-tuned, QAT.
+
+        ``changes`` replace `TrainConfig` fields (``benchmarks/alarm_loro.py``: ``holdout_recording``,
+        ``qat=False``).
+        """
+        return TrainConfig(**{**self.detector(), "base": str(base), "learning_rate": self.head_lr,
+                              "freeze_backbone_epochs": self.freeze_backbone_epochs,
+                              "fine_tune_epochs": self.fine_tune_epochs, "fine_tune_lr": self.fine_tune_lr,
+                              "qat": True, "qat_epochs": self.qat_epochs, **changes})
+
     @classmethod
     def quick(cls) -> FireAlarmRecipe:
         """A minutes-long variant for smoke tests (numbers are not meaningful)."""
@@ -122,17 +139,12 @@ def fire_alarm_recipe(
     log(f"base: 50-class test accuracy int8 {base_metrics['int8_accuracy']:.1%} per 1 s window, "
         f"{base_clips['clip_accuracy']:.1%} per 5 s clip ({base_clips['clips']} clips; chance 2%)")
 
-    detector = dict(dataset="fire_alarm", keyword="fire_alarm", augment="noise", augment_copies=r.augment_copies,
-                    target_max_fpr=r.target_max_fpr, seed=r.seed, patience=8, synthetic=r.synthetic,
-                    real_positives=r.real_positives)
     log(f"[2/3] transfer: new sigmoid head, {r.freeze_backbone_epochs} frozen + {r.fine_tune_epochs} fine-tune epochs, QAT")
-    transfer = train(TrainConfig(**detector, base=str(base), learning_rate=r.head_lr,
-                                 freeze_backbone_epochs=r.freeze_backbone_epochs, fine_tune_epochs=r.fine_tune_epochs,
-                                 fine_tune_lr=r.fine_tune_lr, qat=True, qat_epochs=r.qat_epochs),
-                     out_dir / "transfer", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
+    transfer = train(r.transfer_config(base), out_dir / "transfer", data_dir=data_dir, overwrite=overwrite, log=log,
+                     verbose=verbose)
     folder.record("transfer")
     log(f"[3/3] scratch: the same detector from random weights, {r.scratch_epochs} epochs")
-    scratch = train(TrainConfig(**detector, model=r.model, features=r.features, epochs=r.scratch_epochs,
+    scratch = train(TrainConfig(**r.detector(), model=r.model, features=r.features, epochs=r.scratch_epochs,
                                 learning_rate=r.base_lr),
                     out_dir / "scratch", data_dir=data_dir, overwrite=overwrite, log=log, verbose=verbose)
     folder.record("scratch")
