@@ -112,7 +112,7 @@ def train(
                                          "tiled (speaker embeddings: short recordings are tiled at run time)."),
     speech_negatives: int = typer.Option(0, help="1 s windows of running speech added to the negative class (hard negatives)."),
     speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
-    synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword by every installed TTS engine (see `tinyaudio synthesize`)."),
+    synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword (without one: of every spoken class, e.g. FSDD's digits) by every installed TTS engine (see `tinyaudio synthesize`)."),
     synthetic_near_misses: int = typer.Option(0, min=0, help="Synthetic words that sound like --keyword, as negatives."),
     real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Keep the dataset's own keyword clips in train / validation."),
     max_clips_per_split: Optional[int] = typer.Option(None, help="Subsample each split (quick runs)."),

@@ -60,7 +60,9 @@ def test_a_keyword_dataset_gets_speech_in_its_negative_class(data_root):
 
 def test_synthetic_options_need_a_keyword_and_some_positives():
     with pytest.raises(ConfigError, match="need a keyword"):
-        TrainConfig(synthetic=10)
+        TrainConfig(synthetic_near_misses=10)
+    with pytest.raises(ConfigError, match="synthetic renders words: it needs --task words"):
+        TrainConfig(synthetic=10, dataset="speakers")
     with pytest.raises(ConfigError, match="real_positives=False leaves no keyword clips to train on"):
         TrainConfig(keyword="stop", real_positives=False)
     with pytest.raises(ConfigError, match=r"min_snr_db=30.0, max_snr_db=20.0: need -30 <= min <= max <= 60 dB"):

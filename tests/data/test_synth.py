@@ -103,3 +103,21 @@ def test_a_detector_for_a_word_nobody_recorded_trains_on_synthetic_positives_onl
     cached = list((tmp_path / "cache" / "synth").iterdir())
     assert len(cached) == 1 and (cached[0] / "synthesis.json").exists()
     assert load_training_data(config, data_root).clips == dataset.clips  # made once, then reused
+
+
+@needs_engines
+def test_synthetic_voices_for_every_digit_join_fsdd_training_not_its_test(data_root, tmp_path, monkeypatch):
+    from tinyaudio.train import TrainConfig
+    from tinyaudio.train.data import load_training_data
+
+    monkeypatch.setenv("TINYAUDIO_CACHE", str(tmp_path / "cache"))
+    config = TrainConfig(dataset="fsdd", holdout_speaker="george", synthetic=10)
+    dataset = load_training_data(config, data_root)
+    real = load_training_data(TrainConfig(dataset="fsdd", holdout_speaker="george"), data_root)
+    added = dataset.clips[len(real.clips):]
+    assert dataset.labels == real.labels and dataset.clips[: len(real.clips)] == real.clips
+    assert len(added) == 100 and {c.label for c in added} == set(real.labels)  # 10 renderings of each digit
+    assert all(c.speaker.startswith("synthetic:") for c in added)
+    assert [c.split for c in added].count("validation") == 10 and "test" not in {c.split for c in added}
+    said = {c.label: c.path.parent.name for c in added}
+    assert said["0"] == "zero" and said["7"] == "seven"  # FSDD's labels are said as number words

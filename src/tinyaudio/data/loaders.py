@@ -21,6 +21,24 @@ from tinyaudio.errors import DatasetError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SPEECH_COMMANDS_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
+FSDD_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def spoken_words(dataset: Dataset) -> dict[str, str]:
+    """``{label: text a speaker says}`` for the classes of a spoken-word dataset, for synthesis.
+
+    FSDD's labels ``"0"``-``"9"`` are said as number words; Speech Commands' labels are the words
+    themselves, its ``_silence_`` / ``_unknown_`` classes are not a word.
+
+    Raises:
+        DatasetError: the dataset's classes are not spoken words (sounds, speakers, a folder).
+    """
+    if dataset.name == "fsdd":
+        return dict(zip((str(d) for d in range(10)), FSDD_WORDS))
+    if dataset.name == "speech_commands":
+        return {label: label for label in dataset.labels if not label.startswith("_")}
+    raise DatasetError(f"{dataset.name}: its classes are not known spoken words; synthetic renderings of every "
+                       "class need fsdd or speech_commands (or one word: --keyword WORD)")
 
 
 def _local_or_download(folder_names: tuple[str, ...], root, name: str, download: bool) -> Path:

@@ -60,8 +60,10 @@ class TrainConfig:
         speech_corpora: comma-separated corpora the windows come from (`TRAINING_CORPORA`, or
             ``synthetic_sentences``: TTS speech; LibriSpeech test-other is kept for evaluation and refused).
         synthetic: renderings of ``keyword`` by every installed TTS engine (`tinyaudio.data.synth`)
-            added to the keyword class (90 % train, 10 % validation); for ``dataset="fire_alarm"``,
-            synthetic alarm recordings (`tinyaudio.data.alarms`) instead.
+            added to the keyword class (90 % train, 10 % validation); without a keyword, that many
+            renderings of every spoken class (`tinyaudio.data.loaders.spoken_words`: FSDD,
+            Speech Commands); for ``dataset="fire_alarm"``, synthetic alarm recordings
+            (`tinyaudio.data.alarms`) instead.
         synthetic_near_misses: renderings of words that sound close to ``keyword`` (`near_miss_words`),
             added to the negative class.
         real_positives: False drops the dataset's own keyword clips from train and validation
@@ -163,9 +165,10 @@ class TrainConfig:
         for name in ("synthetic", "synthetic_near_misses"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
-        if (self.synthetic or self.synthetic_near_misses or not self.real_positives) and not self.keyword \
-                and self.dataset != "fire_alarm":
-            problems.append("synthetic / synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
+        if (self.synthetic_near_misses or not self.real_positives) and not self.keyword and self.dataset != "fire_alarm":
+            problems.append("synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
+        if self.synthetic and not self.keyword and (self.task != "words" or self.dataset == SPEAKER_CORPUS):
+            problems.append("synthetic renders words: it needs --task words (every class, or one --keyword WORD)")
         if not self.real_positives and not self.synthetic:
             problems.append("real_positives=False leaves no keyword clips to train on; add synthetic ones (--synthetic N)")
         if self.augment_off:

@@ -65,7 +65,40 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
     dataset = dataset.binary(config.keyword) if config.keyword else dataset
-    return with_synthetic_keyword(with_speech_negatives(dataset, config, data_dir), config)
+    dataset = with_speech_negatives(dataset, config, data_dir)
+    return with_synthetic_keyword(dataset, config) if config.keyword else with_synthetic_words(dataset, config)
+
+
+def with_synthetic_words(dataset: Dataset, config: TrainConfig) -> Dataset:
+    """``dataset`` plus ``config.synthetic`` renderings of each of its spoken classes
+    (`tinyaudio.data.loaders.spoken_words`: FSDD's digits as number words, Speech Commands'
+    words): voices the recordings lack, for a model that must hear new speakers.
+
+    Each word is rendered once per (word, count, seed) and cached (`synthetic_cache`); every
+    tenth rendering goes to validation, the rest to train; the test split stays the dataset's own.
+
+    Raises:
+        DatasetError: the classes are not spoken words; SynthesisError: no TTS engine installed.
+    """
+    if not config.synthetic:
+        return dataset
+    from tinyaudio.data.loaders import spoken_words
+
+    clips = list(dataset.clips)
+    for label, word in spoken_words(dataset).items():
+        clips += synthetic_clips(synthetic_cache(word, config.synthetic, 0, config.seed), word, label)
+    return dataclasses.replace(dataset, clips=tuple(clips))
+
+
+def synthetic_clips(folder: Path, word: str, label: str) -> list[Clip]:
+    """The renderings of ``word`` in a `synthetic_folder` as clips of class ``label`` (near misses
+    as ``_other_``); sorted by file, every tenth in validation. Source: ``synthetic:ENGINE:VOICE``."""
+    from tinyaudio.data.synth import SYNTHESIS
+
+    meta = json.loads((folder / SYNTHESIS).read_text())["files"]
+    return [Clip(folder / name, label if name.startswith(f"{word}/") else "_other_", f"synthetic:{m['engine']}:{m['voice']}",
+                 "validation" if i % 10 == 0 else "train")
+            for i, (name, m) in enumerate(sorted(meta.items()))]
 
 
 def with_synthetic_keyword(dataset: Dataset, config: TrainConfig) -> Dataset:
@@ -82,13 +115,8 @@ def with_synthetic_keyword(dataset: Dataset, config: TrainConfig) -> Dataset:
     if not (config.synthetic or config.synthetic_near_misses) and config.real_positives:
         return dataset
     clips = [c for c in dataset.clips if config.real_positives or c.label != config.keyword or c.split == "test"]
-    from tinyaudio.data.synth import SYNTHESIS
-
     folder = synthetic_cache(config.keyword, config.synthetic, config.synthetic_near_misses, config.seed)
-    meta = json.loads((folder / SYNTHESIS).read_text())["files"]
-    for i, (name, m) in enumerate(sorted(meta.items())):
-        label = config.keyword if name.startswith(f"{config.keyword}/") else "_other_"
-        clips.append(Clip(folder / name, label, f"synthetic:{m['engine']}:{m['voice']}", "validation" if i % 10 == 0 else "train"))
+    clips += synthetic_clips(folder, config.keyword, config.keyword)
     return dataclasses.replace(dataset, clips=tuple(clips))
 
 
