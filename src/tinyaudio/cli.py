@@ -114,6 +114,7 @@ def train(
     speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword (without one: of every spoken class, e.g. FSDD's digits) by every installed TTS engine (see `tinyaudio synthesize`)."),
     synthetic_near_misses: int = typer.Option(0, min=0, help="Synthetic words that sound like --keyword, as negatives."),
+    extra_speakers: Optional[str] = typer.Option(None, help="speech_commands: its recordings of FSDD's digits join train / validation (more voices)."),
     real_positives: bool = typer.Option(True, "--real-positives/--no-real-positives", help="Keep the dataset's own keyword clips in train / validation."),
     max_clips_per_split: Optional[int] = typer.Option(None, help="Subsample each split (quick runs)."),
     skip_bad: bool = typer.Option(False, help="Skip unreadable files and list them in metrics.json."),
@@ -154,7 +155,7 @@ def train(
         augment_off=augment_off,
         min_snr_db=min_snr_db, max_snr_db=max_snr_db, tile_segment_p=tile_segment_p,
         speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
-        synthetic_near_misses=synthetic_near_misses, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
+        synthetic_near_misses=synthetic_near_misses, extra_speakers=extra_speakers, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
     )

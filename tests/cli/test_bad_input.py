@@ -78,6 +78,8 @@ CASES = [
     ("train-synthetic-speakers", "train --out {root}/n16 --synthetic 10 --task speaker", "synthetic renders words: it needs --task words"),
     ("train-synthetic-sounds", "train --out {root}/n16 --synthetic 2 --dataset esc50 --epochs 1",
      "esc50: its classes are not known spoken words; synthetic renderings of every class need fsdd or speech_commands"),
+    ("train-extra-speakers", "train --out {root}/n16 --dataset speech_commands --extra-speakers speech_commands",
+     "extra_speakers adds Speech Commands' digits to --dataset fsdd's digit classes only"),
     ("train-no-real-positives", "train --out {root}/n17 --keyword stop --no-real-positives", "leaves no keyword clips"),
     ("train-snr", "train --out {root}/n18 --min-snr-db 50", "need -30 <= min <= max <= 60 dB"),
     ("train-patience", "train --out {root}/n19 --patience 0", "patience=0 must be a whole number >= 1"),

@@ -91,3 +91,33 @@ def test_folder_loader_and_unknown_dataset(data_root, tmp_path):
         load_dataset("nope")
     with pytest.raises(DatasetError, match="unknown label 'maybe'"):
         ds.label_index("maybe")
+
+
+def test_speech_commands_digits_add_real_speakers_to_fsdd_training_only(data_root, tmp_path):
+    from tinyaudio.errors import ConfigError
+    from tinyaudio.train import TrainConfig
+    from tinyaudio.train.data import load_training_data
+
+    plain = load_training_data(TrainConfig(dataset="fsdd", holdout_speaker="nicolas"), data_root)
+    more = load_training_data(TrainConfig(dataset="fsdd", holdout_speaker="nicolas", extra_speakers="speech_commands"), data_root)
+    added = more.clips[len(plain.clips):]
+    assert more.clips[: len(plain.clips)] == plain.clips and more.split("test") == plain.split("test")
+    # the shared subset's digits live in _unknown_/{word}_{speaker}_nohash_{n}.wav: 166 clips, 81 speakers
+    assert len(added) == 166 and len({c.speaker for c in added}) == 81
+    assert {c.label for c in added} == set(plain.labels)
+    assert all(c.path.name.startswith(("zero_", "one_", "two_", "three_", "four_", "five_", "six_", "seven_", "eight_", "nine_"))
+               and c.path.name.split("_")[0] == ("zero one two three four five six seven eight nine".split())[int(c.label)]
+               for c in added)
+    splits = {}
+    for c in added:
+        splits.setdefault(c.speaker, set()).add(c.split)
+    assert all(len(s) == 1 for s in splits.values()) and {next(iter(s)) for s in splits.values()} == {"train", "validation"}
+    with pytest.raises(ConfigError, match="extra_speakers adds Speech Commands' digits to --dataset fsdd's digit classes only"):
+        TrainConfig(dataset="speech_commands", extra_speakers="speech_commands")
+    with pytest.raises(ConfigError, match=r"extra_speakers='librispeech' is not one of \('speech_commands',\)"):
+        TrainConfig(extra_speakers="librispeech")
+    (tmp_path / "_unknown_").mkdir()
+    with pytest.raises(DatasetError, match=r"no Speech Commands recordings of \['seven'\]"):
+        from tinyaudio.data.loaders import speech_commands_words
+
+        speech_commands_words({"seven": "7"}, tmp_path)

@@ -210,6 +210,48 @@ def speech_commands(
     return Dataset("speech_commands", (SILENCE, UNKNOWN, *SPEECH_COMMANDS_WORDS), tuple(clips))
 
 
+def speech_commands_words(
+    words: dict[str, str],
+    root: str | os.PathLike | None = None,
+    *,
+    validation_percent: float = 20.0,
+    download: bool = True,
+) -> list[Clip]:
+    """Speech Commands recordings of some words, as more speakers for another dataset's classes.
+
+    Reads ``{word}/*.wav`` (the full v0.02 layout) and ``_unknown_/{word}_{speaker}_nohash_{n}.wav``
+    (a 12-class folder such as the shared test subset, whose digits sit in ``_unknown_``). Speakers
+    go to train or validation by a salted SHA-1 of their id (`stable_split`); none to test, which
+    stays the other dataset's own.
+
+    Args:
+        words: ``{word: label}``, e.g. ``{"seven": "7"}`` for FSDD.
+        validation_percent: share of the speakers held for validation.
+
+    Returns:
+        one `Clip` per recording, labelled ``words[word]``.
+
+    Raises:
+        DatasetError: no recording of any of ``words`` (the message names the folder).
+    """
+    base = _local_or_download(
+        ("speech_commands_v0.02", "speech_commands_v0.02_test_dev"), root, "speech_commands", download
+    )
+    found: list[tuple[Path, str]] = []
+    for word in words:
+        if (base / word).is_dir():
+            found += [(p, word) for p in _audio_files(base / word)]
+        if (base / UNKNOWN).is_dir():
+            found += [(p, word) for p in _audio_files(base / UNKNOWN) if p.stem.startswith(f"{word}_")]
+    if not found:
+        raise DatasetError(f"{base}: no Speech Commands recordings of {sorted(words)} (in {{word}}/ or {UNKNOWN}/)")
+    clips = []
+    for path, word in found:
+        speaker = _sc_speaker(UNKNOWN if path.parent.name == UNKNOWN else word, path)
+        clips.append(Clip(path, words[word], speaker, stable_split(speaker, validation_percent, 0.0, salt="tinyaudio:more:")))
+    return clips
+
+
 def _sc_speaker(word: str, path: Path) -> str:
     """Speaker id of a Speech Commands file: the hash before ``_nohash_``.
 

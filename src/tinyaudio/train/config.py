@@ -66,6 +66,9 @@ class TrainConfig:
             (`tinyaudio.data.alarms`) instead.
         synthetic_near_misses: renderings of words that sound close to ``keyword`` (`near_miss_words`),
             added to the negative class.
+        extra_speakers: ``"speech_commands"``: its recordings of the dataset's spoken classes
+            (`tinyaudio.data.loaders.speech_commands_words`; FSDD's digits) join train and
+            validation, split by speaker: real voices the dataset lacks.
         real_positives: False drops the dataset's own keyword clips from train and validation
             (a detector for a word nobody recorded; the test split stays real).
         min_snr_db, max_snr_db: SNR range of the background noise ``augment="noise"`` adds (dB,
@@ -126,6 +129,7 @@ class TrainConfig:
     speech_corpora: str = ",".join(TRAINING_CORPORA)
     synthetic: int = 0
     synthetic_near_misses: int = 0
+    extra_speakers: str | None = None
     real_positives: bool = True
     max_clips_per_split: int | None = None
     skip_bad: bool = False
@@ -167,6 +171,10 @@ class TrainConfig:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
         if (self.synthetic_near_misses or not self.real_positives) and not self.keyword and self.dataset != "fire_alarm":
             problems.append("synthetic_near_misses / real_positives=False need a keyword (--keyword WORD)")
+        if self.extra_speakers not in (None, "speech_commands"):
+            problems.append(f"extra_speakers={self.extra_speakers!r} is not one of ('speech_commands',)")
+        elif self.extra_speakers and (self.dataset != "fsdd" or self.task != "words" or self.keyword):
+            problems.append("extra_speakers adds Speech Commands' digits to --dataset fsdd's digit classes only")
         if self.synthetic and not self.keyword and (self.task != "words" or self.dataset == SPEAKER_CORPUS):
             problems.append("synthetic renders words: it needs --task words (every class, or one --keyword WORD)")
         if not self.real_positives and not self.synthetic:

@@ -65,7 +65,7 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
     dataset = dataset.binary(config.keyword) if config.keyword else dataset
-    dataset = with_speech_negatives(dataset, config, data_dir)
+    dataset = with_extra_speakers(with_speech_negatives(dataset, config, data_dir), config, data_dir)
     return with_synthetic_keyword(dataset, config) if config.keyword else with_synthetic_words(dataset, config)
 
 
@@ -88,6 +88,21 @@ def with_synthetic_words(dataset: Dataset, config: TrainConfig) -> Dataset:
     for label, word in spoken_words(dataset).items():
         clips += synthetic_clips(synthetic_cache(word, config.synthetic, 0, config.seed), word, label)
     return dataclasses.replace(dataset, clips=tuple(clips))
+
+
+def with_extra_speakers(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """``dataset`` plus another corpus's recordings of its spoken classes (``config.extra_speakers``:
+    Speech Commands' digits for FSDD), in train and validation only.
+
+    Raises:
+        DatasetError: the corpus is missing or holds none of the words.
+    """
+    if not config.extra_speakers:
+        return dataset
+    from tinyaudio.data.loaders import speech_commands_words, spoken_words
+
+    words = {word: label for label, word in spoken_words(dataset).items()}
+    return dataclasses.replace(dataset, clips=(*dataset.clips, *speech_commands_words(words, data_dir)))
 
 
 def synthetic_clips(folder: Path, word: str, label: str) -> list[Clip]:
