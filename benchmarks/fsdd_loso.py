@@ -3,8 +3,8 @@
     python benchmarks/fsdd_loso.py [RUNS]        # default runs/
 
 Reads the run folders ``PREFIX_SPEAKER[_seedN]`` that `make results` writes (``PREFIX`` is ``fsdd_holdout`` or
-``fsdd_holdout_noise`` for noise only, ``fsdd_holdout_default``, ``fsdd_holdout_synth``; seed 0 has
-no suffix)
+``fsdd_holdout_noise`` for noise only, ``fsdd_holdout_default``, ``fsdd_holdout_synth``,
+``fsdd_holdout_more``; seed 0 has no suffix)
 and prints one row per (policy, seed): every speaker, the mean and the worst. A row lacking a
 speaker's run is left out. Issue #15's target is a mean >= 92 % with no speaker below 85 %.
 """
@@ -22,6 +22,7 @@ PREFIXES = {
     "fsdd_holdout_noise": "noise only",
     "fsdd_holdout_default": "`--augment default`",
     "fsdd_holdout_synth": "`--augment default --synthetic 200`",
+    "fsdd_holdout_more": "`--augment default --synthetic 200 --extra-speakers speech_commands`",
 }
 
 
