@@ -46,8 +46,8 @@ def table(root: Path) -> list[str]:
     for (prefix, seed), acc in sorted(found.items(), key=lambda kv: (list(PREFIXES).index(kv[0][0]), kv[0][1])):
         if len(acc) == len(SPEAKERS):
             values = [acc[s] for s in SPEAKERS]
-            cells = " | ".join(f"{v:.1%}" for v in values)
-            rows.append(f"| {PREFIXES[prefix]}, seed {seed} | {cells} | **{sum(values) / len(values):.1%}** | {min(values):.1%} |")
+            cells = " | ".join(f"{100 * v:.1f} %" for v in values)
+            rows.append(f"| {PREFIXES[prefix]}, seed {seed} | {cells} | **{100 * sum(values) / len(values):.1f} %** | {100 * min(values):.1f} % |")
     return rows
 
 

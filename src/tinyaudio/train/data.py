@@ -17,7 +17,7 @@ import numpy as np
 from tinyaudio.augment import augment_batch
 from tinyaudio.augment.recipes import default_policy, default_recipe, noise_recipe
 from tinyaudio.data.dataset import Clip, Dataset, load_clips
-from tinyaudio.data.loaders import UNKNOWN, load_dataset
+from tinyaudio.data.loaders import UNKNOWN, load_dataset, speech_commands_words, spoken_words
 from tinyaudio.data.speakers import speaker_corpus
 from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
@@ -82,8 +82,6 @@ def with_synthetic_words(dataset: Dataset, config: TrainConfig) -> Dataset:
     """
     if not config.synthetic:
         return dataset
-    from tinyaudio.data.loaders import spoken_words
-
     clips = list(dataset.clips)
     for label, word in spoken_words(dataset).items():
         clips += synthetic_clips(synthetic_cache(word, config.synthetic, 0, config.seed), word, label)
@@ -99,8 +97,6 @@ def with_extra_speakers(dataset: Dataset, config: TrainConfig, data_dir: str | o
     """
     if not config.extra_speakers:
         return dataset
-    from tinyaudio.data.loaders import speech_commands_words, spoken_words
-
     words = {word: label for label, word in spoken_words(dataset).items()}
     return dataclasses.replace(dataset, clips=(*dataset.clips, *speech_commands_words(words, data_dir)))
 
