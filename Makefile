@@ -70,9 +70,9 @@ results: $(STAMP)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --seed $$seed --out runs/fsdd_holdout_synth_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
 	done; done
-	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --out runs/fsdd_holdout_more_$$s --overwrite || exit 1; \
-	done
+	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_more_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
+	done; done
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --augment default --epochs 40 --synthetic 200 --out runs/sc12_synth --overwrite
 	$(BIN)/tinyaudio train --dataset fsdd --model ds_cnn --features fsdd_mfcc_q15 --augment noise --epochs 30 --out runs/fsdd_q15 --overwrite
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_512_49x10 --augment noise --epochs 40 --out runs/sc12_f512 --overwrite
