@@ -4,9 +4,12 @@
 
 Reads the run folders ``PREFIX_SPEAKER[_seedN]`` that `make results` writes (``PREFIX`` is ``fsdd_holdout`` or
 ``fsdd_holdout_noise`` for noise only, ``fsdd_holdout_default``, ``fsdd_holdout_synth``,
-``fsdd_holdout_more``; seed 0 has no suffix)
-and prints one row per (policy, seed): every speaker, the mean and the worst. A row lacking a
-speaker's run is left out. Issue #15's target is a mean >= 92 % with no speaker below 85 %.
+``fsdd_holdout_more``, ``fsdd_holdout_cmn``; seed 0 has no suffix)
+and prints one row per (policy, seed): every speaker, the mean and the worst, then the validation
+accuracy on voices the run did not train on, averaged over the six runs (``metrics.json`` →
+``validation.by_source``: Speech Commands' validation speakers, and the synthetic voices' held-out
+renderings), the figure that chooses between policies (the held-out speakers never do). A row
+lacking a speaker's run is left out. Issue #15's target is a mean >= 92 % with no speaker below 85 %.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ PREFIXES = {
     "fsdd_holdout_default": "`--augment default`",
     "fsdd_holdout_synth": "`--augment default --synthetic 200`",
     "fsdd_holdout_more": "`--augment default --synthetic 200 --extra-speakers speech_commands`",
+    "fsdd_holdout_cmn": "the same with `--features fsdd_mfcc_cmn`",
 }
+#: Validation sources shown (runs written before the validation metrics show a dash).
+VALIDATION_SOURCES = ("speech_commands", "synthetic")
 
 
 def held_out_accuracy(run: Path) -> float:
@@ -33,21 +39,36 @@ def held_out_accuracy(run: Path) -> float:
     return float(accuracy)
 
 
+def unseen_validation(run: Path) -> dict[str, float]:
+    """``{source: int8 validation accuracy}`` of `VALIDATION_SOURCES` the run has (``{}`` before they were recorded)."""
+    by_source = json.loads((run / "metrics.json").read_text()).get("validation", {}).get("by_source", {})
+    return {s: float(by_source[s]["accuracy"]) for s in VALIDATION_SOURCES if s in by_source}
+
+
 def table(root: Path) -> list[str]:
     """Markdown rows, one per (policy, seed) with all six speakers' runs present."""
     found: dict[tuple[str, int], dict[str, float]] = {}
+    validation: dict[tuple[str, int], list[dict[str, float]]] = {}
     pattern = re.compile(rf"^({'|'.join(PREFIXES)})_({'|'.join(SPEAKERS)})(?:_seed(\d+))?$")
     for metrics in sorted(root.glob("*/metrics.json")):
         m = pattern.match(metrics.parent.name)
         if m:
             prefix = "fsdd_holdout" if m.group(1) == "fsdd_holdout_noise" else m.group(1)
-            found.setdefault((prefix, int(m.group(3) or 0)), {})[m.group(2)] = held_out_accuracy(metrics.parent)
-    rows = [f"| policy, seed | {' | '.join(SPEAKERS)} | mean | worst |", "|---|" + "---|" * (len(SPEAKERS) + 2)]
+            key = (prefix, int(m.group(3) or 0))
+            found.setdefault(key, {})[m.group(2)] = held_out_accuracy(metrics.parent)
+            validation.setdefault(key, []).append(unseen_validation(metrics.parent))
+    sources = " | ".join(f"validation: {s}" for s in VALIDATION_SOURCES)
+    rows = [f"| policy, seed | {' | '.join(SPEAKERS)} | mean | worst | {sources} |", "|---|" + "---|" * (len(SPEAKERS) + 4)]
     for (prefix, seed), acc in sorted(found.items(), key=lambda kv: (list(PREFIXES).index(kv[0][0]), kv[0][1])):
         if len(acc) == len(SPEAKERS):
             values = [acc[s] for s in SPEAKERS]
             cells = " | ".join(f"{100 * v:.1f} %" for v in values)
-            rows.append(f"| {PREFIXES[prefix]}, seed {seed} | {cells} | **{100 * sum(values) / len(values):.1f} %** | {100 * min(values):.1f} % |")
+            val = []
+            for source in VALIDATION_SOURCES:
+                got = [v[source] for v in validation[(prefix, seed)] if source in v]
+                val.append(f"{100 * sum(got) / len(got):.1f} %" if len(got) == len(SPEAKERS) else "–")
+            rows.append(f"| {PREFIXES[prefix]}, seed {seed} | {cells} | **{100 * sum(values) / len(values):.1f} %** "
+                        f"| {100 * min(values):.1f} % | {' | '.join(val)} |")
     return rows
 
 

@@ -104,6 +104,7 @@ def test_speech_commands_digits_add_real_speakers_to_fsdd_training_only(data_roo
     assert more.clips[: len(plain.clips)] == plain.clips and more.split("test") == plain.split("test")
     # the shared subset's digits live in _unknown_/{word}_{speaker}_nohash_{n}.wav: 166 clips, 81 speakers
     assert len(added) == 166 and len({c.speaker for c in added}) == 81
+    assert all(c.speaker.startswith("speech_commands:") and len(c.speaker) == len("speech_commands:") + 8 for c in added)
     assert {c.label for c in added} == set(plain.labels)
     assert all(c.path.name.startswith(("zero_", "one_", "two_", "three_", "four_", "five_", "six_", "seven_", "eight_", "nine_"))
                and c.path.name.split("_")[0] == ("zero one two three four five six seven eight nine".split())[int(c.label)]

@@ -25,7 +25,11 @@ def librosa_reference(y, c):
         y=y, sr=c.sample_rate, n_fft=c.n_fft, hop_length=c.hop_length, win_length=c.win_length, window=c.window,
         center=c.center, pad_mode="constant", n_mels=c.n_mels, fmin=c.fmin, fmax=c.fmax, power=c.power)
     log_mel = librosa.power_to_db(mel, amin=c.log_floor, top_db=c.top_db)
-    return (librosa.feature.mfcc(S=log_mel, n_mfcc=c.n_mfcc) if c.kind == "mfcc" else log_mel).T
+    feats = (librosa.feature.mfcc(S=log_mel, n_mfcc=c.n_mfcc) if c.kind == "mfcc" else log_mel).T
+    if c.normalization == "cmn":  # the mean over frames within 30 dB (mean over bands) of the loudest
+        level = log_mel.mean(axis=0)
+        feats = feats - feats[level >= level.max() - 30.0].mean(axis=0)
+    return feats
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -46,6 +50,30 @@ def test_top_db_matches_librosa_default(data_root, stop_wav):
     ref = librosa.feature.mfcc(y=y, sr=16000, n_mfcc=13, n_fft=512, win_length=400, hop_length=160, n_mels=40,
                                fmin=20.0, fmax=8000.0, pad_mode="constant", center=True).T
     assert np.max(np.abs(compute_features(y, c) - ref)) < TOLERANCE
+
+
+def test_cmn_removes_gain_and_a_fixed_microphone_response(data_root):
+    """normalization="cmn": a gain leaves the speech frames unchanged; a fixed FIR colouring
+    (a brighter or duller microphone) moves them 40x less than without it."""
+    import scipy.signal
+
+    cmn, plain = PRESETS["fsdd_mfcc_cmn"], PRESETS["fsdd_mfcc"]
+    y = fix_length(load_audio(data_root / "fsdd" / "recordings" / "7_george_0.wav", 8000), 8000)  # 0.64 s, padded
+    from tinyaudio.features.extract import power_spectrogram, spectrum_to_db
+
+    level = spectrum_to_db(power_spectrogram(y, cmn), cmn).mean(axis=1)
+    active = level >= level.max() - 30.0  # the speech frames; padding and the quiet edges are not
+    assert active.sum() == 25
+    np.testing.assert_allclose(compute_features(0.25 * y, cmn)[active], compute_features(y, cmn)[active], atol=1e-3)
+    assert np.abs(compute_features(0.25 * y, plain) - compute_features(y, plain))[active].mean() > 5.0
+    for taps in ([1.0, -0.7], [1.0, 0.5]):
+        coloured = scipy.signal.lfilter(taps, [1.0], y).astype(np.float32)
+        moved = np.abs(compute_features(coloured, cmn) - compute_features(y, cmn))[active].mean()
+        moved_plain = np.abs(compute_features(coloured, plain) - compute_features(y, plain))[active].mean()
+        assert moved < 0.1 and moved_plain > 3.0
+    assert np.abs(compute_features(y, cmn)[active].mean(axis=0)).max() < 1e-4  # their mean is removed
+    with pytest.raises(ConfigError, match=r"normalization='cmvn' is not one of \('none', 'clip', 'cmn'\)"):
+        dataclasses.replace(cmn, normalization="cmvn")
 
 
 def test_seed_layouts():

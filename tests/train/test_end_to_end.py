@@ -36,6 +36,11 @@ def test_int8_accuracy_well_above_chance_and_close_to_float(run_dir):
     assert abs(m["int8_accuracy"] - m["float_accuracy"]) <= 0.03
     assert m["params"] <= 25_000
     assert set(m["test"]["int8"]["per_speaker_accuracy"]) == {"george", "jackson", "lucas", "nicolas", "theo", "yweweler"}
+    # validation: the int8 model on the validation split, by source (FSDD's own clips only here)
+    assert m["validation"]["by_source"] == {"dataset": {"accuracy": m["validation"]["int8_accuracy"],
+                                                        "clips": m["counts"]["validation"]}}
+    assert m["validation"]["int8_accuracy"] >= 0.85
+    assert evaluate_run(run_dir, split="validation")["accuracy"] == pytest.approx(m["validation"]["int8_accuracy"], abs=1e-4)
 
 
 def test_evaluate_recomputes_the_same_accuracy(run_dir):

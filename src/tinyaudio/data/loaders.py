@@ -229,7 +229,8 @@ def speech_commands_words(
         validation_percent: share of the speakers held for validation.
 
     Returns:
-        one `Clip` per recording, labelled ``words[word]``.
+        one `Clip` per recording, labelled ``words[word]``, its speaker ``speech_commands:{id}``
+        (the source before the colon, as synthetic clips' ``synthetic:ENGINE:VOICE``).
 
     Raises:
         DatasetError: no recording of any of ``words`` (the message names the folder).
@@ -248,7 +249,8 @@ def speech_commands_words(
     clips = []
     for path, word in found:
         speaker = _sc_speaker(UNKNOWN if path.parent.name == UNKNOWN else word, path)
-        clips.append(Clip(path, words[word], speaker, stable_split(speaker, validation_percent, 0.0, salt="tinyaudio:more:")))
+        split = stable_split(speaker, validation_percent, 0.0, salt="tinyaudio:more:")
+        clips.append(Clip(path, words[word], f"speech_commands:{speaker}", split))
     return clips
 
 

@@ -52,6 +52,30 @@ def per_speaker_accuracy(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarr
     return {s: round(float(np.mean(y_pred[speakers == s] == y_true[speakers == s])), 4) for s in unique}
 
 
+def accuracy_by_source(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, dict[str, float]]:
+    """Accuracy per kind of source: the part of a clip's speaker before ``:`` (``synthetic``,
+    ``speech_commands`` for `tinyaudio.data.loaders.speech_commands_words`), else ``dataset``.
+
+    Returns:
+        ``{source: {"accuracy": a, "clips": n}}``, sources sorted.
+    """
+    sources = np.array([c.speaker.split(":")[0] if ":" in c.speaker else "dataset" for c in clips])
+    return {s: {"accuracy": round(float(np.mean(y_pred[sources == s] == y_true[sources == s])), 4),
+                "clips": int((sources == s).sum())} for s in sorted(set(sources.tolist()))}
+
+
+def validation_metrics(run: RunFolder, x: np.ndarray, y: np.ndarray, clips: list[Clip]) -> dict[str, Any]:
+    """The int8 model's accuracy on the validation split, overall and per kind of source
+    (`accuracy_by_source`): how a run does on voices it did not train on (extra speakers,
+    synthetic voices) beside its training speakers' other clips, without touching the test split.
+
+    Args:
+        x: float32 features, shape (n, n_frames, n_features, 1); y: int labels (n,); clips: their sources.
+    """
+    pred = TFLiteModel(run.model_path("int8")).predict(x).argmax(axis=1)
+    return {"int8_accuracy": round(float(np.mean(pred == y)), 4), "by_source": accuracy_by_source(clips, y, pred)}
+
+
 def evaluate_run(
     run_dir: str | os.PathLike,
     *,

@@ -16,7 +16,7 @@ from tinyaudio.errors import ConfigError, ConfigMismatchError
 FeatureKind = Literal["mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15"]
 _KINDS = ("mfcc", "logmel", "spectrogram", "mfcc_q15", "logmel_q15", "spectrogram_q15")
 _WINDOWS = ("hann", "hamming", "rectangular")
-_NORMALIZATIONS = ("none", "clip")
+_NORMALIZATIONS = ("none", "clip", "cmn")
 
 
 #: FFT sizes ``arm_rfft_q15`` supports.
@@ -90,8 +90,11 @@ class FeatureConfig:
         log_floor: ``amin`` of ``10 * log10(max(amin, S))`` (librosa ``power_to_db``).
         top_db: if set, clip log values to ``max - top_db`` per clip (librosa default 80 dB);
             None keeps every frame independent, which is what streaming needs.
-        normalization: ``"none"`` or ``"clip"`` (subtract each coefficient's mean over the
-            clip and divide by the clip's overall std, cepstral mean-variance normalisation).
+        normalization: ``"none"``, ``"clip"`` (subtract each coefficient's mean over the
+            clip and divide by the clip's overall std, cepstral mean-variance normalisation) or
+            ``"cmn"`` (subtract each coefficient's mean over the clip's active frames only:
+            cepstral mean normalisation, which removes a fixed microphone response and the gain;
+            `tinyaudio.features.extract.frames_to_features`).
 
     Source: parameter names and defaults follow ``librosa.feature`` (0.11); the Hello Edge
     49 x 10 MFCC layout is from Zhang et al. 2017, "Hello Edge: Keyword Spotting on
@@ -281,6 +284,12 @@ PRESETS: dict[str, FeatureConfig] = {
     "fsdd_mfcc": FeatureConfig(
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0,
+    ),
+    # fsdd_mfcc with cepstral mean normalisation over the speech frames (a microphone's colouring
+    # and the gain removed; issue #15's unseen speakers and devices).
+    "fsdd_mfcc_cmn": FeatureConfig(
+        kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
+        hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, normalization="cmn",
     ),
     # Float twin of mfcc_q15_49x10 (same fields, kind "mfcc") for the q15-vs-float comparison -> (49, 10).
     "mfcc_512_49x10": FeatureConfig(

@@ -20,6 +20,9 @@ __all__ = [
     "hz_to_mel", "mel_filterbank", "mel_to_hz", "power_spectrogram", "spectrum_to_db",
 ]
 
+#: ``normalization="cmn"``: frames within this many dB (mean over bands) of a window's loudest
+#: frame are its active frames, whose mean is removed (padding and pauses sit far below).
+CMN_ACTIVE_DB = 30.0
 _CHUNK = 256  # clips per vectorised block: bounds memory at ~100 MB for 1 s / 16 kHz clips
 
 
@@ -103,9 +106,17 @@ def frames_to_features(db: np.ndarray, config: FeatureConfig) -> np.ndarray:
     Returns:
         float32, shape (..., n_frames, config.n_features): ``top_db`` clipping against the
         window's peak, the DCT-II for ``mfcc``, then ``normalization == "clip"`` (per-window mean
-        over frames removed, divided by the window's standard deviation).
+        over frames removed, divided by the window's standard deviation) or ``"cmn"`` (each
+        coefficient's mean over the window's active frames removed: those whose mean level is
+        within `CMN_ACTIVE_DB` of the window's loudest frame, so zero padding and pauses do not
+        dilute it).
 
-    Source: ``librosa.power_to_db(top_db=...)`` and ``librosa.feature.mfcc`` (DCT-II, ortho).
+    Source: ``librosa.power_to_db(top_db=...)`` and ``librosa.feature.mfcc`` (DCT-II, ortho);
+    cepstral mean normalisation: Atal 1974, "Effectiveness of linear prediction characteristics of
+    the speech wave for automatic speaker identification and verification", JASA 55 (a fixed
+    microphone or line response is a constant added to every log-spectral frame, removed with
+    the mean); restricted to speech frames as in Kaldi's ``apply-cmvn-sliding``-style recipes
+    that skip silence.
     """
     if config.top_db is not None:
         db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - config.top_db)
@@ -113,6 +124,10 @@ def frames_to_features(db: np.ndarray, config: FeatureConfig) -> np.ndarray:
     if config.normalization == "clip":
         feats = feats - feats.mean(axis=-2, keepdims=True)
         feats = feats / (feats.std(axis=(-2, -1), keepdims=True) + 1e-5)
+    elif config.normalization == "cmn":
+        level = db.mean(axis=-1, keepdims=True)  # (..., n_frames, 1): each frame's mean dB
+        active = level >= level.max(axis=-2, keepdims=True) - CMN_ACTIVE_DB
+        feats = feats - (feats * active).sum(axis=-2, keepdims=True) / active.sum(axis=-2, keepdims=True)
     return feats.astype(np.float32)
 
 

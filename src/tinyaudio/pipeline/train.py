@@ -11,7 +11,7 @@ import numpy as np
 from tinyaudio._io import foreign_entries
 from tinyaudio.errors import RunFolderError, TinyAudioError
 from tinyaudio.export import to_c_array
-from tinyaudio.evaluate.classify import test_metrics
+from tinyaudio.evaluate.classify import test_metrics, validation_metrics
 from tinyaudio.evaluate.threshold import operating_point
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.models import build_model, count_macs, scaled_kwargs
@@ -94,6 +94,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             _write_step_models(run, steps, step_spec)
         test = splits["test"]
         metrics = test_metrics(run, test.x, test.y, test.clips, labels)
+        if not run.binary:
+            metrics["validation"] = validation_metrics(run, val.x, val.y, val.clips)
         if step_spec is not None:
             metrics["streaming"] = streaming_metrics(run, step_spec, test.x, keras_model=model)
         metrics.update(
