@@ -161,3 +161,16 @@ def test_predict_scans_a_long_file_and_reports_the_window_with_the_word(run_dir,
     assert short.label == "7" and short.windows == 1 and short.start_s == 0.0
     with pytest.raises(ConfigError, match="hop_s=0: the step between windows of a long file must be > 0 seconds"):
         clf.predict_files([digits[3]], hop_s=0)
+
+
+def test_accuracy_by_source_groups_voices_a_run_did_not_train_on():
+    from pathlib import Path
+
+    from tinyaudio.data import Clip
+    from tinyaudio.evaluate.classify import accuracy_by_source
+
+    speakers = ["nicolas", "nicolas", "synthetic:espeak-ng:en-us", "synthetic:piper:joe", "speech_commands:0a7c2a8d"]
+    clips = [Clip(Path(f"{i}.wav"), "7", s, "validation") for i, s in enumerate(speakers)]
+    by_source = accuracy_by_source(clips, np.array([7, 7, 7, 7, 7]), np.array([7, 2, 7, 7, 3]))
+    assert by_source == {"dataset": {"accuracy": 0.5, "clips": 2}, "speech_commands": {"accuracy": 0.0, "clips": 1},
+                         "synthetic": {"accuracy": 1.0, "clips": 2}}
