@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -101,8 +102,11 @@ def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
     """`ray start --head` plus a second node (one CPU each) on 127.0.0.1; the search connects with
     --address and its 4 trials run there, each writing a run folder; the Pareto table and plot are written."""
     ray = _ray()
-    # token authentication on (Ray's default for a new local cluster), stated so that every process agrees
-    env = {**_env(data_root), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token"}
+    # token authentication on (Ray's default for a new local cluster), stated so that every process
+    # agrees, with the cluster's token given to every process: `ray start --head` does not make one,
+    # and a fresh machine has no ~/.ray/auth_token
+    env = {**_env(data_root), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     port = "6397"
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 107 bytes
     head = subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
