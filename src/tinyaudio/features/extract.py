@@ -115,8 +115,8 @@ def frames_to_features(db: np.ndarray, config: FeatureConfig) -> np.ndarray:
     cepstral mean normalisation: Atal 1974, "Effectiveness of linear prediction characteristics of
     the speech wave for automatic speaker identification and verification", JASA 55 (a fixed
     microphone or line response is a constant added to every log-spectral frame, removed with
-    the mean); restricted to speech frames as in Kaldi's ``apply-cmvn-sliding``-style recipes
-    that skip silence.
+    the mean); the frames are chosen by an energy rule relative to the loudest frame, in the
+    spirit of Kaldi's ``compute-vad`` (log-energy threshold) before speaker-recognition features.
     """
     if config.top_db is not None:
         db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - config.top_db)
