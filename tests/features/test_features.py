@@ -57,10 +57,10 @@ def test_cmn_removes_gain_and_a_fixed_microphone_response(data_root):
     (a brighter or duller microphone) moves them 40x less than without it."""
     import scipy.signal
 
-    cmn, plain = PRESETS["fsdd_mfcc_cmn"], PRESETS["fsdd_mfcc"]
-    y = fix_length(load_audio(data_root / "fsdd" / "recordings" / "7_george_0.wav", 8000), 8000)  # 0.64 s, padded
     from tinyaudio.features.extract import power_spectrogram, spectrum_to_db
 
+    cmn, plain = PRESETS["fsdd_mfcc_cmn"], PRESETS["fsdd_mfcc"]
+    y = fix_length(load_audio(data_root / "fsdd" / "recordings" / "7_george_0.wav", 8000), 8000)  # 0.64 s, padded
     level = spectrum_to_db(power_spectrogram(y, cmn), cmn).mean(axis=1)
     active = level >= level.max() - 30.0  # the speech frames; padding and the quiet edges are not
     assert active.sum() == 25

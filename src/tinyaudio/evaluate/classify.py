@@ -43,13 +43,19 @@ def test_metrics(run: RunFolder, x: np.ndarray, y: np.ndarray, clips: list[Clip]
     return out
 
 
+def _accuracy_by(keys: list[str], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, tuple[float, int]]:
+    """``{key: (accuracy rounded to 4 places, clips)}`` of the clips sharing each key, keys sorted."""
+    keys_array = np.array(keys)
+    return {k: (round(float(np.mean(y_pred[keys_array == k] == y_true[keys_array == k])), 4), int((keys_array == k).sum()))
+            for k in sorted(set(keys))}
+
+
 def per_speaker_accuracy(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Accuracy per speaker, ``{}`` when there are more than 20 speakers (hash splits)."""
-    speakers = np.array([c.speaker for c in clips])
-    unique = sorted(set(speakers.tolist()))
-    if len(unique) > 20:
+    speakers = [c.speaker for c in clips]
+    if len(set(speakers)) > 20:
         return {}
-    return {s: round(float(np.mean(y_pred[speakers == s] == y_true[speakers == s])), 4) for s in unique}
+    return {s: accuracy for s, (accuracy, _) in _accuracy_by(speakers, y_true, y_pred).items()}
 
 
 def accuracy_by_source(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, dict[str, float]]:
@@ -59,9 +65,8 @@ def accuracy_by_source(clips: list[Clip], y_true: np.ndarray, y_pred: np.ndarray
     Returns:
         ``{source: {"accuracy": a, "clips": n}}``, sources sorted.
     """
-    sources = np.array([c.speaker.split(":")[0] if ":" in c.speaker else "dataset" for c in clips])
-    return {s: {"accuracy": round(float(np.mean(y_pred[sources == s] == y_true[sources == s])), 4),
-                "clips": int((sources == s).sum())} for s in sorted(set(sources.tolist()))}
+    sources = [c.speaker.split(":")[0] if ":" in c.speaker else "dataset" for c in clips]
+    return {s: {"accuracy": accuracy, "clips": n} for s, (accuracy, n) in _accuracy_by(sources, y_true, y_pred).items()}
 
 
 def validation_metrics(run: RunFolder, x: np.ndarray, y: np.ndarray, clips: list[Clip]) -> dict[str, Any]:
