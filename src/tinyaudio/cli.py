@@ -109,7 +109,7 @@ def train(
     min_snr_db: float = typer.Option(3.0, help="--augment noise: lowest background-noise SNR (dB)."),
     max_snr_db: float = typer.Option(20.0, help="--augment noise: highest background-noise SNR (dB)."),
     tile_segment_p: float = typer.Option(0.0, help="--augment noise: share of copies cut to 0.3-0.7 s of speech and "
-                                         "tiled (speaker embeddings: short recordings are tiled at run time)."),
+                                         "tiled (speaker embeddings; tried, not adopted: the runtime centres a short recording on a quiet noise floor)."),
     speech_negatives: int = typer.Option(0, help="1 s windows of running speech added to the negative class (hard negatives)."),
     speech_corpora: str = typer.Option("librispeech_train_clean_5,speechocean762", help="Comma-separated corpora for --speech-negatives (or synthetic_sentences)."),
     synthetic: int = typer.Option(0, min=0, help="Synthetic renderings of --keyword (without one: of every spoken class, e.g. FSDD's digits) by every installed TTS engine (see `tinyaudio synthesize`)."),
@@ -169,8 +169,9 @@ def train(
 def _print_verification_summary(out: Path, metrics: dict) -> None:
     op = metrics["operating_point"]
     table = Table(title=f"{metrics['model']} speaker embedding ({metrics['train_speakers']} training speakers): "
-                        f"unseen speakers, threshold {op['threshold']:.3f} (s-norm, {op['target_false_accept_rate']:.1%} "
-                        "false accepts on validation speakers)")
+                        f"unseen speakers, threshold {op['threshold']:.3f}"
+                        + (f" ({op['short_threshold']:.3f} for tests shorter than the window)" if op.get("short_threshold") is not None else "")
+                        + f" (s-norm, {op['target_false_accept_rate']:.1%} false accepts on validation speakers)")
     for col in ("trials", "unit", "EER int8", "EER float", "false accepts", "false rejects"):
         table.add_column(col)
     for tag, m in metrics["evaluations"].items():
@@ -358,9 +359,10 @@ def speaker_eval(
     # a verification run's threshold is an s-norm score: meaningless against raw cosines (--no-s-norm)
     cosine_only = not s_norm and RunFolder(run_dir).file(SPEAKER_COHORT).exists()
     threshold = None if cosine_only else default_threshold(run_dir)
+    short_threshold = None if cosine_only else default_threshold(run_dir, short=True)
     m = run_eval(run_dir, dataset, data_dir=data_dir, n_enrol=n_enrol, enrol_split=enrol_split, test_split=test_split,
                  per_file=per_file, s_norm=s_norm, tag=tag, model=model, threshold=threshold,
-                 progress=True, log=console.print)
+                 short_threshold=short_threshold, progress=True, log=console.print)
     seen = f" (seen in training: {', '.join(m['train_speakers_overlap'])})" if m["train_speakers_overlap"] else " (unseen in training)"
     console.print(f"{m['dataset']}: {len(m['speakers'])} speakers{seen}, {m['n_target']} target / {m['n_nontarget']} "
                   f"non-target trials, one per {m['trial_unit']}")
@@ -368,7 +370,8 @@ def speaker_eval(
                   + ", ".join(f"{v:.3f} (p_target {p})" for p, v in m["min_dcf"].items()))
     at = m["at_threshold"]
     if at is not None:
-        console.print(f"at the run's threshold {at['threshold']:.3f}: {at['false_accepts']} false accepts, "
+        short = f" ({at['short_threshold']:.3f} for {at['short_trials']} short tests)" if at["short_trials"] else ""
+        console.print(f"at the run's threshold {at['threshold']:.3f}{short}: {at['false_accepts']} false accepts, "
                       f"{at['false_rejects']} false rejects")
     console.print(f"trials: {run_dir / m['trials_file']}  DET: {run_dir / m['det_png'] if 'det_png' in m else '-'}")
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from tinyaudio.errors import TinyAudioError
-from tinyaudio.runtime.speaker import SpeakerEmbedder, cosine, enroll, identify, load_profiles, verify, windows
+from tinyaudio.runtime.speaker import (
+    FILL_NOISE_DBFS, SpeakerEmbedder, cosine, enroll, identify, load_profiles, verify, windows,
+)
 from tinyaudio.pipeline import TrainConfig, train
 from tinyaudio.evaluate.speaker import speaker_eval
 
@@ -90,9 +92,17 @@ def test_enroll_and_verify_cli_do_not_import_tensorflow(run_dir, data_root):
     assert result["speaker"] == "nico" and result["accepted"], result
 
 
-def test_short_clips_are_tiled_and_long_ones_cut():
-    x = np.arange(3, dtype=np.float32)
-    assert windows(x, 7).tolist() == [[0, 1, 2, 0, 1, 2, 0]]
+def test_short_clips_are_centred_on_a_quiet_noise_floor_or_tiled_and_long_ones_cut():
+    x = np.arange(1, 4, dtype=np.float32)
+    assert windows(x, 7, fill="tile").tolist() == [[1, 2, 3, 1, 2, 3, 1]]
+    assert windows(x, 7, fill="zero").tolist() == [[0, 0, 1, 2, 3, 0, 0]]
+    filled = windows(np.ones(1000, np.float32), 16000)[0]
+    floor = np.concatenate([filled[:7500], filled[8500:]])
+    assert np.all(filled[7500:8500] != 1.0) and np.allclose(filled[7500:8500], 1.0, atol=0.01)  # centred, on the floor
+    assert 20 * np.log10(np.sqrt(np.mean(floor ** 2))) == pytest.approx(FILL_NOISE_DBFS, abs=0.2)
+    assert np.array_equal(filled, windows(np.ones(1000, np.float32), 16000)[0])  # the same noise every time
+    with pytest.raises(TinyAudioError, match=r"^unknown fill 'pad' for short recordings; use one of noise, tile, zero$"):
+        windows(x, 7, fill="pad")
     assert windows(np.zeros(25, np.float32), 10).shape == (3, 10)  # 2 full + a 5-sample tail kept
     assert windows(np.zeros(24, np.float32), 10).shape == (2, 10)
     assert cosine(np.array([1.0, 0.0]), np.array([2.0, 0.0])) == pytest.approx(1.0)

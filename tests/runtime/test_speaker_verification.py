@@ -75,9 +75,33 @@ def test_librispeech_and_fsdd_eer_of_the_int8_model_on_unseen_speakers(run_dir, 
                          log=lambda *_: None)
     assert libri["train_speakers_overlap"] == [] and libri["scoring"] == "s-norm"
     assert libri["eer"] <= 0.08, libri["eer"]
-    fsdd = speaker_eval(run_dir, "fsdd", log=lambda *_: None)
+    fsdd = speaker_eval(run_dir, "fsdd", log=lambda *_: None, threshold=default_threshold(run_dir),
+                        short_threshold=default_threshold(run_dir, short=True))
     assert (fsdd["n_target"], fsdd["n_nontarget"]) == (300, 1500)
-    assert fsdd["eer"] <= 0.23, fsdd["eer"]  # 21.5 % measured; issue #16 asks for 15 %: not met yet
+    # 12.13 % measured (digits of ~0.44 s centred on a -60 dBFS floor; 21.53 % when they were tiled)
+    assert fsdd["eer"] <= 0.15, fsdd["eer"]
+    # all FSDD test takes but two (1 s or longer) are short recordings, scored at the short-recording
+    # threshold chosen for 1 % false accepts on validation speakers: 21 / 1500 false accepts (1.4 %),
+    # 147 / 300 false rejects
+    at = fsdd["at_threshold"]
+    assert at["short_trials"] == 1788 and at["false_accepts"] <= 30 and at["false_rejects"] <= 160, at
+
+
+def test_a_short_recording_is_verified_at_the_short_threshold(run_dir, data_root, tmp_path):
+    fsdd = data_root / "fsdd" / "recordings"
+    if not fsdd.is_dir():
+        pytest.skip("fsdd not in the shared datasets")
+    profiles = tmp_path / "speakers.json"
+    enroll(run_dir, "george", [fsdd / f"{d}_george_{t}.wav" for d in range(10) for t in (5, 6)], profiles=profiles)
+    long_s, short_s = default_threshold(run_dir), default_threshold(run_dir, short=True)
+    assert short_s > long_s  # a short recording filled to the window scores higher against everyone
+    speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+    tests = [(s, fsdd / f"{d}_{s}_{t}.wav") for s in speakers for d in range(10) for t in range(5)]
+    results = verify(run_dir, "george", [f for _, f in tests], profiles=profiles)
+    assert [r.threshold for r in results] == [short_s if sf.info(str(f)).duration < 1.0 else long_s for _, f in tests]
+    accepted = [s for (s, _), r in zip(tests, results) if r.accepted]
+    # measured: 34 / 50 of george's own test digits accepted, 7 / 250 of the other five's (6 of them nicolas)
+    assert accepted.count("george") >= 28 and len(accepted) - accepted.count("george") <= 12, accepted
 
 
 def test_bad_enrolments_are_refused_and_other_rates_resampled(run_dir, libri, tmp_path):

@@ -28,6 +28,7 @@ from tinyaudio.augment.waveform import (
     TileSegment,
     TimeShift,
     simulated_rirs,
+    speech_piece,
     synthetic_rir,
 )
 
@@ -48,5 +49,6 @@ __all__ = [
     "augment_batch",
     "mix_batch",
     "simulated_rirs",
+    "speech_piece",
     "synthetic_rir",
 ]

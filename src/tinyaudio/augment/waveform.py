@@ -224,21 +224,43 @@ class Gain(WaveformTransform):
             return self._library(samples, sample_rate)
 
 
-class TileSegment(WaveformTransform):
-    """Keep a short piece of the clip's speech and repeat it to fill the clip.
+def speech_piece(samples: np.ndarray, sample_rate: int, rng: np.random.Generator, *,
+                 min_s: float = 0.3, max_s: float = 0.7) -> np.ndarray:
+    """A short piece of a clip's speech, as a short recording of one word would hold.
 
-    tinyaudio's speaker runtime embeds a recording shorter than the model window by tiling it
-    (`tinyaudio.runtime.speaker.windows`): a 0.4 s digit becomes the same digit three times.
-    Training on such windows teaches the embedding what it will see for short recordings.
+    Args:
+        samples: float32 (n,).
+        sample_rate: Hz.
+        rng: draws the length (uniform in ``[min_s, max_s]`` seconds) and the start.
+        min_s, max_s: length of the piece, seconds.
+
+    Returns:
+        float32 (m,), m <= n: a piece starting uniformly inside the clip's active part (from 5 %
+        to 95 % of its cumulative energy) and no longer than that part (unless it is under
+        ``min_s``), so it is speech rather than the silence around a word; a silent clip whole.
+    """
+    energy = np.cumsum(samples.astype(np.float64) ** 2)
+    if len(samples) == 0 or energy[-1] <= 0:
+        return samples.copy()
+    lo, hi = (int(i) for i in np.searchsorted(energy, [0.05 * energy[-1], 0.95 * energy[-1]]))
+    active = max(hi - lo, round(min_s * sample_rate))  # no longer than the speech, unless that is under min_s
+    length = max(1, min(round(rng.uniform(min_s, max_s) * sample_rate), active, len(samples)))
+    start = int(rng.integers(lo, max(lo, min(hi, len(samples) - length)) + 1))
+    return samples[start : start + length]
+
+
+class TileSegment(WaveformTransform):
+    """Keep a short piece of the clip's speech (`speech_piece`) and repeat it to fill the clip.
+
+    A speaker embedding trained on such windows learns what a short recording repeated to fill
+    the window looks like (`tinyaudio.runtime.speaker.windows` with ``fill="tile"``).
 
     Args:
         min_s, max_s: length of the piece kept, seconds, drawn uniformly.
         p: probability of applying it to a clip.
 
-    Calling it, ``(samples, sample_rate, rng)``: float32 (n_samples,) in and out. The piece
-    starts uniformly inside the clip's active part (from 5 % to 95 % of its cumulative energy)
-    and is no longer than that part (unless it is under ``min_s``), so it is speech rather than
-    the silence around a word; a silent clip is returned unchanged.
+    Calling it, ``(samples, sample_rate, rng)``: float32 (n_samples,) in and out; a silent clip
+    is returned unchanged.
 
     Raises:
         ValueError: 0 < min_s <= max_s does not hold, or p outside [0, 1].
@@ -253,14 +275,7 @@ class TileSegment(WaveformTransform):
         self.min_s, self.max_s = float(min_s), float(max_s)
 
     def _apply(self, samples, sample_rate, rng):
-        energy = np.cumsum(samples.astype(np.float64) ** 2)
-        if energy[-1] <= 0:
-            return samples.copy()
-        lo, hi = (int(i) for i in np.searchsorted(energy, [0.05 * energy[-1], 0.95 * energy[-1]]))
-        active = max(hi - lo, round(self.min_s * sample_rate))  # no longer than the speech, unless that is under min_s
-        length = max(1, min(round(rng.uniform(self.min_s, self.max_s) * sample_rate), active, len(samples)))
-        start = int(rng.integers(lo, max(lo, min(hi, len(samples) - length)) + 1))
-        piece = samples[start : start + length]
+        piece = speech_piece(samples, sample_rate, rng, min_s=self.min_s, max_s=self.max_s)
         return np.tile(piece, -(-len(samples) // len(piece)))[: len(samples)]
 
 

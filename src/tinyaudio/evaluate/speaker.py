@@ -13,7 +13,7 @@ import io
 import os
 import random
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -189,37 +189,54 @@ def make_trials(
     return enrolments, trials
 
 
+class TrialScores(NamedTuple):
+    """Scores of a trial list (`score_trials`)."""
+
+    #: float64 (n_trials,): `SpeakerEmbedder.score` of each trial.
+    scores: np.ndarray
+    #: bool (n_trials,): the test item is one recording shorter than the model window (the run's
+    #: ``short_threshold`` applies to it, `tinyaudio.runtime.speaker.default_threshold`).
+    short: np.ndarray
+
+
 def score_trials(
     embedder: SpeakerEmbedder,
     enrolments: dict[str, list[Clip]],
     trials: Sequence[tuple[str, Item, bool]],
     *,
     progress: str | None = None,
-) -> np.ndarray:
+    recording: Callable[[Clip, np.ndarray], np.ndarray] | None = None,
+) -> TrialScores:
     """Scores of a trial list, as `tinyaudio.runtime.speaker` scores at run time.
 
     A profile is the unit mean of its enrolment clips' window embeddings (`enroll`); a test item
     the unit mean of its clips' window embeddings; the score is `SpeakerEmbedder.score` (cosine,
     s-normalised when the run has a cohort). A clip is ``clip_duration`` seconds from its offset
     (a window of a long utterance is that window, not the whole file); one shorter than the model
-    window is tiled to fill it.
+    window is filled as the embedder's ``fill`` says (`tinyaudio.runtime.speaker.windows`).
 
     Args:
         progress: a description to show a progress bar with, or None.
+        recording: ``(clip, samples) -> samples``: what is embedded instead of the clip's audio
+            (e.g. a short piece of it, `short_recording_eer`); None: the clip as it is.
 
     Returns:
-        float64 scores, shape (len(trials),).
+        `TrialScores`: the scores and which test items are short recordings.
     """
     from tinyaudio.runtime.speaker import unit
 
     cfg = embedder.feature_config
     cache: dict[Clip, np.ndarray] = {}
+    short: set[Clip] = set()
 
     def windows_of(clips: Sequence[Clip]) -> np.ndarray:
         for c in clips:
             if c not in cache:  # a clip is clip_duration from its offset, as in training (a shorter file: all of it)
                 samples = load_audio(c.path, cfg.sample_rate, offset=c.offset, duration=cfg.clip_duration)
+                samples = samples if recording is None else recording(c, samples)
                 cache[c] = embedder.window_embeddings(samples)
+                if embedder.is_short(samples):
+                    short.add(c)
         return np.concatenate([cache[c] for c in clips])
 
     profiles = {s: unit(windows_of(clips).mean(axis=0)) for s, clips in enrolments.items()}
@@ -229,7 +246,57 @@ def score_trials(
 
         items = track(items, description=progress, transient=True)
     tests = {item: unit(windows_of(item).mean(axis=0)) for item in items}
-    return np.array([embedder.score(profiles[s], tests[item]) for s, item, _ in trials], dtype=np.float64)
+    return TrialScores(np.array([embedder.score(profiles[s], tests[item]) for s, item, _ in trials], dtype=np.float64),
+                       np.array([len(item) == 1 and item[0] in short for _, item, _ in trials], dtype=bool))
+
+
+#: Short recordings of `short_recording_eer`: this much of a clip's speech, seconds (FSDD's digits
+#: are 0.44 s on average, a one-word "verify" clip is as short).
+SHORT_RECORDING_S = (0.3, 0.7)
+
+
+def short_recording_eer(
+    embedder: SpeakerEmbedder, clips: Sequence[Clip], *, n_enrol: int = 10, seed: int = 0,
+    false_accept_rate: float | None = None,
+) -> dict[str, Any]:
+    """Verification metrics when every recording is a short piece of speech (one word).
+
+    Each clip is cut to 0.3-0.7 s of its speech (`tinyaudio.augment.speech_piece`, seeded per
+    clip); every speaker is enrolled from ``n_enrol`` such pieces (at most half their files) and
+    every other piece is a test item (`make_trials` with ``clips`` as pool and tests). On
+    validation speakers this is the figure that chooses how the runtime fills a recording shorter
+    than the window (`tinyaudio.runtime.speaker.SHORT_FILLS`), and the threshold for short test
+    recordings: the 1 s validation trials contain almost no short recordings, so they cannot.
+
+    Args:
+        embedder: scores with its ``fill`` and cohort.
+        clips: clips of speakers the model never trained on (validation speakers to choose).
+        false_accept_rate: also choose the threshold for this rate (`threshold_at_false_accept_rate`).
+
+    Returns:
+        `verification_metrics` of the trials, plus ``fill``, ``mean_recording_s`` and, with
+        ``false_accept_rate``, ``operating_point``.
+    """
+    from tinyaudio.augment import speech_piece
+
+    sr = embedder.feature_config.sample_rate
+    order = {c: i for i, c in enumerate(clips)}
+    lengths: list[int] = []
+
+    def piece(clip: Clip, samples: np.ndarray) -> np.ndarray:
+        out = speech_piece(samples, sr, np.random.default_rng([seed, order[clip]]),
+                           min_s=SHORT_RECORDING_S[0], max_s=SHORT_RECORDING_S[1])
+        lengths.append(len(out))
+        return out
+
+    enrolments, trials = make_trials(clips, clips, n_enrol=n_enrol, seed=seed)
+    scores = score_trials(embedder, enrolments, trials, recording=piece).scores
+    targets = np.array([t for _, _, t in trials])
+    metrics = verification_metrics(scores, targets)
+    metrics.update(fill=embedder.fill, mean_recording_s=round(float(np.mean(lengths)) / sr, 3))
+    if false_accept_rate is not None:
+        metrics["operating_point"] = threshold_at_false_accept_rate(scores, targets, false_accept_rate)
+    return metrics
 
 
 def threshold_at_false_accept_rate(scores: np.ndarray, targets: np.ndarray, rate: float) -> dict[str, float]:
@@ -248,16 +315,32 @@ def threshold_at_false_accept_rate(scores: np.ndarray, targets: np.ndarray, rate
             "false_reject_rate": float(p_miss[i]), "target_false_accept_rate": float(rate)}
 
 
-def at_threshold(scores: np.ndarray, targets: np.ndarray, threshold: float) -> dict[str, float]:
-    """False accepts and false rejects of a trial list at one threshold (accepted: ``score >= threshold``).
+def at_threshold(
+    scores: np.ndarray, targets: np.ndarray, threshold: float, *,
+    short: np.ndarray | None = None, short_threshold: float | None = None,
+) -> dict[str, Any]:
+    """False accepts and false rejects of a trial list at the run's thresholds (accepted: ``score >= threshold``).
+
+    Args:
+        scores, targets: as `det_curve`.
+        threshold: the threshold of every trial, or of the trials not marked ``short``.
+        short, short_threshold: bool (n,) trials whose test recording is shorter than the window,
+            and their threshold (`tinyaudio.runtime.speaker.default_threshold`); None: no such rule.
 
     Returns:
-        ``{"threshold", "false_accepts", "false_rejects", "false_accept_rate", "false_reject_rate"}``.
+        ``{"threshold", "short_threshold", "short_trials", "false_accepts", "false_rejects",
+        "false_accept_rate", "false_reject_rate"}``.
     """
     targets = np.asarray(targets).astype(bool)
-    accepted = np.asarray(scores) >= threshold
+    per_trial = np.full(len(targets), float(threshold))
+    n_short = 0
+    if short is not None and short_threshold is not None:
+        per_trial[np.asarray(short, dtype=bool)] = short_threshold
+        n_short = int(np.sum(short))
+    accepted = np.asarray(scores) >= per_trial
     fa, fr = int((accepted & ~targets).sum()), int((~accepted & targets).sum())
-    return {"threshold": float(threshold), "false_accepts": fa, "false_rejects": fr,
+    return {"threshold": float(threshold), "short_threshold": None if short_threshold is None else float(short_threshold),
+            "short_trials": n_short, "false_accepts": fa, "false_rejects": fr,
             "false_accept_rate": fa / max(1, int((~targets).sum())), "false_reject_rate": fr / max(1, int(targets.sum()))}
 
 
@@ -289,6 +372,7 @@ def speaker_eval(
     seed: int = 0,
     tag: str | None = None,
     threshold: float | None = None,
+    short_threshold: float | None = None,
     s_norm: bool = True,
     save_threshold: bool = True,
     progress: bool = False,
@@ -316,6 +400,8 @@ def speaker_eval(
     Args:
         threshold: also count false accepts and false rejects at this score threshold
             (``at_threshold``): the run's stored operating point, never chosen here.
+        short_threshold: the run's threshold for test recordings shorter than the window (with
+            ``threshold``; `tinyaudio.runtime.speaker.default_threshold`).
         s_norm: score with the run's cohort when it has one; False gives raw cosines (to
             measure what the normalisation brings).
 
@@ -345,8 +431,8 @@ def speaker_eval(
 
     enrolments, trials = make_trials(clips_of(enrol_split), clips_of(test_split), n_enrol=n_enrol, seed=seed, per_file=per_file)
     tag = tag or Path(dataset).name.replace(":", "_")
-    scores = score_trials(embedder, enrolments, trials,
-                          progress=f"embedding {tag} test items" if progress else None)
+    scores, short = score_trials(embedder, enrolments, trials,
+                                 progress=f"embedding {tag} test items" if progress else None)
     targets = np.array([t for _, _, t in trials])
     metrics = verification_metrics(scores, targets)
     metrics.update(
@@ -354,7 +440,8 @@ def speaker_eval(
         trial_unit="file" if per_file else "clip", scoring="s-norm" if embedder.cohort is not None else "cosine",
         speakers=sorted(enrolments), n_test_items=len({item for _, item, _ in trials}),
         train_speakers_overlap=sorted(set(run.labels) & set(enrolments)),
-        at_threshold=None if threshold is None else at_threshold(scores, targets, threshold),
+        at_threshold=None if threshold is None else at_threshold(scores, targets, threshold, short=short,
+                                                                 short_threshold=short_threshold),
     )
     buf = io.StringIO()
     w = csv.writer(buf, delimiter="\t", lineterminator="\n")

@@ -19,7 +19,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinyaudio.evaluate.speaker import make_trials, pairwise_eer, score_trials, speaker_eval, threshold_at_false_accept_rate
+from tinyaudio.evaluate.speaker import (
+    make_trials, pairwise_eer, score_trials, short_recording_eer, speaker_eval, threshold_at_false_accept_rate,
+)
 from tinyaudio.features.cache import dataset_features
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.quantize import convert_float, quantize_int8, representative_set
@@ -207,15 +209,15 @@ def train_speaker_embedding(
                                     np.asarray(info["mean"], dtype=np.float32)))
         run.write_bytes(SPEAKER_COHORT, buf.getvalue())
         _plot_history(run, history)
-        operating_point, results = _threshold_and_evaluations(run, val_kept, config, evaluations, data_dir=data_dir,
-                                                              progress=progress, log=log)
+        operating_point, short, results = _threshold_and_evaluations(run, val_kept, config, evaluations,
+                                                                     data_dir=data_dir, progress=progress, log=log)
         metrics = {
             "dataset": corpus.name, "model": config.model, "task": "speaker verification", "loss": config.loss,
             "params": int(embedding.count_params()), "macs": count_macs(embedding), "embedding_dim": info["dim"],
             "sizes_bytes": info["sizes_bytes"], "train_speakers": len(speakers), "train_clips": len(kept),
             "validation_speakers": len(set(val_speakers)), "epochs_run": len(history.get("loss", [])),
             "best_val_eer": float(min(history.get("val_eer", [float("nan")]))), "history": history,
-            "operating_point": operating_point, "evaluations": results,
+            "operating_point": operating_point, "validation_short_recordings": short, "evaluations": results,
             "train_seconds": round(time.time() - started, 1),
         }
         run.write_json(METRICS, metrics)
@@ -225,25 +227,37 @@ def train_speaker_embedding(
 def _threshold_and_evaluations(
     run: RunFolder, val_clips: list, config: TrainConfig, evaluations: tuple[str, ...], *,
     data_dir: str | os.PathLike | None, progress: bool, log: Callable[[str], None],
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """Choose the threshold on validation speakers, then run `EVALUATIONS` at it.
 
     The threshold is the lowest s-norm score with at most ``config.target_false_accept_rate``
     false accepts over the validation speakers' trials (enrolment from up to 10 s, 1 s tests);
-    it is written to ``speaker_eval.json``.
+    it is written to ``speaker_eval.json`` with ``short_threshold``, chosen the same way on the
+    same speakers' short recordings (`short_recording_eer`, with the runtime's fill), which
+    `tinyaudio.runtime.speaker.default_threshold` gives a test recording shorter than the window.
 
     Returns:
-        ``(operating_point, {evaluation name: its figures})``, int8 and ``_float`` names.
+        ``(operating_point, short-recording validation metrics, {evaluation name: its figures})``,
+        int8 and ``_float`` evaluation names.
     """
+    embedder = SpeakerEmbedder(run.path)
     enrolments, trials = make_trials(val_clips, val_clips, n_enrol=10, seed=config.seed)
-    scores = score_trials(SpeakerEmbedder(run.path), enrolments, trials)
+    scores = score_trials(embedder, enrolments, trials).scores
     operating_point = threshold_at_false_accept_rate(scores, np.array([t for _, _, t in trials]),
                                                      config.target_false_accept_rate)
+    m = short_recording_eer(embedder, val_clips, seed=config.seed, false_accept_rate=config.target_false_accept_rate)
+    short = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "fill", "mean_recording_s", "operating_point")}
     operating_point.update(chosen_on=f"validation speakers ({len(enrolments)}; enrolment up to 10 s, 1 s tests)",
-                           n_trials=len(trials), scoring="s-norm")
+                           n_trials=len(trials), scoring="s-norm", short_threshold=m["operating_point"]["threshold"],
+                           short_chosen_on=f"the same speakers' short recordings ({m['mean_recording_s']:.2f} s on average, "
+                                           f"fill {m['fill']!r}), for tests shorter than the window")
     run.write_json(SPEAKER_EVAL, {**operating_point, "from": "validation speakers"})
-    log(f"threshold {operating_point['threshold']:.3f} (s-norm) for a {config.target_false_accept_rate:.1%} false-accept "
-        f"rate on validation speakers; their false-reject rate there {operating_point['false_reject_rate']:.1%}")
+    log(f"threshold {operating_point['threshold']:.3f} (s-norm; {operating_point['short_threshold']:.3f} for a recording "
+        f"shorter than the window) for a {config.target_false_accept_rate:.1%} false-accept rate on validation speakers; "
+        f"their false-reject rate there {operating_point['false_reject_rate']:.1%} "
+        f"({m['operating_point']['false_reject_rate']:.1%} short)")
+    log(f"validation speakers, short recordings ({short['mean_recording_s']:.2f} s, fill {short['fill']!r}): "
+        f"EER {short['eer']:.2%}")
     results: dict[str, dict[str, Any]] = {}
     for tag in evaluations:
         dataset, enrol_split, test_split, per_file = EVALUATIONS[tag]
@@ -251,11 +265,12 @@ def _threshold_and_evaluations(
             name = tag if kind == "int8" else f"{tag}_float"
             m = speaker_eval(run.path, dataset, data_dir=data_dir, enrol_split=enrol_split, test_split=test_split,
                              per_file=per_file, model=kind, seed=config.seed, tag=name,
-                             threshold=operating_point["threshold"], progress=progress, log=log)
+                             threshold=operating_point["threshold"], short_threshold=operating_point["short_threshold"],
+                             progress=progress, log=log)
             results[name] = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "n_test_items",
                                                "trial_unit", "train_speakers_overlap", "at_threshold")}
             log(f"{name}: EER {m['eer']:.2%} over {m['n_target']} target / {m['n_nontarget']} non-target trials")
-    return operating_point, results
+    return operating_point, short, results
 
 
 def evaluate_verification_run(
@@ -275,9 +290,10 @@ def evaluate_verification_run(
     config = TrainConfig.from_dict(run.train_config)
     corpus = load_training_data(config, data_dir)
     val_clips = subsample(corpus.split("validation"), config.max_clips_per_split, config.seed)
-    operating_point, results = _threshold_and_evaluations(run, val_clips, config, evaluations, data_dir=data_dir,
-                                                          progress=progress, log=log)
-    metrics = {**run.read_json(METRICS), "operating_point": operating_point, "evaluations": results}
+    operating_point, short, results = _threshold_and_evaluations(run, val_clips, config, evaluations, data_dir=data_dir,
+                                                                 progress=progress, log=log)
+    metrics = {**run.read_json(METRICS), "operating_point": operating_point, "validation_short_recordings": short,
+               "evaluations": results}
     run.write_json(METRICS, metrics)
     return metrics
 

@@ -74,8 +74,8 @@ class TrainConfig:
         min_snr_db, max_snr_db: SNR range of the background noise ``augment="noise"`` adds (dB,
             whole-clip RMS; `tinyaudio.augment.recipes.noise_recipe`).
         tile_segment_p: ``augment="noise"``: probability that a copy is first cut to 0.3-0.7 s of
-            its speech, repeated to fill the clip (`tinyaudio.augment.TileSegment`; speaker
-            embeddings meet short recordings tiled this way).
+            its speech, repeated to fill the clip (`tinyaudio.augment.TileSegment`; for speaker
+            embeddings scored with ``fill="tile"``, `tinyaudio.runtime.speaker.windows`).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
