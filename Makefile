@@ -113,8 +113,11 @@ results: $(STAMP)
 	done
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic
 	$(BIN)/python benchmarks/listen_memory.py runs/stop_speech --minutes 60
-	# speaker verification on unseen voices (issue #16): trains ~40 min on 2 cores, then evaluates
+	# speaker verification on unseen voices (issue #16): trains 15-40 min each on 2 cores, then evaluates
 	$(BIN)/tinyaudio train $(SPEAKERS) --out runs/speaker_verification --overwrite
+	$(BIN)/tinyaudio train $(SPEAKERS) --seed 1 --out runs/speaker_verification_seed1 --overwrite
+	$(BIN)/python benchmarks/speaker_short_fill.py runs/speaker_verification
+	$(BIN)/python benchmarks/speaker_short_fill.py runs/speaker_verification_seed1
 	$(BIN)/tinyaudio train $(SPEAKERS) --tile-segment-p 0.5 --out runs/speaker_verification_tile --overwrite
 	$(BIN)/tinyaudio train $(SPEAKERS) --augment default --out runs/speaker_verification_default --overwrite
 	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset librispeech --enrol-split all --test-split all --per-file --no-s-norm --tag librispeech_utterances_cosine

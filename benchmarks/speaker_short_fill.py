@@ -42,7 +42,7 @@ def main(run_dir: str) -> None:
         if level is not None:
             embedder.noise_dbfs = level
         val = [100 * short_recording_eer(embedder, val_clips, seed=s)["eer"] for s in SEEDS]
-        test = verification_metrics(score_trials(embedder, enrolments, trials), targets)
+        test = verification_metrics(score_trials(embedder, enrolments, trials).scores, targets)
         name = f"{fill} {level:g} dBFS" if level is not None else fill
         spread = " / ".join(f"{v:.2f}" for v in val)
         print(f"{name:14s} {np.mean(val):20.2f}% ({spread}) {100 * test['eer']:8.2f}%", flush=True)
