@@ -73,10 +73,13 @@ results: $(STAMP)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_more_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
 	done; done
-	# the same with 600 and 1500 renderings a digit (seeds 0, 1), with cepstral mean normalisation, and fine-tuned from an 8 kHz Speech Commands model (seed 0)
+	# the same with 600 and 1500 renderings a digit (seeds 0, 1); with 600 and short clips centred on a noise floor, with cepstral mean normalisation, and fine-tuned from an 8 kHz Speech Commands model (seed 0)
 	for n in 600 1500; do for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic $$n --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_more$${n}_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
 	done; done; done
+	for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_centre --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_centre600_$$s --overwrite || exit 1; \
+	done
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features fsdd_mfcc --augment default --epochs 40 --out runs/sc12_8k --overwrite
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_cmn --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --out runs/fsdd_holdout_cmn_$$s --overwrite || exit 1; \

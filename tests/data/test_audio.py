@@ -80,3 +80,26 @@ def test_load_clips_skips_bad_only_when_asked(data_root, tmp_path):
     x, kept, bad = load_clips([*clips, bad_clip], 8000, 8000, skip_bad=True)
     assert x.shape == (3, 8000) and kept == clips
     assert [c.path for c, _ in bad] == [bad_path] and "cannot decode" in bad[0][1]
+
+
+def test_a_short_clip_is_centred_on_a_quiet_noise_floor_with_pad_centre(data_root):
+    from tinyaudio.data.audio import PAD_NOISE_DBFS
+    from tinyaudio.features import PRESETS
+
+    y = load_audio(data_root / "fsdd" / "recordings" / "7_george_0.wav", 8000)  # 0.64 s
+    assert len(y) == 5131
+    end, centre = fix_length(y, 8000), fix_length(y, 8000, pad="centre")
+    assert np.array_equal(end[:5131], y) and not end[5131:].any()
+    start = (8000 - 5131) // 2
+    floor = np.concatenate([centre[:start], centre[start + 5131 :]])
+    assert 20 * np.log10(np.sqrt(np.mean(floor ** 2))) == pytest.approx(PAD_NOISE_DBFS, abs=0.3)
+    np.testing.assert_allclose(centre[start : start + 5131], y, atol=0.005)
+    assert np.array_equal(centre, fix_length(y, 8000, pad="centre"))  # the same floor every time
+    assert np.array_equal(fix_length(y, 4000, pad="centre"), y[:4000])  # longer clips are cropped as before
+    with pytest.raises(ValueError, match=r"^pad='middle' is not one of \('end', 'centre'\)$"):
+        fix_length(y, 8000, pad="middle")
+    # the preset that uses it loads training clips that way
+    cfg = PRESETS["fsdd_mfcc_centre"]
+    clip = fsdd(data_root / "fsdd").clips[0]
+    (loaded,), _, _ = load_clips([clip], cfg.sample_rate, cfg.n_samples, pad=cfg.pad)
+    assert np.array_equal(loaded, fix_length(load_audio(clip.path, 8000), 8000, pad="centre"))

@@ -147,16 +147,42 @@ def window_levels(samples: np.ndarray, sample_rate: int, window_s: float, hop_s:
     return starts, 10.0 * np.log10(mean_power + 1e-12)
 
 
-def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
-    """Pad with trailing zeros or crop the tail so the clip has exactly ``n_samples``.
+#: How `fix_length` fills a clip shorter than ``n_samples``.
+PADS = ("end", "centre")
+#: RMS of the noise floor ``pad="centre"`` puts around a short clip, dBFS: a quiet room's level,
+#: the level around a word in a Speech Commands clip.
+PAD_NOISE_DBFS = -60.0
+
+
+def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end", noise_dbfs: float = PAD_NOISE_DBFS) -> np.ndarray:
+    """Crop the tail, or fill, so the clip has exactly ``n_samples``.
+
+    Args:
+        samples: float32 (n,).
+        n_samples: length wanted.
+        pad: for a shorter clip: ``"end"``, trailing zeros (digital silence); ``"centre"``, the
+            clip centred on white noise at ``noise_dbfs`` (the same seeded noise every time), so a
+            tightly trimmed recording (an FSDD digit) looks like a word recorded in a quiet room,
+            as a microphone delivers it.
+        noise_dbfs: RMS of the ``"centre"`` noise floor, dBFS.
 
     Returns:
         float32 array, shape (n_samples,).
+
+    Raises:
+        ValueError: ``pad`` is not one of `PADS`.
     """
     samples = np.asarray(samples, dtype=np.float32)
+    if pad not in PADS:
+        raise ValueError(f"pad={pad!r} is not one of {PADS}")
     if len(samples) >= n_samples:
         return samples[:n_samples]
-    return np.pad(samples, (0, n_samples - len(samples)))
+    if pad == "end":
+        return np.pad(samples, (0, n_samples - len(samples)))
+    out = np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * np.float32(10 ** (noise_dbfs / 20))
+    start = (n_samples - len(samples)) // 2
+    out[start : start + len(samples)] += samples
+    return out
 
 
 def check_audio(samples: object, *, name: str = "samples", ndim: tuple[int, ...] = (1,)) -> np.ndarray:

@@ -38,11 +38,11 @@ class Clip:
     offset: float = 0.0
     gain: float = 1.0
 
-    def load(self, sample_rate: int, n_samples: int) -> np.ndarray:
-        """Decode, resample and pad / crop to ``n_samples``; float32, shape (n_samples,)."""
+    def load(self, sample_rate: int, n_samples: int, *, pad: str = "end") -> np.ndarray:
+        """Decode, resample and pad / crop to ``n_samples`` (`fix_length` with ``pad``); float32, shape (n_samples,)."""
         duration = n_samples / sample_rate if self.offset else None
         samples = load_audio(self.path, sample_rate, offset=self.offset, duration=duration)
-        samples = fix_length(samples, n_samples)
+        samples = fix_length(samples, n_samples, pad=pad)
         return samples * np.float32(self.gain) if self.gain != 1.0 else samples
 
 
@@ -113,13 +113,15 @@ def stable_split(key: str, validation_percent: float, test_percent: float, *, sa
 
 
 def load_clips(
-    clips: Sequence[Clip], sample_rate: int, n_samples: int, *, skip_bad: bool = False, progress: bool = False
+    clips: Sequence[Clip], sample_rate: int, n_samples: int, *, skip_bad: bool = False, progress: bool = False,
+    pad: str = "end",
 ) -> tuple[np.ndarray, list[Clip], list[tuple[Clip, str]]]:
     """Decode many clips into one array.
 
     Args:
         clips: clips to read.
         sample_rate: Hz; n_samples: samples per clip after pad / crop.
+        pad: how a shorter clip is filled (`tinyaudio.data.audio.fix_length`).
         skip_bad: if True, a clip that raises `AudioError` is left out and reported;
             if False (default) the first bad clip raises.
 
@@ -140,7 +142,7 @@ def load_clips(
         items = track(clips, description="decoding audio", transient=True)
     for clip in items:
         try:
-            out[len(kept)] = clip.load(sample_rate, n_samples)
+            out[len(kept)] = clip.load(sample_rate, n_samples, pad=pad)
         except AudioError as exc:
             if not skip_bad:
                 raise

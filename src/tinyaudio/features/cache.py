@@ -59,7 +59,8 @@ def dataset_features(
             kept_set = set(kept_idx.tolist())
             bad = [(c, str(m)) for c, m in zip([c for i, c in enumerate(clips) if i not in kept_set], data["bad"])]
             return data["features"], kept, bad
-    samples, kept, bad = load_clips(clips, config.sample_rate, config.n_samples, skip_bad=skip_bad, progress=progress)
+    samples, kept, bad = load_clips(clips, config.sample_rate, config.n_samples, skip_bad=skip_bad, progress=progress,
+                                    pad=config.pad)
     features = compute_features_batch(samples, config, progress=progress)
     index = {id(c): i for i, c in enumerate(clips)}
     buf = io.BytesIO()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tinyaudio._io import dataclass_from_dict, write_text_atomic
+from tinyaudio.data.audio import PADS
 from tinyaudio.features.filters import mel_filterbank
 from tinyaudio.errors import ConfigError, ConfigMismatchError
 
@@ -74,7 +75,7 @@ class FeatureConfig:
             ``power=1.0`` for mfcc / logmel, ``top_db=None``, ``normalization="none"``) and
             the ``cmsisdsp`` package (``tinyaudio[mcu]``) to compute features.
         sample_rate: Hz; audio is resampled to it on load.
-        clip_duration: seconds; every clip is padded with zeros or cropped to
+        clip_duration: seconds; every clip is padded (``pad``) or cropped to
             ``round(clip_duration * sample_rate)`` samples.
         n_fft: FFT size in samples (zero-padded past ``win_length``).
         win_length: analysis window in samples, centred in the ``n_fft`` frame as librosa does.
@@ -95,6 +96,10 @@ class FeatureConfig:
             ``"cmn"`` (subtract each coefficient's mean over the clip's active frames only:
             cepstral mean normalisation, which removes a fixed microphone response and the gain;
             `tinyaudio.features.extract.frames_to_features`).
+        pad: how a clip shorter than ``clip_duration`` is filled (`tinyaudio.data.audio.fix_length`):
+            ``"end"``, trailing zeros; ``"centre"``, centred on a -60 dBFS noise floor (tightly
+            trimmed recordings such as FSDD's digits then look like words from a microphone).
+            Streaming audio is never padded, so this only concerns whole clips.
 
     Source: parameter names and defaults follow ``librosa.feature`` (0.11); the Hello Edge
     49 x 10 MFCC layout is from Zhang et al. 2017, "Hello Edge: Keyword Spotting on
@@ -117,6 +122,7 @@ class FeatureConfig:
     log_floor: float = 1e-10
     top_db: float | None = None
     normalization: str = "none"
+    pad: str = "end"
 
     def __post_init__(self) -> None:
         problems = []
@@ -126,6 +132,8 @@ class FeatureConfig:
             problems.append(f"window={self.window!r} is not one of {_WINDOWS}")
         if self.normalization not in _NORMALIZATIONS:
             problems.append(f"normalization={self.normalization!r} is not one of {_NORMALIZATIONS}")
+        if self.pad not in PADS:
+            problems.append(f"pad={self.pad!r} is not one of {PADS}")
         if self.sample_rate <= 0 or self.clip_duration <= 0:
             problems.append("sample_rate and clip_duration must be positive")
         if not 0 < self.win_length <= self.n_fft:
@@ -290,6 +298,12 @@ PRESETS: dict[str, FeatureConfig] = {
     "fsdd_mfcc_cmn": FeatureConfig(
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, normalization="cmn",
+    ),
+    # fsdd_mfcc with every short clip centred on a quiet noise floor instead of followed by zeros
+    # (FSDD's digits are trimmed tight; a microphone never delivers digital silence; issue #15).
+    "fsdd_mfcc_centre": FeatureConfig(
+        kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
+        hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, pad="centre",
     ),
     # Float twin of mfcc_q15_49x10 (same fields, kind "mfcc") for the q15-vs-float comparison -> (49, 10).
     "mfcc_512_49x10": FeatureConfig(

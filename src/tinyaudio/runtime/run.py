@@ -106,8 +106,9 @@ class Classifier:
         return out
 
     def features_of(self, samples: np.ndarray) -> np.ndarray:
-        """Features of one decoded clip: pad / crop to the clip length, then the frontend."""
-        return compute_features(fix_length(samples, self.feature_config.n_samples), self.feature_config)
+        """Features of one decoded clip: pad (as the run's ``feature_config.pad``) / crop to the clip length, then the frontend."""
+        cfg = self.feature_config
+        return compute_features(fix_length(samples, cfg.n_samples, pad=cfg.pad), cfg)
 
     def predict_files(self, paths: Sequence[str | os.PathLike], *, hop_s: float = 0.25) -> list[Prediction]:
         """Classify audio files (any rate; resampled to ``feature_config.sample_rate``).

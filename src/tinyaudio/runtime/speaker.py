@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from tinyaudio._io import write_text_atomic
-from tinyaudio.data.audio import load_audio, window_levels
+from tinyaudio.data.audio import PAD_NOISE_DBFS, fix_length, load_audio, window_levels
 from tinyaudio.errors import TinyAudioError
 from tinyaudio.features.extract import compute_features
 from tinyaudio.runtime.litert import TFLiteModel
@@ -39,7 +39,7 @@ SHORT_FILLS = ("noise", "tile", "zero")
 SHORT_FILL = "noise"
 #: Level of the noise floor a short recording is centred on (RMS, dBFS): a quiet room's, the level
 #: around a word in a recording such as a Speech Commands clip (`SPEECH_FLOOR_DBFS` is 15 dB above).
-FILL_NOISE_DBFS = -60.0
+FILL_NOISE_DBFS = PAD_NOISE_DBFS
 
 
 def _check_fill(fill: str) -> str:
@@ -77,11 +77,11 @@ def windows(samples: np.ndarray, n_samples: int, *, fill: str = SHORT_FILL, nois
     if len(samples) < n_samples:
         if fill == "tile":
             return np.tile(samples, -(-n_samples // len(samples)))[None, :n_samples]
-        out = np.zeros(n_samples, dtype=np.float32)
         if fill == "noise":
-            out += np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * np.float32(10 ** (noise_dbfs / 20))
+            return fix_length(samples, n_samples, pad="centre", noise_dbfs=noise_dbfs)[None]
+        out = np.zeros(n_samples, dtype=np.float32)
         start = (n_samples - len(samples)) // 2
-        out[start : start + len(samples)] += samples
+        out[start : start + len(samples)] = samples
         return out[None]
     starts = list(range(0, len(samples) - n_samples + 1, n_samples))
     if len(samples) - (starts[-1] + n_samples) >= n_samples // 2:

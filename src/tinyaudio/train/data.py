@@ -219,7 +219,8 @@ def augmented_copies(config: TrainConfig, dataset: Dataset, clips: list[Clip], f
     Returns:
         ``(x, y)``: float32 (n * copies, n_frames, n_features, 1) and int64 labels.
     """
-    samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True)
+    samples, kept, _ = load_clips(clips, feature_config.sample_rate, feature_config.n_samples, skip_bad=True,
+                                  pad=feature_config.pad)
     sr = feature_config.sample_rate
     spec = None
     if config.augment == "default":
