@@ -370,7 +370,8 @@ def speaker_eval(
                   + ", ".join(f"{v:.3f} (p_target {p})" for p, v in m["min_dcf"].items()))
     at = m["at_threshold"]
     if at is not None:
-        short = f" ({at['short_threshold']:.3f} for {at['short_trials']} short tests)" if at["short_trials"] else ""
+        short = (f" ({at['short_threshold']:.3f} for {at['short_trials']} short tests)"
+                 if at["short_trials"] and at["short_threshold"] != at["threshold"] else "")
         console.print(f"at the run's threshold {at['threshold']:.3f}{short}: {at['false_accepts']} false accepts, "
                       f"{at['false_rejects']} false rejects")
     console.print(f"trials: {run_dir / m['trials_file']}  DET: {run_dir / m['det_png'] if 'det_png' in m else '-'}")
