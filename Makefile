@@ -110,6 +110,7 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train $(STOP) $(HARD) --out runs/stop_hardneg --overwrite
 	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --out runs/stop_synthetic --overwrite
 	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --seed 1 --out runs/stop_synthetic_seed1 --overwrite
+	$(BIN)/tinyaudio train $(STOP) $(HARD) --no-real-positives --seed 2 --out runs/stop_synthetic_seed2 --overwrite
 	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic; do \
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
