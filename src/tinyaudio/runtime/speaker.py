@@ -58,8 +58,9 @@ def windows(samples: np.ndarray, n_samples: int, *, fill: str = SHORT_FILL, nois
             noise at ``noise_dbfs``, the same seeded noise every time, so a short digit looks like
             a word recorded in a quiet room, as the training clips do), ``"tile"`` (repeated) or
             ``"zero"`` (centred on digital silence). ``"noise"`` was chosen on validation speakers'
-            short recordings (``benchmarks/speaker_short_fill.py``; docs/speakers.md): EER 16.2 %
-            against 25.3 % tiled and 27.3 % zero-filled.
+            short recordings (``benchmarks/speaker_short_fill.py``; docs/speakers.md): EER 15.3 /
+            13.6 % for the two verification runs, against 19.1 / 20.6 % tiled and 23.2 / 22.4 %
+            zero-filled.
         noise_dbfs: RMS of the ``"noise"`` fill, dBFS.
 
     Returns:
