@@ -119,13 +119,18 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/listen_memory.py runs/stop_speech --minutes 60
 	# speaker verification on unseen voices (issue #16): trains 15-40 min each on 2 cores, then evaluates
 	$(BIN)/tinyaudio train $(SPEAKERS) --out runs/speaker_verification --overwrite
-	$(BIN)/tinyaudio train $(SPEAKERS) --seed 1 --out runs/speaker_verification_seed1 --overwrite
-	$(BIN)/python benchmarks/speaker_short_fill.py runs/speaker_verification
-	$(BIN)/python benchmarks/speaker_short_fill.py runs/speaker_verification_seed1
+	for s in 1 2; do \
+	  $(BIN)/tinyaudio train $(SPEAKERS) --seed $$s --out runs/speaker_verification_seed$$s --overwrite || exit 1; \
+	done
+	for r in speaker_verification speaker_verification_seed1 speaker_verification_seed2; do \
+	  $(BIN)/python benchmarks/speaker_short_fill.py runs/$$r || exit 1; \
+	done
 	$(BIN)/tinyaudio train $(SPEAKERS) --tile-segment-p 0.5 --out runs/speaker_verification_tile --overwrite
 	$(BIN)/tinyaudio train $(SPEAKERS) --augment default --out runs/speaker_verification_default --overwrite
-	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset librispeech --enrol-split all --test-split all --per-file --no-s-norm --tag librispeech_utterances_cosine
-	$(BIN)/tinyaudio speaker-eval runs/speaker_verification --dataset fsdd --no-s-norm --tag fsdd_cosine
+	for r in speaker_verification speaker_verification_seed1; do \
+	  $(BIN)/tinyaudio speaker-eval runs/$$r --dataset librispeech --enrol-split all --test-split all --per-file --no-s-norm --tag librispeech_utterances_cosine || exit 1; \
+	  $(BIN)/tinyaudio speaker-eval runs/$$r --dataset fsdd --no-s-norm --tag fsdd_cosine || exit 1; \
+	done
 	$(BIN)/python benchmarks/speaker_embedding.py runs/speaker_verification
 	$(BIN)/python benchmarks/speaker_latency.py runs/speaker_verification
 	$(BIN)/tinyaudio train --dataset fsdd --task speaker --model ds_cnn --features fsdd_mfcc --out runs/fsdd_speaker --overwrite
