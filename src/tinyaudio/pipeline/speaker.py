@@ -245,17 +245,17 @@ def _threshold_and_evaluations(
     scores = score_trials(embedder, enrolments, trials).scores
     operating_point = threshold_at_false_accept_rate(scores, np.array([t for _, _, t in trials]),
                                                      config.target_false_accept_rate)
-    m = short_recording_eer(embedder, val_clips, seed=config.seed, false_accept_rate=config.target_false_accept_rate)
-    short = {k: m[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "fill", "mean_recording_s", "operating_point")}
+    short = short_recording_eer(embedder, val_clips, seed=config.seed, false_accept_rate=config.target_false_accept_rate)
+    short = {k: short[k] for k in ("eer", "min_dcf", "n_target", "n_nontarget", "fill", "mean_recording_s", "operating_point")}
     operating_point.update(chosen_on=f"validation speakers ({len(enrolments)}; enrolment up to 10 s, 1 s tests)",
-                           n_trials=len(trials), scoring="s-norm", short_threshold=m["operating_point"]["threshold"],
-                           short_chosen_on=f"the same speakers' short recordings ({m['mean_recording_s']:.2f} s on average, "
-                                           f"fill {m['fill']!r}), for tests shorter than the window")
+                           n_trials=len(trials), scoring="s-norm", short_threshold=short["operating_point"]["threshold"],
+                           short_chosen_on=f"the same speakers' short recordings ({short['mean_recording_s']:.2f} s on average, "
+                                           f"fill {short['fill']!r}), for tests shorter than the window")
     run.write_json(SPEAKER_EVAL, {**operating_point, "from": "validation speakers"})
     log(f"threshold {operating_point['threshold']:.3f} (s-norm; {operating_point['short_threshold']:.3f} for a recording "
         f"shorter than the window) for a {config.target_false_accept_rate:.1%} false-accept rate on validation speakers; "
         f"their false-reject rate there {operating_point['false_reject_rate']:.1%} "
-        f"({m['operating_point']['false_reject_rate']:.1%} short)")
+        f"({short['operating_point']['false_reject_rate']:.1%} short)")
     log(f"validation speakers, short recordings ({short['mean_recording_s']:.2f} s, fill {short['fill']!r}): "
         f"EER {short['eer']:.2%}")
     results: dict[str, dict[str, Any]] = {}

@@ -334,11 +334,14 @@ def verify(
         raise TinyAudioError(f"{name!r} is not enrolled; enrolled: {sorted(speakers) or 'nobody'} (use `tinyaudio enroll`)")
     embedder = embedder or SpeakerEmbedder(run_dir)
     ref = np.asarray(speakers[name]["embedding"], dtype=np.float32)
+    # {is the recording short: its threshold}, read from the run once
+    thresholds = ({s: default_threshold(run_dir, short=s) for s in (False, True)} if threshold is None
+                  else dict.fromkeys((False, True), float(threshold)))
     out = []
     for p in paths:
         samples = load_audio(p, embedder.feature_config.sample_rate)
         score = embedder.score(ref, embedder.embed(samples))
-        t = default_threshold(run_dir, short=embedder.is_short(samples)) if threshold is None else float(threshold)
+        t = thresholds[embedder.is_short(samples)]
         out.append(Verification(str(p), name, score, t, score >= t))
     return out
 
