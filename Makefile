@@ -66,6 +66,17 @@ results: $(STAMP)
 	for part in speed shift room channel noise gain specaugment; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker george --model ds_cnn --features fsdd_mfcc --augment default --augment-off $$part --epochs 15 --out runs/fsdd_holdout_george_no_$$part --overwrite || exit 1; \
 	done
+	# issue #15: the default policy's ablation on Speech Commands' speaker-disjoint 12-class split, three seeds (python benchmarks/sc12_ablation.py)
+	for seed in 0 1 2; do \
+	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment default --seed $$seed --out runs/sc12_ablation/default_seed$$seed --overwrite || exit 1; \
+	  for part in speed shift room channel noise gain specaugment; do \
+	    $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment default --augment-off $$part --seed $$seed --out runs/sc12_ablation/no_$${part}_seed$$seed --overwrite || exit 1; \
+	  done; \
+	  for a in noise none; do \
+	    $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment $$a --seed $$seed --out runs/sc12_ablation/only_$${a}_seed$$seed --overwrite || exit 1; \
+	  done; \
+	done
+	$(BIN)/python benchmarks/sc12_ablation.py runs/sc12_ablation
 	# issue #15: more voices: TTS renderings of every digit, then Speech Commands' digits too (python benchmarks/fsdd_loso.py runs)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --seed $$seed --out runs/fsdd_holdout_synth_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
