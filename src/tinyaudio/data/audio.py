@@ -154,7 +154,8 @@ PADS = ("end", "centre")
 PAD_NOISE_DBFS = -60.0
 
 
-def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end", noise_dbfs: float = PAD_NOISE_DBFS) -> np.ndarray:
+def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end",
+               noise_dbfs: float | None = PAD_NOISE_DBFS) -> np.ndarray:
     """Crop the tail, or fill, so the clip has exactly ``n_samples``.
 
     Args:
@@ -164,7 +165,7 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end", noise_d
             clip centred on white noise at ``noise_dbfs`` (the same seeded noise every time), so a
             tightly trimmed recording (an FSDD digit) looks like a word recorded in a quiet room,
             as a microphone delivers it.
-        noise_dbfs: RMS of the ``"centre"`` noise floor, dBFS.
+        noise_dbfs: RMS of the ``"centre"`` noise floor, dBFS; None centres the clip on digital silence.
 
     Returns:
         float32 array, shape (n_samples,).
@@ -179,7 +180,8 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end", noise_d
         return samples[:n_samples]
     if pad == "end":
         return np.pad(samples, (0, n_samples - len(samples)))
-    out = np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * np.float32(10 ** (noise_dbfs / 20))
+    out = (np.zeros(n_samples, dtype=np.float32) if noise_dbfs is None else
+           np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * np.float32(10 ** (noise_dbfs / 20)))
     start = (n_samples - len(samples)) // 2
     out[start : start + len(samples)] += samples
     return out

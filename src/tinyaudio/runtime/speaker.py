@@ -78,12 +78,7 @@ def windows(samples: np.ndarray, n_samples: int, *, fill: str = SHORT_FILL, nois
     if len(samples) < n_samples:
         if fill == "tile":
             return np.tile(samples, -(-n_samples // len(samples)))[None, :n_samples]
-        if fill == "noise":
-            return fix_length(samples, n_samples, pad="centre", noise_dbfs=noise_dbfs)[None]
-        out = np.zeros(n_samples, dtype=np.float32)
-        start = (n_samples - len(samples)) // 2
-        out[start : start + len(samples)] = samples
-        return out[None]
+        return fix_length(samples, n_samples, pad="centre", noise_dbfs=noise_dbfs if fill == "noise" else None)[None]
     starts = list(range(0, len(samples) - n_samples + 1, n_samples))
     if len(samples) - (starts[-1] + n_samples) >= n_samples // 2:
         starts.append(len(samples) - n_samples)
