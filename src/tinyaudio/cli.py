@@ -123,6 +123,10 @@ def train(
     freeze_backbone_epochs: int = typer.Option(20, help="Transfer stage 1: head only, backbone frozen."),
     fine_tune_epochs: int = typer.Option(20, help="Transfer stage 2: everything trainable at --fine-tune-lr."),
     fine_tune_lr: float = typer.Option(1e-4, help="Transfer stage 2 learning rate."),
+    teacher: Optional[List[Path]] = typer.Option(None, "--teacher", help="Distil from this run folder: same classes and "
+                                                 "audio, any features (knowledge distillation); repeat for an ensemble."),
+    distill_alpha: float = typer.Option(0.5, help="--teacher: weight of the labels (1 - alpha: of the teacher)."),
+    distill_temperature: float = typer.Option(4.0, help="--teacher: softening temperature T of both models' outputs."),
     qat: bool = typer.Option(False, "--qat", help="Also quantization-aware fine-tune and write model_int8_qat.tflite."),
     qat_epochs: int = typer.Option(10, help="QAT epochs (early stopping)."),
     target_max_fpr: Optional[float] = typer.Option(None, help="Binary detectors: threshold with at most this validation FPR."),
@@ -157,6 +161,7 @@ def train(
         speech_negatives=speech_negatives, speech_corpora=speech_corpora, synthetic=synthetic,
         synthetic_near_misses=synthetic_near_misses, extra_speakers=extra_speakers, real_positives=real_positives, max_clips_per_split=max_clips_per_split, skip_bad=skip_bad, base=str(base) if base else None,
         freeze_backbone_epochs=freeze_backbone_epochs, fine_tune_epochs=fine_tune_epochs, fine_tune_lr=fine_tune_lr,
+        teacher=",".join(map(str, teacher)) if teacher else None, distill_alpha=distill_alpha, distill_temperature=distill_temperature,
         qat=qat, qat_epochs=qat_epochs, target_max_fpr=target_max_fpr, target_min_recall=target_min_recall,
     )
     metrics = run_training(config, out, data_dir=data_dir, overwrite=overwrite, log=console.print, verbose=2 if verbose else 1)
@@ -717,6 +722,8 @@ def search_command(
     augment: str = typer.Option("noise", help="Augmentation of every trial: none | noise | default."),
     seed: int = typer.Option(0),
     max_clips_per_split: Optional[int] = typer.Option(None, min=1, help="Subsample each split (quick searches)."),
+    teacher: Optional[List[Path]] = typer.Option(None, "--teacher", help="Every trial distils from this run folder "
+                                                 "(see train --teacher; repeat for an ensemble)."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to run on (ray://HOST:PORT or HOST:PORT); "
                                           "default: Ray in this process, one trial per core."),
     data_dir: Optional[Path] = DataDir,
@@ -733,7 +740,8 @@ def search_command(
         raise ConfigError(f"--cpu {cpu!r} is not one of {', '.join(CPUS)}")
     settings = SearchSettings(dataset=dataset, budget=Budget(cpu=cpu, max_arena=max_arena, max_flash=max_flash, max_ms=max_ms),
                               trials=trials, epochs=epochs, grace_epochs=grace_epochs, augment=augment, seed=seed,
-                              max_clips_per_split=max_clips_per_split)
+                              max_clips_per_split=max_clips_per_split,
+                              teacher=",".join(str(RunFolder.open(t).path.resolve()) for t in teacher) if teacher else None)
     search(settings, resume or out, address=address, resume=resume is not None, data_dir=data_dir,
            log=lambda line: console.print(line, highlight=False, markup=False))
 

@@ -85,6 +85,12 @@ CASES = [
     ("train-patience", "train --out {root}/n19 --patience 0", "patience=0 must be a whole number >= 1"),
     ("train-monitor", "train --out {root}/n20 --monitor val_f1", "monitor='val_f1' is not one of"),
     ("train-augment-copies", "train --out {root}/n21 --augment-copies 0", "augment_copies=0 must be a whole number >= 1"),
+    ("train-teacher-classes", "train --out {root}/n23 --dataset {words} --teacher {run} --epochs 1", "are not this run's ['no', 'yes']; distil from a run trained on the same dataset and classes"),
+    ("train-teacher-audio", "train --out {root}/n24 --features mfcc_49x10 --teacher {run} --epochs 1",
+     "the teacher hears other audio: sample_rate 8000 (this run 16000); distil from a run with the same sample_rate"),
+    ("train-teacher-keyword", "train --out {root}/n25 --keyword 7 --teacher {run}", "teacher distils a multi-class word model trained from scratch"),
+    ("train-teacher-missing", "train --out {root}/n26 --teacher {root}/nope --epochs 1", "nope"),
+    ("train-distill-alpha", "train --out {root}/n27 --teacher {run} --distill-alpha 2", "distill_alpha=2.0 must be in [0, 1]"),
     # predict / evaluate
     ("predict-no-run", "predict {root}/nope {wav}", "nope"),
     ("predict-no-labels", "predict {root}/no_labels {wav}", "labels.txt: missing"),
@@ -138,6 +144,7 @@ CASES = [
     ("search-resume-foreign", "search --resume {root}/notasearch", "search.json: not the settings of a tinyaudio search"),
     ("search-out-and-resume", "search --out {root}/s2 --resume {root}/s3", "give --out DIR for a new search or --resume DIR"),
     ("search-cpu", "search --out {root}/s4 --cpu m0", "--cpu 'm0' is not one of cortex-m0plus"),
+    ("search-teacher-classes", "search --out {root}/s5 --teacher {run}", "are not this run's ['_silence_'"),
     ("train-width-multiplier", "train --out {root}/n22 --model cnn3 --width-multiplier 0.5", "width_multiplier / depth_multiplier scale"),
     ("codegen-missing", "codegen {root}/missing.tflite --out {root}/c2", "missing.tflite"),
     # step-model: a model that does not stream, or no run at all

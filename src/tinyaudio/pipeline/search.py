@@ -234,6 +234,8 @@ class SearchSettings:
         epochs: most epochs of one trial (ASHA's ``max_t``); grace_epochs: ASHA's grace period.
         augment: `TrainConfig.augment` of every trial; seed: the sampler's and every trial's seed.
         max_clips_per_split: subsample each split (quick searches and tests).
+        teacher: run folder(s), comma-separated, every trial distils from (`TrainConfig.teacher`;
+            any features, so wide models teach the whole space), or None.
         cpus_per_trial: Ray resources of one trial (one trial per core by default).
     """
 
@@ -245,6 +247,7 @@ class SearchSettings:
     augment: str = "noise"
     seed: int = 0
     max_clips_per_split: int | None = None
+    teacher: str | None = None
     cpus_per_trial: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,7 +365,7 @@ def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_
                          width_multiplier=float(params["width_multiplier"]),
                          depth_multiplier=float(params["depth_multiplier"]), epochs=settings.epochs,
                          augment=settings.augment, seed=settings.seed, monitor="val_accuracy",
-                         max_clips_per_split=settings.max_clips_per_split)
+                         max_clips_per_split=settings.max_clips_per_split, teacher=settings.teacher)
     best = {"val_accuracy": 0.0}
 
     class Report(keras.callbacks.Callback):
@@ -384,12 +387,6 @@ def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_
     # never stops a trial between its last epoch and its run folder.
     tune.report({**base, **trained.to_dict(), "val_accuracy": best["val_accuracy"], "epoch": settings.epochs + 1,
                  "epochs_run": metrics["epochs_run"], "run": str(run_dir), "trained": True})
-
-
-def _n_outputs(dataset: str, data_dir: str | None) -> int:
-    from tinyaudio.data import load_dataset
-
-    return len(load_dataset(dataset, data_dir).labels)
 
 
 def search(settings: SearchSettings, out_dir: str | os.PathLike, *, address: str | None = None,
@@ -431,8 +428,17 @@ def search(settings: SearchSettings, out_dir: str | os.PathLike, *, address: str
     else:
         check_output_folder(out, overwrite=False, what="search folder")
     data = str(data_dir) if data_dir else os.environ.get("TINYAUDIO_DATA") or None
-    n_outputs = _n_outputs(settings.dataset, data)
+    from tinyaudio.data import load_dataset
+
+    labels = list(load_dataset(settings.dataset, data).labels)
+    n_outputs = len(labels)
     priced = check_budget_feasible(settings.budget, n_outputs)
+    if settings.teacher:  # a teacher of other classes or other audio is refused before any trial
+        from tinyaudio.pipeline.train import check_teacher
+        from tinyaudio.runtime.run_folder import FEATURE_CONFIG, KERAS_MODEL, LABELS, RunFolder
+
+        for path in settings.teacher.split(","):
+            check_teacher(RunFolder.open(path, need=(KERAS_MODEL, FEATURE_CONFIG, LABELS)), labels, feature_config(priced[0][0]))
     log(f"smallest configuration: {describe(priced[0][0])}: {priced[0][1].ms:.2f} ms, arena {priced[0][1].arena_size} B")
     if not resume:
         out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinyaudio._io import foreign_entries
-from tinyaudio.errors import RunFolderError, TinyAudioError
+from tinyaudio.errors import ConfigError, RunFolderError, TinyAudioError
 from tinyaudio.export import to_c_array
 from tinyaudio.evaluate.classify import test_metrics, validation_metrics
 from tinyaudio.evaluate.threshold import operating_point
@@ -17,7 +17,7 @@ from tinyaudio.features.config import FeatureConfig
 from tinyaudio.models import build_model, count_macs, scaled_kwargs
 from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 from tinyaudio.quantize.silence import quiet_converter
-from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, METRICS, STEP_SPEC, RunFolder
+from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, LABELS, METRICS, STEP_SPEC, RunFolder
 from tinyaudio.train.config import SPEAKER_CORPUS, TrainConfig
 from tinyaudio.train.data import load_training_data, split_arrays
 from tinyaudio.train.fit import class_weights, fit, loss_name, set_seeds
@@ -56,15 +56,21 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
     RunFolder.check_target(out_dir, overwrite=overwrite)
     started = time.time()
     base = RunFolder.open(config.base, need=(KERAS_MODEL, FEATURE_CONFIG)) if config.base else None
+    teachers = [RunFolder.open(path, need=(KERAS_MODEL, FEATURE_CONFIG, LABELS)) for path in config.teachers]
     feature_config = base.feature_config if base else FeatureConfig.load(config.features)
     dataset = load_training_data(config, data_dir)
     labels = list(dataset.labels)
+    for teacher in teachers:
+        check_teacher(teacher, labels, feature_config)
     splits, skipped = split_arrays(config, dataset, feature_config, progress=verbose > 0, log=log)
     train_set, val = splits["train"], splits["validation"]
     n_outputs = 1 if config.keyword else len(labels)
     weights = class_weights(train_set.y, len(labels), config.class_weights)
+    teacher_probs = teacher_probabilities(teachers, config, dataset, splits, feature_config,
+                                          progress=verbose > 0) if teachers else None
     set_seeds(config.seed)
-    model, history, transfer_info = _fit_model(config, base, train_set, val, n_outputs, weights, verbose, callbacks)
+    model, history, transfer_info = _fit_model(config, base, train_set, val, n_outputs, weights, verbose, callbacks,
+                                               teacher_probs)
     qat_model, qat_history = None, None
     if config.qat:
         from tinyaudio.quantize.qat import fine_tune_qat
@@ -110,6 +116,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             from tinyaudio.augment.recipes import default_policy
 
             metrics["augment_policy"] = default_policy(config.augment_off)
+        if teacher_probs is not None:
+            metrics["distillation"] = {
+                "teachers": [str(t.path) for t in teachers], "alpha": config.distill_alpha, "temperature": config.distill_temperature,
+                **{f"teacher_{name}_accuracy": round(float(np.mean(teacher_probs[name].argmax(axis=1) == split.y)), 4)
+                   for name, split in (("train", train_set), ("validation", val))}}
         if transfer_info is not None:
             metrics["transfer"] = {"base": str(base.path), "base_labels": len(base.labels), **transfer_info}
         if qat_history is not None:
@@ -223,9 +234,60 @@ def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray | None, max_frame
     return out
 
 
+def check_teacher(teacher: RunFolder, labels: list[str], feature_config: FeatureConfig) -> None:
+    """Refuse a teacher run that cannot label this run's examples: other classes (or their order),
+    or features of other audio (sample rate, clip length, padding; the features themselves may differ).
+
+    Raises:
+        ConfigError: naming the teacher run folder and what differs.
+    """
+    if teacher.labels != labels:
+        raise ConfigError(f"{teacher.path}: the teacher's classes {teacher.labels} are not this run's {labels}; "
+                          "distil from a run trained on the same dataset and classes")
+    mine, theirs = feature_config, teacher.feature_config
+    fields = ("sample_rate", "clip_duration", "pad")
+    if any(getattr(mine, f) != getattr(theirs, f) for f in fields):
+        heard = ", ".join(f"{f} {getattr(theirs, f)!r} (this run {getattr(mine, f)!r})" for f in fields
+                          if getattr(mine, f) != getattr(theirs, f))
+        raise ConfigError(f"{teacher.path}: the teacher hears other audio: {heard}; distil from a run with the same "
+                          "sample_rate, clip_duration and pad")
+
+
+def teacher_probabilities(teachers: list[RunFolder], config: TrainConfig, dataset, splits: dict,
+                          feature_config: FeatureConfig, *, progress: bool = False) -> dict[str, np.ndarray]:
+    """The teachers' class probabilities on the train (originals, then augmented copies) and
+    validation examples, float32 (n, n_classes) each: their Keras models' outputs, averaged over
+    the teachers (an ensemble teacher).
+
+    Each teacher sees the same audio through its own features: this run's arrays when the feature
+    configs are equal, else its features computed from the same clips and the same seeded
+    augmented copies (`tinyaudio.train.data.augmented_copies`). The test split is never shown to them.
+    """
+    import keras
+
+    from tinyaudio.features.cache import dataset_features
+    from tinyaudio.train.data import augmented_copies
+
+    out = {name: np.zeros((len(splits[name].y), len(dataset.labels)), dtype=np.float32) for name in ("train", "validation")}
+    for teacher in teachers:
+        model = keras.models.load_model(teacher.file(KERAS_MODEL))
+        theirs = teacher.feature_config
+        for name in out:
+            split = splits[name]
+            if theirs.to_dict() == feature_config.to_dict():
+                x = split.x
+            else:
+                x = dataset_features(split.clips, theirs, skip_bad=True, progress=progress)[0][..., None]
+                if name == "train" and config.augment != "none":
+                    x = np.concatenate([x, augmented_copies(config, dataset, split.clips, theirs, progress=progress)[0]])
+            out[name] += model.predict(x, batch_size=256, verbose=0) / len(teachers)
+    return out
+
+
 def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int,
-               callbacks: tuple = ()):
-    """The trained Keras model, its history and (transfer) the two stages' info."""
+               callbacks: tuple = (), teacher_probs: dict[str, np.ndarray] | None = None):
+    """The trained Keras model, its history and (transfer) the two stages' info; with
+    ``teacher_probs`` (`teacher_probabilities`) the student learns from them too (`tinyaudio.train.distill`)."""
     import keras
 
     if base is not None:
@@ -240,10 +302,22 @@ def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_ou
     extra = {"mean": float(x.mean()), "variance": float(x.var())} if config.model == "cnn_resize32" else {}
     extra.update(scaled_kwargs(config.model, config.width_multiplier, config.depth_multiplier))
     model = build_model(config.model, x.shape[1:], n_outputs, **extra)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss_name(n_outputs), metrics=["accuracy"])
-    history = fit(model, x, train_set.y, (val.x, val.y), epochs=config.epochs, batch_size=config.batch_size,
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    y, validation, sample_weight = train_set.y, (val.x, val.y), None
+    if teacher_probs is None:
+        model.compile(optimizer=optimizer, loss=loss_name(n_outputs), metrics=["accuracy"])
+    else:
+        from tinyaudio.train.distill import distillation_loss, pack_targets, packed_accuracy, soft_targets
+
+        t = config.distill_temperature
+        y = pack_targets(train_set.y, soft_targets(teacher_probs["train"], t))
+        validation = (val.x, pack_targets(val.y, soft_targets(teacher_probs["validation"], t)))
+        sample_weight = np.array([weights[int(c)] for c in train_set.y], dtype=np.float32) if weights else None
+        weights = None  # Keras cannot read a class from packed targets: the same weights go per row
+        model.compile(optimizer=optimizer, loss=distillation_loss(config.distill_alpha, t), metrics=[packed_accuracy()])
+    history = fit(model, x, y, validation, epochs=config.epochs, batch_size=config.batch_size,
                   patience=config.patience, monitor=config.monitor, halve_lr=True, class_weight=weights,
-                  verbose=verbose, description=f"training {config.model}", callbacks=callbacks)
+                  sample_weight=sample_weight, verbose=verbose, description=f"training {config.model}", callbacks=callbacks)
     return model, history, None
 
 

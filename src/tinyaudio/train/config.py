@@ -83,6 +83,12 @@ class TrainConfig:
             head, its feature config (``features`` is then ignored); stage 1 trains the new
             head for up to ``freeze_backbone_epochs`` at ``learning_rate`` (decaying), stage 2
             everything for up to ``fine_tune_epochs`` at ``fine_tune_lr``.
+        teacher: run folder of a trained multi-class model with the same classes, sample rate,
+            clip length and padding (its features may differ), or several, comma-separated (their
+            probabilities averaged: an ensemble teacher): the student learns from the softened
+            probabilities as well as the labels (knowledge distillation, `tinyaudio.train.distill`). distill_alpha: weight of the labels' cross-entropy
+            (1 - alpha goes to the teacher's); distill_temperature: the softening T (4 by default: Hinton
+            et al. 2015, section 3, found 2.5-4 best for a small student).
         qat: after training, fine-tune with fake quantization for up to ``qat_epochs`` at
             ``qat_lr`` (`tinyaudio.quantize.qat`) and also write ``model_int8_qat.tflite``.
         target_max_fpr, target_min_recall: binary detectors: the threshold target, met on
@@ -138,6 +144,9 @@ class TrainConfig:
     freeze_backbone_epochs: int = 20
     fine_tune_epochs: int = 20
     fine_tune_lr: float = 1e-4
+    teacher: str | None = None
+    distill_alpha: float = 0.5
+    distill_temperature: float = 4.0
     qat: bool = False
     qat_epochs: int = 10
     qat_lr: float = 1e-4
@@ -224,10 +233,21 @@ class TrainConfig:
             problems.append(f"ge2e_speakers={self.ge2e_speakers}, ge2e_utterances={self.ge2e_utterances}: need at least 2 each")
         if not (0 < self.aam_margin < 1 and self.aam_scale > 0):
             problems.append(f"aam_margin={self.aam_margin} must be in (0, 1) radians and aam_scale={self.aam_scale} > 0")
+        if self.teacher is not None and (self.keyword or self.base or self.dataset == SPEAKER_CORPUS):
+            problems.append("teacher distils a multi-class word model trained from scratch: not with --keyword, --base "
+                            f"or --dataset {SPEAKER_CORPUS}")
+        if not (0.0 <= self.distill_alpha <= 1.0 and self.distill_temperature > 0):
+            problems.append(f"distill_alpha={self.distill_alpha} must be in [0, 1] and "
+                            f"distill_temperature={self.distill_temperature} > 0")
         if not 0 < self.target_false_accept_rate < 1:
             problems.append(f"target_false_accept_rate={self.target_false_accept_rate} must be a rate between 0 and 1")
         if problems:
             raise ConfigError("invalid TrainConfig: " + "; ".join(problems))
+
+    @property
+    def teachers(self) -> list[str]:
+        """The run folders of ``teacher`` (none when it is unset)."""
+        return [path for path in (self.teacher or "").split(",") if path]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -79,6 +79,7 @@ def fit(
     monitor: str = "val_loss",
     halve_lr: bool = False,
     class_weight: dict[int, float] | None = None,
+    sample_weight: np.ndarray | None = None,
     verbose: int = 1,
     description: str = "training",
     callbacks: tuple = (),
@@ -95,6 +96,8 @@ def fit(
         patience: epochs without improvement of ``monitor`` before stopping.
         halve_lr: also halve the learning rate after ``patience // 2`` epochs without
             improvement (floor 1e-5), as Keras ``ReduceLROnPlateau``.
+        class_weight: ``{class: weight}`` for int labels ``y`` (shape (n,)); sample_weight: float
+            (n,) per row instead, for targets Keras cannot read a class from (`tinyaudio.train.distill.pack_targets`).
         verbose: 0 silent; 1 a rich progress bar over the epochs; 2 Keras' own line per epoch.
         callbacks: Keras callbacks run before early stopping at each epoch end (one may add
             ``monitor`` to the logs).
@@ -118,6 +121,6 @@ def fit(
                            verbose=2 if verbose >= 2 else 0)
     else:
         result = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=batch_size,
-                           class_weight=class_weight, callbacks=callbacks, shuffle=True,
+                           class_weight=class_weight, sample_weight=sample_weight, callbacks=callbacks, shuffle=True,
                            verbose=2 if verbose >= 2 else 0)
     return {k: [float(v) for v in vals] for k, vals in result.history.items()}
