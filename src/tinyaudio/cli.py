@@ -720,10 +720,12 @@ def search_command(
     epochs: int = typer.Option(30, min=1, help="Most epochs of one trial (ASHA stops poor ones earlier)."),
     grace_epochs: int = typer.Option(8, min=1, help="Epochs every trained trial gets before ASHA may stop it."),
     augment: str = typer.Option("noise", help="Augmentation of every trial: none | noise | default."),
+    augment_copies: int = typer.Option(1, min=1, help="Augmented copies of each training clip, in every trial."),
     seed: int = typer.Option(0),
     max_clips_per_split: Optional[int] = typer.Option(None, min=1, help="Subsample each split (quick searches)."),
     teacher: Optional[List[Path]] = typer.Option(None, "--teacher", help="Every trial distils from this run folder "
                                                  "(see train --teacher; repeat for an ensemble)."),
+    distill_alpha: float = typer.Option(0.5, min=0.0, max=1.0, help="--teacher: weight of the labels (1 - alpha: of the teachers)."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to run on (ray://HOST:PORT or HOST:PORT); "
                                           "default: Ray in this process, one trial per core."),
     data_dir: Optional[Path] = DataDir,
@@ -739,8 +741,9 @@ def search_command(
     if cpu not in CPUS:
         raise ConfigError(f"--cpu {cpu!r} is not one of {', '.join(CPUS)}")
     settings = SearchSettings(dataset=dataset, budget=Budget(cpu=cpu, max_arena=max_arena, max_flash=max_flash, max_ms=max_ms),
-                              trials=trials, epochs=epochs, grace_epochs=grace_epochs, augment=augment, seed=seed,
-                              max_clips_per_split=max_clips_per_split,
+                              trials=trials, epochs=epochs, grace_epochs=grace_epochs, augment=augment,
+                              augment_copies=augment_copies, seed=seed, max_clips_per_split=max_clips_per_split,
+                              distill_alpha=distill_alpha,
                               teacher=",".join(str(RunFolder.open(t).path.resolve()) for t in teacher) if teacher else None)
     search(settings, resume or out, address=address, resume=resume is not None, data_dir=data_dir,
            log=lambda line: console.print(line, highlight=False, markup=False))

@@ -102,6 +102,12 @@ def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
     """`ray start --head` plus a second node (one CPU each) on 127.0.0.1; the search connects with
     --address and its 4 trials run there, each writing a run folder; the Pareto table and plot are written."""
     ray = _ray()
+    # every trial distils from a teacher on other features (float MFCC at 16 kHz; the trials' are q15)
+    from tinyaudio.pipeline import TrainConfig, train
+
+    teacher = tmp_path / "teacher"
+    train(TrainConfig(dataset="fsdd", features="mfcc_49x10", width_multiplier=0.25, epochs=1, max_clips_per_split=40,
+                      representative_size=20), teacher, verbose=0, log=lambda *_: None)
     # token authentication on (Ray's default for a new local cluster), stated so that every process
     # agrees, with the cluster's token given to every process: `ray start --head` does not make one,
     # and a fresh machine has no ~/.ray/auth_token
@@ -122,6 +128,7 @@ def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
         assert nodes.stdout.strip().splitlines()[-1] == "2", nodes.stdout + nodes.stderr[-2000:]  # two nodes alive
         out = tmp_path / "search"
         result = _tinyaudio("search", "--out", str(out), "--trials", "4", "--address", f"127.0.0.1:{port}", *QUICK,
+                            "--teacher", str(teacher), "--distill-alpha", "0.3", "--augment-copies", "2",
                             env=env, timeout=1200)
         assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     finally:
@@ -134,6 +141,9 @@ def test_search_on_a_two_node_ray_cluster(data_root, tmp_path):
     for r in trained:
         assert (Path(r["run"]) / "model_int8.tflite").exists() and r["feasible"] and r["ms"] <= 400
         assert 0 < r["val_accuracy"] <= 1
+        config = json.loads((Path(r["run"]) / "config.json").read_text())
+        assert (config["teacher"], config["distill_alpha"], config["augment_copies"]) == (str(teacher), 0.3, 2)
+        assert json.loads((Path(r["run"]) / "metrics.json").read_text())["distillation"]["teachers"] == [str(teacher)]
     assert (out / "pareto.md").read_text().count("\n| ") >= 2 and (out / "pareto.png").stat().st_size > 1000
     front = json.loads((out / "pareto.json").read_text())
     assert front and all(r["test_accuracy_int8"] is not None for r in front)

@@ -232,10 +232,12 @@ class SearchSettings:
         budget: the board (`Budget`).
         trials: Optuna samples (trials) in all.
         epochs: most epochs of one trial (ASHA's ``max_t``); grace_epochs: ASHA's grace period.
-        augment: `TrainConfig.augment` of every trial; seed: the sampler's and every trial's seed.
+        augment, augment_copies: `TrainConfig.augment` and ``augment_copies`` of every trial;
+            seed: the sampler's and every trial's seed.
         max_clips_per_split: subsample each split (quick searches and tests).
         teacher: run folder(s), comma-separated, every trial distils from (`TrainConfig.teacher`;
-            any features, so wide models teach the whole space), or None.
+            any features, so wide models teach the whole space), or None; distill_alpha: the
+            labels' weight (`TrainConfig.distill_alpha`).
         cpus_per_trial: Ray resources of one trial (one trial per core by default).
     """
 
@@ -245,9 +247,11 @@ class SearchSettings:
     epochs: int = 30
     grace_epochs: int = 8
     augment: str = "noise"
+    augment_copies: int = 1
     seed: int = 0
     max_clips_per_split: int | None = None
     teacher: str | None = None
+    distill_alpha: float = 0.5
     cpus_per_trial: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -364,8 +368,9 @@ def _trial(params: dict[str, Any], *, settings: SearchSettings, out_dir: str, n_
     config = TrainConfig(dataset=settings.dataset, model=params["model"], features=str(features),
                          width_multiplier=float(params["width_multiplier"]),
                          depth_multiplier=float(params["depth_multiplier"]), epochs=settings.epochs,
-                         augment=settings.augment, seed=settings.seed, monitor="val_accuracy",
-                         max_clips_per_split=settings.max_clips_per_split, teacher=settings.teacher)
+                         augment=settings.augment, augment_copies=settings.augment_copies, seed=settings.seed,
+                         monitor="val_accuracy", max_clips_per_split=settings.max_clips_per_split,
+                         teacher=settings.teacher, distill_alpha=settings.distill_alpha)
     best = {"val_accuracy": 0.0}
 
     class Report(keras.callbacks.Callback):

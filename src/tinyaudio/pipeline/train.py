@@ -269,18 +269,21 @@ def teacher_probabilities(teachers: list[RunFolder], config: TrainConfig, datase
     from tinyaudio.train.data import augmented_copies
 
     out = {name: np.zeros((len(splits[name].y), len(dataset.labels)), dtype=np.float32) for name in ("train", "validation")}
+    by_features: dict[str, list[RunFolder]] = {}  # teachers on the same features share one computation of them
     for teacher in teachers:
-        model = keras.models.load_model(teacher.file(KERAS_MODEL))
-        theirs = teacher.feature_config
+        by_features.setdefault(teacher.feature_config.digest(), []).append(teacher)
+    for group in by_features.values():
+        theirs, models = group[0].feature_config, [keras.models.load_model(t.file(KERAS_MODEL)) for t in group]
         for name in out:
             split = splits[name]
-            if theirs.to_dict() == feature_config.to_dict():
+            if theirs.digest() == feature_config.digest():
                 x = split.x
             else:
                 x = dataset_features(split.clips, theirs, skip_bad=True, progress=progress)[0][..., None]
                 if name == "train" and config.augment != "none":
                     x = np.concatenate([x, augmented_copies(config, dataset, split.clips, theirs, progress=progress)[0]])
-            out[name] += model.predict(x, batch_size=256, verbose=0) / len(teachers)
+            for model in models:
+                out[name] += model.predict(x, batch_size=256, verbose=0) / len(teachers)
     return out
 
 
