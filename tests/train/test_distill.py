@@ -45,7 +45,7 @@ def test_distillation_loss_matches_hinton_and_alpha_one_is_cross_entropy():
     np.testing.assert_allclose(got, reference_loss(p.astype(np.float64), y, teacher.astype(np.float64), 0.3, 3.0),
                                rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(distillation_loss(1.0, 3.0)(packed, p)), -np.log(p[np.arange(8), y]), rtol=1e-5)
-    # the student equal to the teacher: only the hard term is left
+    # alpha 0 and a student equal to the teacher: nothing left to learn
     np.testing.assert_allclose(np.asarray(distillation_loss(0.0, 3.0)(pack_targets(y, soft_targets(teacher, 3.0)), teacher)),
                                0.0, atol=1e-5)
     metric = packed_accuracy()

@@ -86,9 +86,10 @@ class TrainConfig:
         teacher: run folder of a trained multi-class model with the same classes, sample rate,
             clip length and padding (its features may differ), or several, comma-separated (their
             probabilities averaged: an ensemble teacher): the student learns from the softened
-            probabilities as well as the labels (knowledge distillation, `tinyaudio.train.distill`). distill_alpha: weight of the labels' cross-entropy
-            (1 - alpha goes to the teacher's); distill_temperature: the softening T (4 by default: Hinton
-            et al. 2015, section 3, found 2.5-4 best for a small student).
+            probabilities as well as the labels (knowledge distillation, `tinyaudio.train.distill`).
+        distill_alpha: weight of the labels' cross-entropy (1 - alpha goes to the teacher's).
+        distill_temperature: the softening T (4 by default: Hinton et al. 2015, section 3, found
+            2.5-4 best for a small student).
         qat: after training, fine-tune with fake quantization for up to ``qat_epochs`` at
             ``qat_lr`` (`tinyaudio.quantize.qat`) and also write ``model_int8_qat.tflite``.
         target_max_fpr, target_min_recall: binary detectors: the threshold target, met on
