@@ -176,6 +176,7 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio train $(TC15) --seed $$s --out runs/sc12_tc15_seed$$s --overwrite || exit 1; \
 	done
 	$(BIN)/python benchmarks/distillation.py runs
+	$(BIN)/python benchmarks/mcu_cores.py runs/sc12_tc15_kd_seed0 --cpu cortex-m0plus --clips 8
 
 # The verification model the tests enrol and verify with (tests/runtime/test_speaker_verification.py):
 # the embedding part of runs/speaker_verification, checksums included.
