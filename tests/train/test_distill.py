@@ -99,6 +99,42 @@ def test_the_teacher_sees_the_same_clips_and_augmented_copies_through_its_own_fe
     # an ensemble averages its teachers' probabilities (the same teacher twice: the same figures)
     twice = teacher_probabilities([teacher, teacher], student, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
     np.testing.assert_allclose(twice["validation"], got["validation"], atol=1e-6)
+
+
+def test_teacher_probabilities_are_cached_for_the_same_teachers_clips_and_copies(fsdd_run, monkeypatch):
+    """A model search's trials share teachers, clips and copies: the second run reads the cache;
+    another seed (other copies) computes again."""
+    import dataclasses
+
+    import keras
+
+    from tinyaudio.features.config import FeatureConfig
+    from tinyaudio.pipeline.train import _teacher_cache_key, teacher_probabilities
+    from tinyaudio.paths import cache_root
+    from tinyaudio.runtime.run_folder import RunFolder
+    from tinyaudio.train.data import load_training_data, split_arrays
+
+    teacher = RunFolder.open(fsdd_run)
+    student = TrainConfig(dataset="fsdd", features="fsdd_mfcc_q15", augment="noise", max_clips_per_split=100, seed=7,
+                          teacher=str(fsdd_run))
+    dataset = load_training_data(student)
+    splits, _ = split_arrays(student, dataset, FeatureConfig.load("fsdd_mfcc_q15"), progress=False, log=lambda *_: None)
+    cached = cache_root() / "teachers" / f"{_teacher_cache_key([teacher], student, splits)}.npz"
+    cached.unlink(missing_ok=True)
+    first = teacher_probabilities([teacher], student, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
+    assert cached.exists()
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("the cached probabilities were not used")
+
+    monkeypatch.setattr(keras.models, "load_model", no_model)
+    again = teacher_probabilities([teacher], student, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
+    for name in ("train", "validation"):
+        np.testing.assert_array_equal(again[name], first[name])
+    other_seed = dataclasses.replace(student, seed=8)
+    assert _teacher_cache_key([teacher], other_seed, splits) != _teacher_cache_key([teacher], student, splits)
+    with pytest.raises(AssertionError, match="the cached probabilities were not used"):
+        teacher_probabilities([teacher], other_seed, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
     assert len(splits["train"].y) == 2 * len(splits["train"].clips)  # the originals, then one noisy copy each
 
 

@@ -17,15 +17,23 @@ from tinyaudio.features.config import FeatureConfig
 from tinyaudio.features.extract import compute_features_batch
 
 
-def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool) -> str:
-    h = hashlib.sha256(config.to_json().encode())
-    h.update(b"skip" if skip_bad else b"strict")
+def clips_digest(clips: Sequence[Clip]) -> str:
+    """SHA-256 (hex) of the bytes of every clip's file, its offset and gain, in order: a cache key
+    part that changes when a recording is edited (a missing file contributes its path)."""
+    h = hashlib.sha256()
     for clip in clips:
         try:
             h.update(hashlib.sha1(Path(clip.path).read_bytes()).digest())
         except OSError:
-            h.update(str(clip.path).encode())  # missing file: load_clips raises or skips it below
+            h.update(str(clip.path).encode())  # missing file: load_clips raises or skips it
         h.update(f"{clip.offset}:{clip.gain}".encode())
+    return h.hexdigest()
+
+
+def _cache_key(clips: Sequence[Clip], config: FeatureConfig, skip_bad: bool) -> str:
+    h = hashlib.sha256(config.to_json().encode())
+    h.update(b"skip" if skip_bad else b"strict")
+    h.update(clips_digest(clips).encode())
     return h.hexdigest()[:32]
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from tinyaudio._io import foreign_entries
+from tinyaudio._io import foreign_entries, write_bytes_atomic
 from tinyaudio.errors import ConfigError, RunFolderError, TinyAudioError
 from tinyaudio.export import to_c_array
 from tinyaudio.evaluate.classify import test_metrics, validation_metrics
 from tinyaudio.evaluate.threshold import operating_point
 from tinyaudio.features.config import FeatureConfig
 from tinyaudio.models import build_model, count_macs, scaled_kwargs
+from tinyaudio.paths import cache_root
 from tinyaudio.quantize import convert_float, quantize_dynamic, quantize_int8, representative_set
 from tinyaudio.quantize.silence import quiet_converter
 from tinyaudio.runtime.run_folder import CONFIG, FEATURE_CONFIG, KERAS_MODEL, LABELS, METRICS, STEP_SPEC, RunFolder
@@ -262,12 +267,20 @@ def teacher_probabilities(teachers: list[RunFolder], config: TrainConfig, datase
     Each teacher sees the same audio through its own features: this run's arrays when the feature
     configs are equal, else its features computed from the same clips and the same seeded
     augmented copies (`tinyaudio.train.data.augmented_copies`). The test split is never shown to them.
+
+    The result is cached under ``$TINYAUDIO_CACHE/teachers``, keyed by the teachers' models and
+    features, the clips' bytes and everything that makes the augmented copies (`_teacher_cache_key`):
+    the trials of a model search share one set of teachers, clips and copies.
     """
     import keras
 
     from tinyaudio.features.cache import dataset_features
     from tinyaudio.train.data import augmented_copies
 
+    cached = cache_root() / "teachers" / f"{_teacher_cache_key(teachers, config, splits)}.npz"
+    if cached.exists():
+        with np.load(cached) as data:
+            return {name: data[name] for name in ("train", "validation")}
     out = {name: np.zeros((len(splits[name].y), len(dataset.labels)), dtype=np.float32) for name in ("train", "validation")}
     by_features: dict[str, list[RunFolder]] = {}  # teachers on the same features share one computation of them
     for teacher in teachers:
@@ -284,7 +297,31 @@ def teacher_probabilities(teachers: list[RunFolder], config: TrainConfig, datase
                     x = np.concatenate([x, augmented_copies(config, dataset, split.clips, theirs, progress=progress)[0]])
             for model in models:
                 out[name] += model.predict(x, batch_size=256, verbose=0) / len(teachers)
+    buffer = io.BytesIO()
+    np.savez(buffer, **out)
+    write_bytes_atomic(cached, buffer.getvalue())
     return out
+
+
+def _teacher_cache_key(teachers: list[RunFolder], config: TrainConfig, splits: dict) -> str:
+    """Hash of what `teacher_probabilities` depends on: each teacher's Keras model bytes and
+    features, the train and validation clips (file bytes, offsets, gains) with their example
+    counts, the augmentation settings and seed, and the background-noise files' names and sizes."""
+    from tinyaudio.features.cache import clips_digest
+    from tinyaudio.paths import background_noise_dir
+
+    h = hashlib.sha256(json.dumps({name: getattr(config, name) for name in (
+        "augment", "augment_copies", "augment_off", "min_snr_db", "max_snr_db", "tile_segment_p", "seed")},
+        sort_keys=True).encode())
+    for teacher in teachers:
+        h.update(hashlib.sha256(teacher.file(KERAS_MODEL).read_bytes()).digest())
+        h.update(teacher.feature_config.digest().encode())
+    for name in ("train", "validation"):
+        h.update(f"{name}:{len(splits[name].y)}:{clips_digest(splits[name].clips)}".encode())
+    noise = background_noise_dir()
+    if noise is not None:
+        h.update(json.dumps(sorted((p.name, p.stat().st_size) for p in Path(noise).rglob("*.wav"))).encode())
+    return h.hexdigest()[:32]
 
 
 def _fit_model(config: TrainConfig, base: RunFolder | None, train_set, val, n_outputs: int, weights, verbose: int,
