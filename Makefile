@@ -45,7 +45,8 @@ STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_
 HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
 SEARCH := --dataset speech_commands --cpu cortex-m0plus --max-arena 32768 --max-flash 262144 --max-ms 24 --trials 40 --epochs 30
 TEACHERS := --teacher runs/sc12_q15 --teacher runs/sc12_q15_seed1 --teacher runs/sc12_q15_seed2
-SEARCH_KD := $(subst --epochs 30,--epochs 60,$(SEARCH)) $(TEACHERS) --distill-alpha 0.1 --augment-copies 8
+SEARCH_KD := $(subst --trials 40 --epochs 30,--trials 20 --epochs 60,$(SEARCH)) $(TEACHERS) --teacher runs/sc12_logmel40 \
+	--distill-alpha 0.1 --augment-copies 8
 TC15 := --dataset speech_commands --model tc_resnet --width-multiplier 1.5 --features mfcc_q15_49x10 --augment noise \
 	--augment-copies 8 --epochs 80 --patience 16 --monitor val_accuracy
 SPEAKERS := --dataset speakers --features benchmarks/speaker_mfcc_16k.json --augment noise --min-snr-db 5 --max-snr-db 25 --epochs 30
@@ -167,16 +168,18 @@ results: $(STAMP)
 	# model search for the RP2040's budget (issue #19; ~50 min): a finished search is only re-summarised
 	if [ -d runs/search_sc12_m0plus ]; then $(BIN)/tinyaudio search --resume runs/search_sc12_m0plus; \
 	else $(BIN)/tinyaudio search $(SEARCH) --out runs/search_sc12_m0plus; fi
-	# the same budget, every trial distilled from runs/sc12_q15's three seeds (issue #19; ~75 min), and the
-	# TC-ResNet it favours trained alone with and without them (~4 min each)
-	if [ -d runs/search_sc12_m0plus_kd ]; then $(BIN)/tinyaudio search --resume runs/search_sc12_m0plus_kd; \
-	else $(BIN)/tinyaudio search $(SEARCH_KD) --out runs/search_sc12_m0plus_kd; fi
+	# issue #19: TC-ResNet w1.5 (the search's pick) alone, distilled from runs/sc12_q15's three seeds, and from those
+	# plus a ds_cnn on log-mel 40 (~2-7 min each); then the search, every trial distilled from all four
+	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features benchmarks/logmel_49x40.json --augment noise --epochs 40 --out runs/sc12_logmel40 --overwrite
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(TC15) $(TEACHERS) --distill-alpha 0.1 --seed $$s --out runs/sc12_tc15_kd_seed$$s --overwrite || exit 1; \
 	  $(BIN)/tinyaudio train $(TC15) --seed $$s --out runs/sc12_tc15_seed$$s --overwrite || exit 1; \
+	  $(BIN)/tinyaudio train $(TC15) $(TEACHERS) --teacher runs/sc12_logmel40 --distill-alpha 0.1 --seed $$s --out runs/sc12_tc15_kd4_seed$$s --overwrite || exit 1; \
 	done
 	$(BIN)/python benchmarks/distillation.py runs
 	$(BIN)/python benchmarks/mcu_cores.py runs/sc12_tc15_kd_seed0 --cpu cortex-m0plus --clips 8
+	if [ -d runs/search_sc12_m0plus_kd4 ]; then $(BIN)/tinyaudio search --resume runs/search_sc12_m0plus_kd4; \
+	else $(BIN)/tinyaudio search $(SEARCH_KD) --out runs/search_sc12_m0plus_kd4; fi
 
 # The verification model the tests enrol and verify with (tests/runtime/test_speaker_verification.py):
 # the embedding part of runs/speaker_verification, checksums included.

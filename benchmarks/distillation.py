@@ -5,7 +5,9 @@
 Reads the run folders `make results` writes into ``RUNS``: the teachers ``sc12_q15[_seedN]``
 (ds_cnn on ``mfcc_q15_49x10``), and TC-ResNet at 1.5x width on the same features with 8 noisy
 copies of every clip, trained alone (``sc12_tc15_seedN``) or distilled from the three teachers
-(``sc12_tc15_kd_seedN``: ``--teacher`` x3 ``--distill-alpha 0.1``). Prints one row per model: its
+(``sc12_tc15_kd_seedN``: ``--teacher`` x3 ``--distill-alpha 0.1``), or from those three plus
+``sc12_logmel40`` (ds_cnn on float log-mel 40, ``benchmarks/logmel_49x40.json``;
+``sc12_tc15_kd4_seedN``). Prints one row per model: its
 parameters, its estimated milliseconds per inference on the RP2040's Cortex-M0+ at 125 MHz (the
 search's cost model, `tinyaudio.pipeline.search.model_cost`), the int8 validation accuracy (315
 clips of validation speakers: the figure that may choose) and int8 test accuracy (241 clips of
@@ -21,13 +23,17 @@ from pathlib import Path
 from sc12_ablation import accuracies  # same folder: `python benchmarks/distillation.py`
 
 ROWS = {"sc12_q15": "`ds_cnn` (the teachers)",
+        "sc12_logmel40": "`ds_cnn` on float log-mel 40 (a fourth teacher, one seed)",
         "sc12_tc15": "`tc_resnet` w1.5, alone",
-        "sc12_tc15_kd": "`tc_resnet` w1.5, distilled from the three `ds_cnn`"}
+        "sc12_tc15_kd": "`tc_resnet` w1.5, distilled from the three `ds_cnn`",
+        "sc12_tc15_kd4": "`tc_resnet` w1.5, distilled from all four"}
+#: Teachers whose seed 0 run has no ``_seed0`` suffix (``sc12_q15`` is the README's reference run).
+BARE_SEED0 = ("sc12_q15", "sc12_logmel40")
 
 
 def run_name(prefix: str, seed: int) -> str:
-    """The teachers' seed 0 is ``sc12_q15`` (the README's reference run); every other run ends in ``_seedN``."""
-    return prefix if prefix == "sc12_q15" and seed == 0 else f"{prefix}_seed{seed}"
+    """``PREFIX_seedN``, except seed 0 of the teachers in `BARE_SEED0`: ``PREFIX``."""
+    return prefix if prefix in BARE_SEED0 and seed == 0 else f"{prefix}_seed{seed}"
 
 
 def cost(run: Path) -> tuple[int, float] | None:
