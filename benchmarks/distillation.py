@@ -7,7 +7,8 @@ Reads the run folders `make results` writes into ``RUNS``: the teachers ``sc12_q
 copies of every clip, trained alone (``sc12_tc15_seedN``) or distilled from the three teachers
 (``sc12_tc15_kd_seedN``: ``--teacher`` x3 ``--distill-alpha 0.1``), or from those three plus
 ``sc12_logmel40`` (ds_cnn on float log-mel 40, ``benchmarks/logmel_49x40.json``;
-``sc12_tc15_kd4_seedN``). Prints one row per model: its
+``sc12_tc15_kd4_seedN``), and the model the distilled search found (``sc12_search_pick_seedN``:
+TC-ResNet w1.5 on ``benchmarks/logmel_q15_20_512.json``, its trial's recipe, other seeds). Prints one row per model: its
 parameters, its estimated milliseconds per inference on the RP2040's Cortex-M0+ at 125 MHz (the
 search's cost model, `tinyaudio.pipeline.search.model_cost`), the int8 validation accuracy (315
 clips of validation speakers: the figure that may choose) and int8 test accuracy (241 clips of
@@ -26,7 +27,8 @@ ROWS = {"sc12_q15": "`ds_cnn` (the teachers)",
         "sc12_logmel40": "`ds_cnn` on float log-mel 40 (a fourth teacher, one seed)",
         "sc12_tc15": "`tc_resnet` w1.5, alone",
         "sc12_tc15_kd": "`tc_resnet` w1.5, distilled from the three `ds_cnn`",
-        "sc12_tc15_kd4": "`tc_resnet` w1.5, distilled from all four"}
+        "sc12_tc15_kd4": "`tc_resnet` w1.5, distilled from all four",
+        "sc12_search_pick": "the distilled search's pick: `tc_resnet` w1.5 on q15 log-mel 20, window 32 ms"}
 #: Teachers whose seed 0 run has no ``_seed0`` suffix (``sc12_q15`` is the README's reference run).
 BARE_SEED0 = ("sc12_q15", "sc12_logmel40")
 
