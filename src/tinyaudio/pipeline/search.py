@@ -439,11 +439,9 @@ def search(settings: SearchSettings, out_dir: str | os.PathLike, *, address: str
     n_outputs = len(labels)
     priced = check_budget_feasible(settings.budget, n_outputs)
     if settings.teacher:  # a teacher of other classes or other audio is refused before any trial
-        from tinyaudio.pipeline.train import check_teacher
-        from tinyaudio.runtime.run_folder import FEATURE_CONFIG, KERAS_MODEL, LABELS, RunFolder
+        from tinyaudio.pipeline.train import open_teachers
 
-        for path in settings.teacher.split(","):
-            check_teacher(RunFolder.open(path, need=(KERAS_MODEL, FEATURE_CONFIG, LABELS)), labels, feature_config(priced[0][0]))
+        open_teachers(settings.teacher, labels, feature_config(priced[0][0]))
     log(f"smallest configuration: {describe(priced[0][0])}: {priced[0][1].ms:.2f} ms, arena {priced[0][1].arena_size} B")
     if not resume:
         out.mkdir(parents=True, exist_ok=True)

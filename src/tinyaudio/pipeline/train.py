@@ -61,12 +61,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
     RunFolder.check_target(out_dir, overwrite=overwrite)
     started = time.time()
     base = RunFolder.open(config.base, need=(KERAS_MODEL, FEATURE_CONFIG)) if config.base else None
-    teachers = [RunFolder.open(path, need=(KERAS_MODEL, FEATURE_CONFIG, LABELS)) for path in config.teachers]
     feature_config = base.feature_config if base else FeatureConfig.load(config.features)
     dataset = load_training_data(config, data_dir)
     labels = list(dataset.labels)
-    for teacher in teachers:
-        check_teacher(teacher, labels, feature_config)
+    teachers = open_teachers(config.teacher, labels, feature_config)
     splits, skipped = split_arrays(config, dataset, feature_config, progress=verbose > 0, log=log)
     train_set, val = splits["train"], splits["validation"]
     n_outputs = 1 if config.keyword else len(labels)
@@ -237,6 +235,20 @@ def streaming_metrics(run: RunFolder, spec, x_test: np.ndarray | None, max_frame
             out["agreement_keras"] = compare_step_model(lambda x: keras_model.predict(x, verbose=0),
                                                         run.step_model_path("float"), spec.to_dict(), frames)
     return out
+
+
+def open_teachers(teacher: str | None, labels: list[str], feature_config: FeatureConfig) -> list[RunFolder]:
+    """The run folders of `TrainConfig.teacher` (comma-separated; none when it is unset), each
+    checked by `check_teacher` against a run of ``labels`` on ``feature_config``.
+
+    Raises:
+        RunFolderError: a folder is not a run with a Keras model; ConfigError: see `check_teacher`.
+    """
+    paths = [path for path in (teacher or "").split(",") if path]
+    teachers = [RunFolder.open(path, need=(KERAS_MODEL, FEATURE_CONFIG, LABELS)) for path in paths]
+    for run in teachers:
+        check_teacher(run, labels, feature_config)
+    return teachers
 
 
 def check_teacher(teacher: RunFolder, labels: list[str], feature_config: FeatureConfig) -> None:

@@ -245,11 +245,6 @@ class TrainConfig:
         if problems:
             raise ConfigError("invalid TrainConfig: " + "; ".join(problems))
 
-    @property
-    def teachers(self) -> list[str]:
-        """The run folders of ``teacher`` (none when it is unset)."""
-        return [path for path in (self.teacher or "").split(",") if path]
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
