@@ -33,7 +33,7 @@ def test_alarms_are_seeded_and_cover_the_patterns():
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
     assert {s["pattern"] for s in specs} >= {"temporal_three", "beeping"}
-    assert all(2500 <= s["f0_hz"] <= 4500 and 0.15 <= s["rt60_s"] <= 0.9 for s in specs)
+    assert all(2000 <= s["f0_hz"] <= 5000 and 0.15 <= s["rt60_s"] <= 0.9 for s in specs)
     with pytest.raises(SynthesisError, match="alarm fundamental 9000 Hz is not below Nyquist at 16000 Hz"):
         render_alarm(dataclasses.replace(draw_spec(np.random.default_rng(0)), f0_hz=9000.0), np.random.default_rng(0))
 
@@ -48,4 +48,11 @@ def test_fire_alarm_data_with_synthetic_alarms_only_keeps_the_real_test_recordin
     assert {c.split for c in positives if c.speaker.startswith("alarm/")} == {"test"}
     assert {c.split for c in positives if c.speaker.startswith("synthetic/")} == {"train", "validation"}
     assert synthetic.split("test") == real.split("test")
-    assert len(list((tmp_path / "synth" / "alarms-10-0" / "smoke_alarm").glob("*.wav"))) == 10
+    assert len(list((tmp_path / "synth" / "alarms-v2-10-0" / "smoke_alarm").glob("*.wav"))) == 10
+
+
+def test_fundamentals_cover_detectors_at_the_edges_of_the_usual_band():
+    # A real detector at 2.49 kHz must fall inside the draw, not on its edge (generator version 2).
+    f0 = np.array([draw_spec(np.random.default_rng(seed)).f0_hz for seed in range(400)])
+    assert 2000 <= f0.min() < 2300 and 4700 < f0.max() <= 5000
+    assert 0.1 < np.mean(f0 < 2600) < 0.3

@@ -96,10 +96,25 @@ def test_a_short_clip_is_centred_on_a_quiet_noise_floor_with_pad_centre(data_roo
     np.testing.assert_allclose(centre[start : start + 5131], y, atol=0.005)
     assert np.array_equal(centre, fix_length(y, 8000, pad="centre"))  # the same floor every time
     assert np.array_equal(fix_length(y, 4000, pad="centre"), y[:4000])  # longer clips are cropped as before
-    with pytest.raises(ValueError, match=r"^pad='middle' is not one of \('end', 'centre'\)$"):
+    with pytest.raises(ValueError, match=r"^pad='middle' is not one of \('end', 'centre', 'end_zero_mean'\)$"):
         fix_length(y, 8000, pad="middle")
     # the preset that uses it loads training clips that way
     cfg = PRESETS["fsdd_mfcc_centre"]
     clip = fsdd(data_root / "fsdd").clips[0]
     (loaded,), _, _ = load_clips([clip], cfg.sample_rate, cfg.n_samples, pad=cfg.pad)
     assert np.array_equal(loaded, fix_length(load_audio(clip.path, 8000), 8000, pad="centre"))
+
+
+def test_pad_end_zero_mean_removes_a_dc_offset_so_the_clip_does_not_end_in_a_step(data_root):
+    from tinyaudio.features import PRESETS
+
+    y = load_audio(data_root / "fsdd" / "recordings" / "6_nicolas_0.wav", 8000)
+    assert y.mean() < -0.005 and len(y) < 8000  # nicolas records with a DC offset
+    end, zero_mean = fix_length(y, 8000), fix_length(y, 8000, pad="end_zero_mean")
+    n = len(y)
+    assert abs(end[n - 1] - end[n]) > 0.005  # the step where the zeros begin
+    assert abs(float(zero_mean[:n].mean())) < 1e-6 and not zero_mean[n:].any()
+    np.testing.assert_allclose(zero_mean[:n], y - y.mean(), atol=1e-6)
+    long = np.full(9000, 0.25, dtype=np.float32)  # a longer clip is cropped, then its mean removed
+    assert not fix_length(long, 8000, pad="end_zero_mean").any()
+    assert PRESETS["fsdd_mfcc_zero_mean"].pad == "end_zero_mean"

@@ -74,7 +74,7 @@ def test_cmn_removes_gain_and_a_fixed_microphone_response(data_root):
     assert np.abs(compute_features(y, cmn)[active].mean(axis=0)).max() < 1e-4  # their mean is removed
     with pytest.raises(ConfigError, match=r"normalization='cmvn' is not one of \('none', 'clip', 'cmn'\)"):
         dataclasses.replace(cmn, normalization="cmvn")
-    with pytest.raises(ConfigError, match=r"pad='zeros' is not one of \('end', 'centre'\)"):
+    with pytest.raises(ConfigError, match=r"pad='zeros' is not one of \('end', 'centre', 'end_zero_mean'\)"):
         dataclasses.replace(cmn, pad="zeros")
 
 

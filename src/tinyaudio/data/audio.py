@@ -148,7 +148,7 @@ def window_levels(samples: np.ndarray, sample_rate: int, window_s: float, hop_s:
 
 
 #: How `fix_length` fills a clip shorter than ``n_samples``.
-PADS = ("end", "centre")
+PADS = ("end", "centre", "end_zero_mean")
 #: RMS of the noise floor ``pad="centre"`` puts around a short clip, dBFS: a quiet room's level,
 #: the level around a word in a Speech Commands clip.
 PAD_NOISE_DBFS = -60.0
@@ -164,7 +164,11 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end",
         pad: for a shorter clip: ``"end"``, trailing zeros (digital silence); ``"centre"``, the
             clip centred on white noise at ``noise_dbfs`` (the same seeded noise every time), so a
             tightly trimmed recording (an FSDD digit) looks like a word recorded in a quiet room,
-            as a microphone delivers it.
+            as a microphone delivers it; ``"end_zero_mean"``, the clip's mean (its DC offset)
+            subtracted, then trailing zeros, so a recording with a DC offset does not end in a
+            step (a click) where the zeros begin (Kaldi removes the DC offset likewise,
+            ``--remove-dc-offset``, default true, though per frame; an always-listening frontend
+            never pads and sees no step).
         noise_dbfs: RMS of the ``"centre"`` noise floor, dBFS; None centres the clip on digital silence.
 
     Returns:
@@ -176,6 +180,10 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end",
     samples = np.asarray(samples, dtype=np.float32)
     if pad not in PADS:
         raise ValueError(f"pad={pad!r} is not one of {PADS}")
+    if pad == "end_zero_mean":
+        samples = samples[:n_samples]
+        samples = samples - np.float32(samples.mean()) if len(samples) else samples
+        return np.pad(samples, (0, n_samples - len(samples)))
     if len(samples) >= n_samples:
         return samples[:n_samples]
     if pad == "end":

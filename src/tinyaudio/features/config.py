@@ -98,7 +98,9 @@ class FeatureConfig:
             `tinyaudio.features.extract.frames_to_features`).
         pad: how a clip shorter than ``clip_duration`` is filled (`tinyaudio.data.audio.fix_length`):
             ``"end"``, trailing zeros; ``"centre"``, centred on a -60 dBFS noise floor (tightly
-            trimmed recordings such as FSDD's digits then look like words from a microphone).
+            trimmed recordings such as FSDD's digits then look like words from a microphone);
+            ``"end_zero_mean"``, the clip's mean removed first, then trailing zeros (a DC offset
+            would otherwise end in a step where the zeros begin).
             Streaming audio is never padded, so this only concerns whole clips.
 
     Source: parameter names and defaults follow ``librosa.feature`` (0.11); the Hello Edge
@@ -304,6 +306,12 @@ PRESETS: dict[str, FeatureConfig] = {
     "fsdd_mfcc_centre": FeatureConfig(
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, pad="centre",
+    ),
+    # fsdd_mfcc with each clip's DC offset removed before the trailing zeros (one FSDD speaker
+    # records with an offset of -3.4 % of full peak, which ends every digit in a step; issue #15).
+    "fsdd_mfcc_zero_mean": FeatureConfig(
+        kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
+        hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, pad="end_zero_mean",
     ),
     # Float twin of mfcc_q15_49x10 (same fields, kind "mfcc") for the q15-vs-float comparison -> (49, 10).
     "mfcc_512_49x10": FeatureConfig(
