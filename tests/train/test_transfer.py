@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 from tinyaudio.errors import ConfigMismatchError  # noqa: E402
 from tinyaudio.features import FeatureConfig  # noqa: E402
 from tinyaudio.models import build_model  # noqa: E402
-from tinyaudio.evaluate.threshold import choose_threshold, rates  # noqa: E402
+from tinyaudio.evaluate.threshold import choose_threshold, rates, rates_by_source  # noqa: E402
 from tinyaudio.train.transfer import fit_transfer  # noqa: E402
 
 SHAPE = (61, 40, 1)
@@ -98,3 +98,22 @@ def test_fire_alarm_transfer_run_writes_stages_qat_and_threshold(data_root, base
     op = json.loads((tmp_path / "run" / "threshold.json").read_text())
     assert op["int8"]["validation"]["false_positive_rate"] <= 0.05
     assert 0.0 <= op["int8"]["test"]["recall"] <= 1.0
+    test = op["int8"]["test"]  # per recording / negative source at the operating point (issue #15)
+    assert test["by_source"] == m["operating_point"]["int8"]["test"]["by_source"]
+    confusion = test["confusion"]
+    assert sum(v["windows"] for v in test["by_source"].values()) == sum(confusion.values())
+    assert sum(v["fired"] for v in test["by_source"].values() if v["label"] == 1) == confusion["tp"]
+    assert sum(v["fired"] for v in test["by_source"].values() if v["label"] == 0) == confusion["fp"]
+    assert {k for k, v in test["by_source"].items() if v["label"] == 1} == {"alarm/ALRMElec_Smoke detector alarm (ID 0800)_BSB"}
+
+
+def test_rates_by_source_names_each_recording_and_falls_back_to_the_kind_of_source():
+    speakers = ["alarm/a/train", "alarm/a/validation", "alarm/b/train"] + [f"esc50/{i}" for i in range(25)] + ["noise/pink/test"]
+    y = np.array([1, 1, 1] + [0] * 26)
+    scores = np.array([0.9, 0.2, 0.8] + [0.0] * 24 + [0.7, 0.6])
+    by = rates_by_source(y, scores, 0.5, speakers)
+    assert by == {"alarm/a": {"label": 1, "windows": 2, "fired": 1, "rate": 0.5},
+                  "alarm/b": {"label": 1, "windows": 1, "fired": 1, "rate": 1.0},
+                  "esc50": {"label": 0, "windows": 25, "fired": 1, "rate": 0.04},
+                  "noise": {"label": 0, "windows": 1, "fired": 1, "rate": 1.0}}
+    assert rates_by_source(np.zeros(30), np.zeros(30), 0.5, [f"spk{i}" for i in range(30)]) == {}  # 30 speakers: left out

@@ -84,6 +84,44 @@ def rates(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str,
     }
 
 
+def source_of(speaker: str, depth: int) -> str:
+    """The first ``depth`` ``/``-separated parts of a clip's source id (``alarm/<stem>/train`` ->
+    ``alarm/<stem>`` at depth 2, ``esc50/108352`` -> ``esc50`` at depth 1)."""
+    return "/".join(speaker.split("/")[:depth])
+
+
+def rates_by_source(y_true: np.ndarray, scores: np.ndarray, threshold: float, speakers: list[str],
+                    max_sources: int = 20) -> dict[str, dict[str, Any]]:
+    """Per source, the share of its windows that fire at ``score >= threshold``: the recall of a
+    positive source, the false-positive rate of a negative one, so the worst recording shows.
+
+    A source is a clip's source id (``Clip.speaker``) cut to two ``/`` parts (``alarm/<stem>``,
+    ``noise/white_noise``), or to one part (``esc50``, ``speech``) for a label whose sources
+    would number more than ``max_sources`` that way; a label with more than ``max_sources``
+    sources even then (hash-split speakers) is left out.
+
+    Returns:
+        ``{source: {"label": 0 | 1, "windows": n, "fired": k, "rate": k / n}}``, sources sorted.
+    """
+    y = np.asarray(y_true).astype(int)
+    fire = np.asarray(scores, dtype=np.float64) >= np.float64(threshold)
+    out: dict[str, dict[str, Any]] = {}
+    for label in (0, 1):
+        idx = np.flatnonzero(y == label)
+        for depth in (2, 1):
+            sources = [source_of(speakers[i], depth) for i in idx]
+            if len(set(sources)) <= max_sources:
+                break
+        else:
+            continue
+        for source in sorted(set(sources)):
+            members = idx[np.array(sources) == source]
+            fired = int(fire[members].sum())
+            out[source] = {"label": label, "windows": int(len(members)), "fired": fired,
+                           "rate": round(fired / len(members), 4)}
+    return dict(sorted(out.items()))
+
+
 def plot_roc_pr(
     y_true: np.ndarray, scores: np.ndarray, threshold: float, out_dir: str | os.PathLike, *, tag: str = "int8"
 ) -> list[Path]:
@@ -137,6 +175,7 @@ def operating_point(
     max_fpr: float | None = None,
     min_recall: float | None = None,
     kinds: tuple[str, ...] = ("int8", "int8_qat"),
+    sources: tuple[list[str], list[str]] | None = None,
 ) -> dict[str, Any]:
     """Choose each int8 model's threshold on validation, measure it on test, plot, save ``threshold.json``.
 
@@ -144,6 +183,8 @@ def operating_point(
         run_dir: run folder holding ``model_<kind>.tflite`` (kinds that are absent are skipped).
         validation, test: ``(features, y)`` with y 0 / 1.
         max_fpr, min_recall: the target (see `choose_threshold`).
+        sources: the validation and test windows' source ids (``Clip.speaker``); each split's
+            rates then gain ``by_source`` (`rates_by_source`).
 
     Returns:
         ``{"target": {...}, kind: {"threshold": t, "validation": rates, "test": rates}}``, also
@@ -166,6 +207,10 @@ def operating_point(
         t = choose_threshold(validation[1], val_scores, max_fpr=max_fpr, min_recall=min_recall)
         out[kind] = {"threshold": t, "validation": rates(validation[1], val_scores, t),
                      "test": rates(test[1], test_scores, t)}
+        if sources is not None:
+            for name, (_, y), scores, ids in (("validation", validation, val_scores, sources[0]),
+                                              ("test", test, test_scores, sources[1])):
+                out[kind][name]["by_source"] = rates_by_source(y, scores, t, ids)
         try:
             run.record(*(p.name for p in plot_roc_pr(test[1], test_scores, t, run.path, tag=kind)))
         except ImportError:  # matplotlib missing: numbers are still written

@@ -130,7 +130,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, data_dir: str | os
             metrics["qat"] = {"epochs_run": len(qat_history.get("loss", [])), "history": qat_history}
         if config.keyword:
             metrics["operating_point"] = operating_point(run.path, (val.x, val.y), (test.x, test.y),
-                                                         max_fpr=config.target_max_fpr, min_recall=config.target_min_recall)
+                                                         max_fpr=config.target_max_fpr, min_recall=config.target_min_recall,
+                                                         sources=([c.speaker for c in val.clips], [c.speaker for c in test.clips]))
         run.write_json(METRICS, metrics)
         _plots(run, history, metrics, labels, transfer_info)
         if config.task == "speaker":  # the embedding network for enrol / verify (tinyaudio.runtime.speaker)
