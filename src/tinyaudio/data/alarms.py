@@ -4,8 +4,8 @@ A smoke detector's horn is a piezo disc driven near its resonance: a tone of abo
 with odd harmonics (sine-like to square-ish), switched on and off in a temporal pattern. The
 fundamental is drawn from 2-5 kHz (`F0_RANGE_HZ`), a margin around that range: with a uniform draw
 over exactly 2.5-4.5 kHz a real detector at 2.49 kHz (the shared "smoke detector 3") sat at the
-edge, where hardly any rendering falls, and a detector trained on them missed 88-100 % of it
-(`benchmarks/alarm_loro.py`, generator version 1). The patterns:
+edge, where hardly any rendering falls, and detectors trained with them found only 3-54 % of its
+windows (`benchmarks/alarm_loro.py`, generator version 1). The patterns:
 
 - **temporal-three** (ISO 8201, NFPA 72 evacuation signal): three 0.5 s pulses 0.5 s apart,
   then 1.5 s off (a 4 s cycle);

@@ -168,7 +168,7 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end",
             subtracted, then trailing zeros, so a recording with a DC offset does not end in a
             step (a click) where the zeros begin (Kaldi removes the DC offset likewise,
             ``--remove-dc-offset``, default true, though per frame; an always-listening frontend
-            never pads and sees no step).
+            never pads and sees no step). A longer clip is cropped, then its mean removed.
         noise_dbfs: RMS of the ``"centre"`` noise floor, dBFS; None centres the clip on digital silence.
 
     Returns:
