@@ -308,7 +308,8 @@ PRESETS: dict[str, FeatureConfig] = {
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, pad="centre",
     ),
     # fsdd_mfcc with each clip's DC offset removed before the trailing zeros (one FSDD speaker
-    # records with an offset of -3.4 % of full peak, which ends every digit in a step; issue #15).
+    # records with a DC offset of -3.4 % of the recording's peak, which ends every digit in a step; issue #15;
+    # tried, not adopted: README).
     "fsdd_mfcc_zero_mean": FeatureConfig(
         kind="mfcc", sample_rate=8000, clip_duration=1.0, n_fft=320, win_length=320,
         hop_length=160, center=False, n_mels=40, n_mfcc=13, fmin=20.0, fmax=4000.0, pad="end_zero_mean",
