@@ -99,6 +99,7 @@ def test_the_teacher_sees_the_same_clips_and_augmented_copies_through_its_own_fe
     # an ensemble averages its teachers' probabilities (the same teacher twice: the same figures)
     twice = teacher_probabilities([teacher, teacher], student, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
     np.testing.assert_allclose(twice["validation"], got["validation"], atol=1e-6)
+    assert len(splits["train"].y) == 2 * len(splits["train"].clips)  # the originals, then one noisy copy each
 
 
 def test_teacher_probabilities_are_cached_for_the_same_teachers_clips_and_copies(fsdd_run, monkeypatch):
@@ -135,7 +136,6 @@ def test_teacher_probabilities_are_cached_for_the_same_teachers_clips_and_copies
     assert _teacher_cache_key([teacher], other_seed, splits) != _teacher_cache_key([teacher], student, splits)
     with pytest.raises(AssertionError, match="the cached probabilities were not used"):
         teacher_probabilities([teacher], other_seed, dataset, splits, FeatureConfig.load("fsdd_mfcc_q15"))
-    assert len(splits["train"].y) == 2 * len(splits["train"].clips)  # the originals, then one noisy copy each
 
 
 def test_a_teacher_of_other_classes_or_other_audio_is_refused_before_training(fsdd_run, tmp_path):

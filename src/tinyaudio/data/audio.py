@@ -180,13 +180,11 @@ def fix_length(samples: np.ndarray, n_samples: int, *, pad: str = "end",
     samples = np.asarray(samples, dtype=np.float32)
     if pad not in PADS:
         raise ValueError(f"pad={pad!r} is not one of {PADS}")
-    if pad == "end_zero_mean":
-        samples = samples[:n_samples]
-        samples = samples - np.float32(samples.mean()) if len(samples) else samples
-        return np.pad(samples, (0, n_samples - len(samples)))
+    if pad == "end_zero_mean" and len(samples):
+        samples = samples[:n_samples] - np.float32(samples[:n_samples].mean())
     if len(samples) >= n_samples:
         return samples[:n_samples]
-    if pad == "end":
+    if pad in ("end", "end_zero_mean"):
         return np.pad(samples, (0, n_samples - len(samples)))
     out = (np.zeros(n_samples, dtype=np.float32) if noise_dbfs is None else
            np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * np.float32(10 ** (noise_dbfs / 20)))

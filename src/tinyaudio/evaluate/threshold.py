@@ -109,13 +109,13 @@ def rates_by_source(y_true: np.ndarray, scores: np.ndarray, threshold: float, sp
     for label in (0, 1):
         idx = np.flatnonzero(y == label)
         for depth in (2, 1):
-            sources = [source_of(speakers[i], depth) for i in idx]
+            sources = np.array([source_of(speakers[i], depth) for i in idx])
             if len(set(sources)) <= max_sources:
                 break
         else:
             continue
         for source in sorted(set(sources)):
-            members = idx[np.array(sources) == source]
+            members = idx[sources == source]
             fired = int(fire[members].sum())
             out[source] = {"label": label, "windows": int(len(members)), "fired": fired,
                            "rate": round(fired / len(members), 4)}
