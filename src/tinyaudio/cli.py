@@ -244,12 +244,15 @@ def evaluate(
     dataset: Optional[str] = typer.Option(None, help="Dataset (default: the run's own)."),
     split: str = typer.Option("test"),
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
+    recordings_only: bool = typer.Option(False, help="Only the dataset's own recordings: no synthetic clips or "
+                                         "speech windows, real keyword clips included."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Recompute a run's metrics on a dataset split with its .tflite model."""
     from tinyaudio.evaluate.classify import evaluate_run
 
-    metrics = evaluate_run(run_dir, dataset=dataset, data_dir=data_dir, split=split, model=model)
+    metrics = evaluate_run(run_dir, dataset=dataset, data_dir=data_dir, split=split, model=model,
+                           recordings_only=recordings_only)
     metrics.pop("confusion_matrix", None)
     console.print_json(json.dumps(metrics))
 

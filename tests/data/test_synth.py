@@ -98,6 +98,9 @@ def test_a_detector_for_a_word_nobody_recorded_trains_on_synthetic_positives_onl
     assert all(c.speaker.startswith("synthetic:") for c in stops if c.split != "test")
     assert len([c for c in stops if c.split != "test"]) == 20 and {c.split for c in stops} == {"train", "validation", "test"}
     assert dataset.split("test") == real.split("test")  # scored on real recordings only
+    recordings = load_training_data(config.recordings_only(), data_root)  # `evaluate --recordings-only`
+    assert recordings.split("validation") == real.split("validation")
+    assert len([c for c in recordings.split("validation") if c.label == "stop"]) == 27  # real validation speakers
     near = [c for c in dataset.clips if c.speaker.startswith("synthetic:") and c.label == "_other_"]
     assert len(near) == 10
     cached = list((tmp_path / "cache" / "synth").iterdir())

@@ -88,6 +88,7 @@ def evaluate_run(
     data_dir: str | os.PathLike | None = None,
     split: str = "test",
     model: str = "int8",
+    recordings_only: bool = False,
 ) -> dict[str, Any]:
     """Metrics of one model of a run folder on one split.
 
@@ -96,6 +97,9 @@ def evaluate_run(
         dataset: dataset name or folder; default the one in the run's ``config.json``.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         model: ``"int8"``, ``"float"`` or ``"dynamic"``.
+        recordings_only: score the dataset's own recordings of the split only
+            (`TrainConfig.recordings_only`), so a detector trained without real keyword clips
+            is measured on real validation speakers.
 
     Returns:
         the same metrics `train` writes for that model (accuracy, confusion matrix; precision /
@@ -113,6 +117,8 @@ def evaluate_run(
     config = TrainConfig.from_dict(run.train_config)
     if dataset is not None:
         config = TrainConfig.from_dict({**config.to_dict(), "dataset": dataset})
+    if recordings_only:
+        config = config.recordings_only()
     classifier = Classifier(run.path, model=model)
     data = load_training_data(config, data_dir)
     for label in data.labels:

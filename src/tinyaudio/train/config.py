@@ -248,6 +248,13 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def recordings_only(self) -> TrainConfig:
+        """The same dataset and splits with only its own recordings: no synthetic renderings,
+        speech-negative windows or extra speakers, and the real keyword clips kept (a
+        ``real_positives=False`` detector's validation split then holds real speakers' keywords)."""
+        return dataclasses.replace(self, synthetic=0, synthetic_near_misses=0, speech_negatives=0,
+                                   extra_speakers=None, real_positives=True)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a dict, refusing unknown keys (a typo must not silently become a default)."""
