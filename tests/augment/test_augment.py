@@ -404,23 +404,13 @@ def test_channel_colouring_changes_the_spectrum_and_the_narrowband_trip_drops_4_
     assert min(high_share(y) for y in outputs) < 1e-4 < high_share(x)  # some copy went through 8 kHz
 
 
-def test_channel_colouring_also_colours_8_khz_clips(clips):
-    """At 8 kHz the narrowband round trip would change nothing; a low-pass takes its place, and
-    the EQ / band-pass run at 16 kHz (their upper bands lie above 4 kHz)."""
+def test_channel_colouring_leaves_8_khz_clips_alone(clips):
+    """Colouring 8 kHz clips was tried and dropped (it lowered FSDD's validation accuracy)."""
     import soxr
     from tinyaudio.augment import ChannelColouring
 
     x = soxr.resample(clips[0], SR, 8000).astype(np.float32)
-    outputs = [ChannelColouring(p=1.0)(x, 8000, np.random.default_rng(seed)) for seed in range(12)]
-    assert all(y.shape == x.shape and y.dtype == np.float32 and not np.array_equal(y, x) for y in outputs)
-
-    def top_share(y):  # 3-4 kHz: where a dull microphone loses /s/
-        spectrum = np.abs(np.fft.rfft(y)) ** 2
-        return spectrum[3 * len(spectrum) // 4 :].sum() / spectrum.sum()
-
-    shares = sorted(top_share(y) / top_share(x) for y in outputs)
-    assert shares[0] < 0.01  # some copy low-passed (at least 20 dB down at 3-4 kHz)
-    assert shares[-1] > 0.3  # and not every one
+    assert all(np.array_equal(ChannelColouring(p=1.0)(x, 8000, np.random.default_rng(seed)), x) for seed in range(6))
 
 
 def test_simulated_rooms_are_cached_and_decay(tmp_path, monkeypatch):
