@@ -54,8 +54,28 @@ def test_a_keyword_dataset_gets_speech_in_its_negative_class(data_root):
     assert dataset.split("test") == plain.split("test")  # the test split stays the dataset's own
     added = dataset.clips[len(plain.clips):]
     assert all(c.label == "_other_" and c.offset >= 0 and c.split != "test" for c in added)
-    with pytest.raises(DatasetError, match="speech_negatives needs a negative class"):
+    with pytest.raises(DatasetError, match="speech_negatives / sound_negatives need a negative class"):
         load_training_data(TrainConfig(dataset="fsdd", features="fsdd_mfcc", speech_negatives=10), data_root)
+
+
+def test_sound_negatives_come_from_esc50_train_and_validation_never_its_test(data_root):
+    from tinyaudio.data import load_dataset
+    from tinyaudio.data.soundbites import sound_windows
+
+    config = TrainConfig(dataset="speech_commands", keyword="stop", features="mfcc_49x10", sound_negatives=500)
+    dataset = load_training_data(config, data_root)
+    plain = load_training_data(TrainConfig(dataset="speech_commands", keyword="stop", features="mfcc_49x10"), data_root)
+    added = dataset.clips[len(plain.clips):]
+    assert len(added) == 500 and dataset.split("test") == plain.split("test")
+    assert all(c.label == "_other_" and c.speaker.startswith("esc50/") and c.split != "test" for c in added)
+    assert {c.split for c in added} == {"train", "validation"}
+    streamed = {c.path for c in load_dataset("esc50", data_root).split("test")}  # what test streams play
+    assert streamed and not streamed & {c.path for c in added}
+    everything = sound_windows(10**6, data_dir=data_root)  # all there are, each once
+    assert len(everything) == len(set((c.path, c.offset) for c in everything)) < 10**6
+    assert sound_windows(500, seed=config.seed, data_dir=data_root) == list(added)
+    with pytest.raises(ConfigError, match="sound_negatives=-2 must be a whole number >= 0"):
+        TrainConfig(sound_negatives=-2)
 
 
 def test_synthetic_options_need_a_keyword_and_some_positives():

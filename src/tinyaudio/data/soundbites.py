@@ -12,6 +12,7 @@ silent when ``L < min_level_db`` (absolute floor: digital silence, ESC-50's zero
 
 Loaders:
     `esc50_soundbites`: ESC-50 clips (5 s) cut into 1 s windows, split by ``src_file``.
+    `sound_windows`: some of those windows (train and validation only), as a detector's negatives.
     `fire_alarm`: one-vs-rest fire / smoke alarm windows against ESC-50 non-alarm sounds,
     Speech Commands background noise and Speech Commands speech.
 
@@ -163,6 +164,49 @@ def esc50_soundbites(
     clips = cut_clips(base.clips, rule, sample_rate, stats=stats)
     ds = Dataset("esc50_soundbites", base.labels, tuple(clips))
     return (ds, stats) if with_stats else ds
+
+
+def sound_windows(
+    n: int,
+    *,
+    window_s: float = 1.0,
+    sample_rate: int = 16000,
+    label: str = OTHER,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> list[Clip]:
+    """Up to ``n`` windows of everyday sounds (ESC-50) as negative training clips.
+
+    ESC-50's train and validation clips are cut into soundbites (`esc50_soundbites`: windows of
+    ``window_s`` every half window, silent ones dropped); ``n`` of them are drawn without
+    replacement (seeded), or all when fewer exist. Each keeps its split, by ``src_file`` as in
+    `tinyaudio.data.esc50`, so the test clips that `tinyaudio.evaluate.stream` plays are never
+    among them.
+
+    Args:
+        n: number of windows (0 gives ``[]``).
+        window_s: window length, seconds (the model's ``clip_duration``).
+        sample_rate: Hz at which window levels are measured.
+        label: label of every window (the negative class).
+        seed: seeds the draw.
+        data_dir: dataset root holding ``esc50_fold4_16k/`` (default ``$TINYAUDIO_DATA``, else
+            the download).
+
+    Returns:
+        `Clip` records with ``offset`` set, split ``"train"`` or ``"validation"``, speaker
+        ``esc50/<src_file>``.
+
+    Raises:
+        DatasetError: ``n < 0``, or ESC-50 is missing.
+    """
+    if n < 0:
+        raise DatasetError(f"sound windows: n must be >= 0, got {n}")
+    if n == 0:
+        return []
+    rule = SoundbiteRule(window_s=window_s, hop_s=window_s / 2)
+    windows = [c for c in esc50_soundbites(data_dir, rule=rule, sample_rate=sample_rate).clips if c.split != "test"]
+    picks = sorted(random.Random(seed).sample(range(len(windows)), min(n, len(windows))))
+    return [dataclasses.replace(windows[i], label=label, speaker=f"esc50/{windows[i].speaker}") for i in picks]
 
 
 def _by_hash(sources: Sequence[str]) -> dict[str, str]:

@@ -59,6 +59,9 @@ class TrainConfig:
             ``_unknown_`` of a multi-class model): the hard negatives of an always-listening model.
         speech_corpora: comma-separated corpora the windows come from (`TRAINING_CORPORA`, or
             ``synthetic_sentences``: TTS speech; LibriSpeech test-other is kept for evaluation and refused).
+        sound_negatives: up to this many windows of everyday sounds (ESC-50's train and
+            validation clips, `tinyaudio.data.soundbites.sound_windows`) added to the negative
+            class, as ``speech_negatives``; ESC-50's test clips are what streams test on.
         synthetic: renderings of ``keyword`` by every installed TTS engine (`tinyaudio.data.synth`)
             added to the keyword class (90 % train, 10 % validation); without a keyword, that many
             renderings of every spoken class (`tinyaudio.data.loaders.spoken_words`: FSDD,
@@ -134,6 +137,7 @@ class TrainConfig:
     tile_segment_p: float = 0.0
     speech_negatives: int = 0
     speech_corpora: str = ",".join(TRAINING_CORPORA)
+    sound_negatives: int = 0
     synthetic: int = 0
     synthetic_near_misses: int = 0
     extra_speakers: str | None = None
@@ -171,8 +175,9 @@ class TrainConfig:
         for name in ("freeze_backbone_epochs", "fine_tune_epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
-        if not isinstance(self.speech_negatives, int) or self.speech_negatives < 0:
-            problems.append(f"speech_negatives={self.speech_negatives!r} must be a whole number >= 0")
+        for name in ("speech_negatives", "sound_negatives"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)!r} must be a whole number >= 0")
         unknown = [c for c in self.speech_corpora.split(",") if c not in (*TRAINING_CORPORA, SYNTHETIC_CORPUS)]
         if unknown:
             problems.append(f"speech_corpora: {unknown[0]!r} is not one of {(*TRAINING_CORPORA, SYNTHETIC_CORPUS)}")
@@ -250,9 +255,9 @@ class TrainConfig:
 
     def recordings_only(self) -> TrainConfig:
         """The same dataset and splits with only its own recordings: no synthetic renderings,
-        speech-negative windows or extra speakers, and the real keyword clips kept (a
+        speech- or sound-negative windows or extra speakers, and the real keyword clips kept (a
         ``real_positives=False`` detector's validation split then holds real speakers' keywords)."""
-        return dataclasses.replace(self, synthetic=0, synthetic_near_misses=0, speech_negatives=0,
+        return dataclasses.replace(self, synthetic=0, synthetic_near_misses=0, speech_negatives=0, sound_negatives=0,
                                    extra_speakers=None, real_positives=True)
 
     @classmethod

@@ -20,7 +20,7 @@ from tinyaudio.data.dataset import Clip, Dataset, load_clips
 from tinyaudio.data.loaders import UNKNOWN, load_dataset, speech_commands_words, spoken_words
 from tinyaudio.data.speakers import speaker_corpus
 from tinyaudio.data.speech import speech_windows
-from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites
+from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites, sound_windows
 from tinyaudio.errors import DatasetError
 from tinyaudio.paths import cache_root
 from tinyaudio.features.cache import dataset_features
@@ -143,23 +143,26 @@ def synthetic_cache(word: str, n: int, near_misses: int, seed: int) -> Path:
 
 
 def with_speech_negatives(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """``dataset`` plus ``config.speech_negatives`` windows of running speech in its negative class.
+    """``dataset`` plus ``config.speech_negatives`` windows of running speech and up to
+    ``config.sound_negatives`` windows of everyday sounds in its negative class.
 
     The negative class is ``_other_`` (a one-keyword detector) or ``_unknown_``; the windows go
-    to train and validation only (`tinyaudio.data.speech.speech_windows`), so the test split
-    stays the dataset's own.
+    to train and validation only (`tinyaudio.data.speech.speech_windows`,
+    `tinyaudio.data.soundbites.sound_windows`), so the test split stays the dataset's own.
 
     Raises:
-        DatasetError: the dataset has no negative class, or a speech corpus is missing.
+        DatasetError: the dataset has no negative class, or a speech corpus or ESC-50 is missing.
     """
-    if config.speech_negatives == 0:
+    if config.speech_negatives == 0 and config.sound_negatives == 0:
         return dataset
     negative = next((label for label in ("_other_", UNKNOWN) if label in dataset.labels), None)
     if negative is None:
-        raise DatasetError(f"{dataset.name}: speech_negatives needs a negative class (_other_ with --keyword, or "
-                           f"{UNKNOWN}); labels are {list(dataset.labels)}")
-    window_s = FeatureConfig.load(config.features).clip_duration
-    windows = speech_windows(config.speech_corpora.split(","), config.speech_negatives, window_s=window_s,
+        raise DatasetError(f"{dataset.name}: speech_negatives / sound_negatives need a negative class (_other_ with "
+                           f"--keyword, or {UNKNOWN}); labels are {list(dataset.labels)}")
+    features = FeatureConfig.load(config.features)
+    windows = speech_windows(config.speech_corpora.split(","), config.speech_negatives, window_s=features.clip_duration,
+                             label=negative, seed=config.seed, data_dir=data_dir)
+    windows += sound_windows(config.sound_negatives, window_s=features.clip_duration, sample_rate=features.sample_rate,
                              label=negative, seed=config.seed, data_dir=data_dir)
     return dataclasses.replace(dataset, clips=(*dataset.clips, *windows))
 
