@@ -245,8 +245,8 @@ def evaluate(
     dataset: Optional[str] = typer.Option(None, help="Dataset (default: the run's own)."),
     split: str = typer.Option("test"),
     model: str = typer.Option("int8", help="int8 | float | dynamic"),
-    recordings_only: bool = typer.Option(False, help="Only the dataset's own recordings: no synthetic clips or "
-                                         "speech windows, real keyword clips included."),
+    recordings_only: bool = typer.Option(False, help="Only the dataset's own recordings: no synthetic clips, speech or "
+                                         "sound windows; real keyword clips included."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Recompute a run's metrics on a dataset split with its .tflite model."""

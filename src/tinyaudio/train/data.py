@@ -65,7 +65,7 @@ def load_training_data(config: TrainConfig, data_dir: str | os.PathLike | None =
     else:
         dataset = load_dataset(config.dataset, data_dir, **kwargs)
     dataset = dataset.binary(config.keyword) if config.keyword else dataset
-    dataset = with_extra_speakers(with_speech_negatives(dataset, config, data_dir), config, data_dir)
+    dataset = with_extra_speakers(with_hard_negatives(dataset, config, data_dir), config, data_dir)
     return with_synthetic_keyword(dataset, config) if config.keyword else with_synthetic_words(dataset, config)
 
 
@@ -142,7 +142,7 @@ def synthetic_cache(word: str, n: int, near_misses: int, seed: int) -> Path:
     return folder
 
 
-def with_speech_negatives(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
+def with_hard_negatives(dataset: Dataset, config: TrainConfig, data_dir: str | os.PathLike | None = None) -> Dataset:
     """``dataset`` plus ``config.speech_negatives`` windows of running speech and up to
     ``config.sound_negatives`` windows of everyday sounds in its negative class.
 
