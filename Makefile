@@ -152,17 +152,18 @@ results: $(STAMP)
 	$(BIN)/tinyaudio train $(subst --speech-negatives 4000,--speech-negatives 24000,$(STOP_DEFAULT)) --out runs/stop_default_speech24k --overwrite
 	$(BIN)/tinyaudio train $(SPEECH12K) --sound-negatives 2000 --out runs/stop_default_sounds --overwrite
 	$(BIN)/tinyaudio train $(SPEECH12K) --sound-negatives 2000 --seed 1 --out runs/stop_default_sounds_seed1 --overwrite
+	$(BIN)/tinyaudio train $(SPEECH12K) --sound-negatives 2000 --seed 2 --out runs/stop_default_sounds_seed2 --overwrite
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(STOP_DEFAULT) --no-real-positives --seed $$s --out runs/stop_synthetic_default$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
 	done
 	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic stop_default stop_default_seed1 stop_default_copies3 \
 	    stop_default_snr10 stop_default_speech12k stop_default_speech12k_seed1 stop_default_speech24k stop_default_sounds \
-	    stop_default_sounds_seed1 stop_synthetic_default; do \
+	    stop_default_sounds_seed1 stop_default_sounds_seed2 stop_synthetic_default; do \
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
 	done
 	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h (copies of the runs made above)
-	for r in stop_default_sounds stop_default_sounds_seed1; do \
+	for r in stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2; do \
 	  rm -rf runs/$${r}_tune120 && cp -r runs/$$r runs/$${r}_tune120 || exit 1; \
 	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune120 --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 120 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune120 --minutes 120 || exit 1; \
@@ -170,7 +171,8 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic \
 	  runs/stop_default runs/stop_default_seed1 runs/stop_default_copies3 runs/stop_default_snr10 runs/stop_default_speech12k \
 	  runs/stop_default_speech12k_seed1 runs/stop_default_speech24k runs/stop_default_sounds runs/stop_default_sounds_seed1 \
-	  runs/stop_default_sounds_tune120 runs/stop_default_sounds_seed1_tune120 runs/stop_synthetic_default
+	  runs/stop_default_sounds_seed2 runs/stop_default_sounds_tune120 runs/stop_default_sounds_seed1_tune120 \
+	  runs/stop_default_sounds_seed2_tune120 runs/stop_synthetic_default
 	$(BIN)/python benchmarks/stop_auc.py
 	$(BIN)/python benchmarks/listen_memory.py runs/stop_speech --minutes 60
 	# speaker verification on unseen voices (issue #16): trains 15-40 min each on 2 cores, then evaluates
