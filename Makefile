@@ -162,9 +162,11 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
 	done
-	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h (copies of the runs made above)
+	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h (copies of the runs made above;
+	# an existing copy is replaced only when tinyaudio wrote everything in it, as --overwrite)
 	for r in stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2; do \
-	  rm -rf runs/$${r}_tune120 && cp -r runs/$$r runs/$${r}_tune120 || exit 1; \
+	  $(BIN)/python -c "import sys; from tinyaudio._io import check_output_folder; check_output_folder(sys.argv[1], overwrite=True)" \
+	    runs/$${r}_tune120 && rm -rf runs/$${r}_tune120 && cp -r runs/$$r runs/$${r}_tune120 || exit 1; \
 	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune120 --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 120 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune120 --minutes 120 || exit 1; \
 	done
