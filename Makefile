@@ -158,7 +158,7 @@ results: $(STAMP)
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(STOP_DEFAULT) --no-real-positives --seed $$s --out runs/stop_synthetic_default$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
 	done
-	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic stop_default stop_default_seed1 stop_default_copies3 \
+	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic stop_synthetic_seed1 stop_synthetic_seed2 stop_default stop_default_seed1 stop_default_copies3 \
 	    stop_default_snr10 stop_default_speech12k stop_default_speech12k_seed1 stop_default_speech24k stop_default_sounds \
 	    stop_default_sounds_seed1 stop_default_sounds_seed2 stop_synthetic_default; do \
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
@@ -178,6 +178,9 @@ results: $(STAMP)
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(STOP_LISTEN) --seed $$s --out runs/stop_listen$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
 	done
+	for s in 0 1 2; do \
+	  $(BIN)/tinyaudio train $(STOP_LISTEN) --no-real-positives --seed $$s --out runs/stop_listen_synthetic$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
+	done
 	for r in stop_nospec stop_sounds_all stop_listen stop_listen_seed1 stop_listen_seed2; do \
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 120 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
@@ -192,6 +195,7 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/stream_draws.py runs/stop_listen runs/stop_listen_seed1 runs/stop_listen_seed2 \
 	  runs/stop_listen_tune360 runs/stop_listen_seed1_tune360 runs/stop_listen_seed2_tune360
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic \
+	  runs/stop_synthetic_seed1 runs/stop_synthetic_seed2 \
 	  runs/stop_default runs/stop_default_seed1 runs/stop_default_copies3 runs/stop_default_snr10 runs/stop_default_speech12k \
 	  runs/stop_default_speech12k_seed1 runs/stop_default_speech24k runs/stop_default_sounds runs/stop_default_sounds_seed1 \
 	  runs/stop_default_sounds_seed2 runs/stop_default_sounds_tune120 runs/stop_default_sounds_seed1_tune120 \
