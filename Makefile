@@ -45,6 +45,17 @@ STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_
 HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
 STOP_DEFAULT := $(subst --augment noise,--augment default,$(STOP)) $(HARD)
 SPEECH12K := $(subst --speech-negatives 4000,--speech-negatives 12000,$(STOP_DEFAULT))
+# $(call RETUNED_COPIES,RUNS,MINUTES): copy each run to runs/RUN_tuneMINUTES, tune its rule there on a MINUTES-long
+# validation stream and score it on the 2 h test stream; an existing copy is replaced only when tinyaudio wrote
+# everything in it (the check behind --overwrite)
+define RETUNED_COPIES
+for r in $(1); do \
+	  $(BIN)/python -c "import sys; from tinyaudio._io import check_output_folder; check_output_folder(sys.argv[1], overwrite=True)" \
+	    runs/$${r}_tune$(2) && rm -rf runs/$${r}_tune$(2) && cp -r runs/$$r runs/$${r}_tune$(2) || exit 1; \
+	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune$(2) --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes $(2) || exit 1; \
+	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune$(2) --minutes 120 || exit 1; \
+	done
+endef
 # issue #14's recipe: all 2,432 sound windows, no SpecAugment, 2 augmented copies, up to 35 epochs
 STOP_LISTEN := $(subst --epochs 25,--epochs 35 --patience 10,$(SPEECH12K)) --sound-negatives 2432 --augment-off specaugment --augment-copies 2
 SEARCH := --dataset speech_commands --cpu cortex-m0plus --max-arena 32768 --max-flash 262144 --max-ms 24 --trials 40 --epochs 30
@@ -164,14 +175,8 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
 	done
-	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h (copies of the runs made above;
-	# an existing copy is replaced only when tinyaudio wrote everything in it, as --overwrite)
-	for r in stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2; do \
-	  $(BIN)/python -c "import sys; from tinyaudio._io import check_output_folder; check_output_folder(sys.argv[1], overwrite=True)" \
-	    runs/$${r}_tune120 && rm -rf runs/$${r}_tune120 && cp -r runs/$$r runs/$${r}_tune120 || exit 1; \
-	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune120 --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 120 || exit 1; \
-	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune120 --minutes 120 || exit 1; \
-	done
+	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h
+	$(call RETUNED_COPIES,stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2,120)
 	# one change at a time from stop_default_sounds, then all of them (STOP_LISTEN) at three seeds; rules tuned on 2 h
 	$(BIN)/tinyaudio train $(SPEECH12K) --sound-negatives 2000 --augment-off specaugment --out runs/stop_nospec --overwrite
 	$(BIN)/tinyaudio train $(SPEECH12K) --sound-negatives 2432 --out runs/stop_sounds_all --overwrite
@@ -186,12 +191,7 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
 	done
 	# the STOP_LISTEN runs with their rule tuned on a 6 h validation stream (0.94 h of sounds for the 1 FA/h budget, not 0.31 h)
-	for r in stop_listen stop_listen_seed1 stop_listen_seed2; do \
-	  $(BIN)/python -c "import sys; from tinyaudio._io import check_output_folder; check_output_folder(sys.argv[1], overwrite=True)" \
-	    runs/$${r}_tune360 && rm -rf runs/$${r}_tune360 && cp -r runs/$$r runs/$${r}_tune360 || exit 1; \
-	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune360 --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 360 || exit 1; \
-	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune360 --minutes 120 || exit 1; \
-	done
+	$(call RETUNED_COPIES,stop_listen stop_listen_seed1 stop_listen_seed2,360)
 	$(BIN)/python benchmarks/stream_draws.py runs/stop_listen runs/stop_listen_seed1 runs/stop_listen_seed2 \
 	  runs/stop_listen_tune360 runs/stop_listen_seed1_tune360 runs/stop_listen_seed2_tune360
 	$(BIN)/python benchmarks/stream_table.py runs/stop_stream_aug runs/stop_speech runs/stop_hardneg runs/stop_synthetic \
