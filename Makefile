@@ -45,16 +45,23 @@ STOP := --dataset speech_commands --keyword stop --model ds_cnn --features mfcc_
 HARD := --speech-negatives 4000 --synthetic 1500 --synthetic-near-misses 300 --min-snr-db -5
 STOP_DEFAULT := $(subst --augment noise,--augment default,$(STOP)) $(HARD)
 SPEECH12K := $(subst --speech-negatives 4000,--speech-negatives 12000,$(STOP_DEFAULT))
-# $(call RETUNED_COPIES,RUNS,MINUTES): copy each run to runs/RUN_tuneMINUTES, tune its rule there on a MINUTES-long
-# validation stream and score it on the 2 h test stream; an existing copy is replaced only when tinyaudio wrote
-# everything in it (the check behind --overwrite)
+# A detector's false-accept budget (per hour of each source) for `tune-detector`, issue #14.
+BUDGET := --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1
+# $(call TUNED,RUNS,MINUTES): tune each run's rule on a MINUTES-long validation stream, then score it on the 2 h test stream
+define TUNED
+for r in $(1); do \
+	  $(BIN)/tinyaudio tune-detector runs/$$r $(BUDGET) --minutes $(2) || exit 1; \
+	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
+	done
+endef
+# $(call RETUNED_COPIES,RUNS,MINUTES): TUNED on copies runs/RUN_tuneMINUTES, keeping the runs' own rules; an existing
+# copy is replaced only when tinyaudio wrote everything in it (the check behind --overwrite)
 define RETUNED_COPIES
 for r in $(1); do \
 	  $(BIN)/python -c "import sys; from tinyaudio._io import check_output_folder; check_output_folder(sys.argv[1], overwrite=True)" \
 	    runs/$${r}_tune$(2) && rm -rf runs/$${r}_tune$(2) && cp -r runs/$$r runs/$${r}_tune$(2) || exit 1; \
-	  $(BIN)/tinyaudio tune-detector runs/$${r}_tune$(2) --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes $(2) || exit 1; \
-	  $(BIN)/tinyaudio stream-eval runs/$${r}_tune$(2) --minutes 120 || exit 1; \
 	done
+	$(call TUNED,$(addsuffix _tune$(2),$(1)),$(2))
 endef
 # issue #14's recipe: all 2,432 sound windows, no SpecAugment, 2 augmented copies, up to 35 epochs
 STOP_LISTEN := $(subst --epochs 25,--epochs 35 --patience 10,$(SPEECH12K)) --sound-negatives 2432 --augment-off specaugment --augment-copies 2
@@ -169,12 +176,9 @@ results: $(STAMP)
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(STOP_DEFAULT) --no-real-positives --seed $$s --out runs/stop_synthetic_default$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
 	done
-	for r in stop_stream_aug stop_speech stop_hardneg stop_synthetic stop_synthetic_seed1 stop_synthetic_seed2 stop_default stop_default_seed1 stop_default_copies3 \
-	    stop_default_snr10 stop_default_speech12k stop_default_speech12k_seed1 stop_default_speech24k stop_default_sounds \
-	    stop_default_sounds_seed1 stop_default_sounds_seed2 stop_synthetic_default; do \
-	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 60 || exit 1; \
-	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
-	done
+	$(call TUNED,stop_stream_aug stop_speech stop_hardneg stop_synthetic stop_synthetic_seed1 stop_synthetic_seed2 stop_default \
+	  stop_default_seed1 stop_default_copies3 stop_default_snr10 stop_default_speech12k stop_default_speech12k_seed1 \
+	  stop_default_speech24k stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2 stop_synthetic_default,60)
 	# the sound-negative runs with their rule tuned on a 2 h validation stream instead of 1 h
 	$(call RETUNED_COPIES,stop_default_sounds stop_default_sounds_seed1 stop_default_sounds_seed2,120)
 	# one change at a time from stop_default_sounds, then all of them (STOP_LISTEN) at three seeds; rules tuned on 2 h
@@ -186,10 +190,7 @@ results: $(STAMP)
 	for s in 0 1 2; do \
 	  $(BIN)/tinyaudio train $(STOP_LISTEN) --no-real-positives --seed $$s --out runs/stop_listen_synthetic$$( [ $$s = 0 ] || echo _seed$$s ) --overwrite || exit 1; \
 	done
-	for r in stop_nospec stop_sounds_all stop_listen stop_listen_seed1 stop_listen_seed2; do \
-	  $(BIN)/tinyaudio tune-detector runs/$$r --max-fa speech=5 --max-fa sounds=1 --max-fa noise=1 --minutes 120 || exit 1; \
-	  $(BIN)/tinyaudio stream-eval runs/$$r --minutes 120 || exit 1; \
-	done
+	$(call TUNED,stop_nospec stop_sounds_all stop_listen stop_listen_seed1 stop_listen_seed2,120)
 	# the STOP_LISTEN runs with their rule tuned on a 6 h validation stream (0.94 h of sounds for the 1 FA/h budget, not 0.31 h)
 	$(call RETUNED_COPIES,stop_listen stop_listen_seed1 stop_listen_seed2,360)
 	$(BIN)/python benchmarks/stream_draws.py runs/stop_listen runs/stop_listen_seed1 runs/stop_listen_seed2 \
