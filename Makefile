@@ -104,6 +104,11 @@ results: $(STAMP)
 	  done; \
 	done
 	$(BIN)/python benchmarks/sc12_ablation.py runs/sc12_ablation
+	# issue #15: learning curve over voices, the only_noise recipe on 12.5 / 25 / 50 % of the training speakers (python benchmarks/sc12_learning_curve.py)
+	for seed in 0 1 2; do for p in 12.5 25 50; do \
+	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise --train-speakers-percent $$p --seed $$seed --out runs/sc12_curve/speakers$${p}_seed$$seed --overwrite || exit 1; \
+	done; done
+	$(BIN)/python benchmarks/sc12_learning_curve.py runs/sc12_curve runs/sc12_ablation
 	# issue #15: more voices: TTS renderings of every digit, then Speech Commands' digits too (python benchmarks/fsdd_loso.py runs)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --seed $$seed --out runs/fsdd_holdout_synth_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
@@ -127,6 +132,10 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_zero_mean --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_zm600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
 	done; done
 	# (runs/fsdd_holdout_ch600_*, channel colouring at 8 kHz, tried and dropped: the --synthetic 600 loop above at commit 7327f73)
+	# the same 600 renderings without SpecAugment, the part whose removal helped most on Speech Commands (sc12_ablation; seeds 0, 1)
+	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --augment-off specaugment --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_nospec600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
+	done; done
 	# the same 600 renderings trained up to 40 epochs instead of 15 (seed 0)
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 40 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_e40_$$s --overwrite || exit 1; \

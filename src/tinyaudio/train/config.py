@@ -80,6 +80,9 @@ class TrainConfig:
             its speech, repeated to fill the clip (`tinyaudio.augment.TileSegment`; for speaker
             embeddings scored with ``fill="tile"``, `tinyaudio.runtime.speaker.windows`).
         max_clips_per_split: subsample each split (seeded) to at most this many clips; for tests.
+        train_speakers_percent: keep the training clips of only this share of the training
+            speakers (seeded; `tinyaudio.train.data.speaker_share`), validation and test whole: a
+            learning curve over voices. ``_silence_`` windows are not voices and are all kept.
         skip_bad: leave out unreadable files (reported in metrics.json) instead of failing.
         representative_size: training examples used to calibrate int8 quantization.
         base: run folder to transfer from (`tinyaudio.train.transfer`): its model minus the
@@ -143,6 +146,7 @@ class TrainConfig:
     extra_speakers: str | None = None
     real_positives: bool = True
     max_clips_per_split: int | None = None
+    train_speakers_percent: float = 100.0
     skip_bad: bool = False
     representative_size: int = 300
     base: str | None = None
@@ -212,6 +216,8 @@ class TrainConfig:
         for name in ("learning_rate", "fine_tune_lr", "qat_lr"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name}={getattr(self, name)!r} must be > 0")
+        if not 0 < self.train_speakers_percent <= 100:
+            problems.append(f"train_speakers_percent={self.train_speakers_percent} must be above 0 and at most 100")
         for name in ("validation_percent", "test_percent"):
             value = getattr(self, name)
             if value is not None and not 0 < value < 100:

@@ -17,7 +17,7 @@ import numpy as np
 from tinyaudio.augment import augment_batch
 from tinyaudio.augment.recipes import default_policy, default_recipe, noise_recipe
 from tinyaudio.data.dataset import Clip, Dataset, load_clips
-from tinyaudio.data.loaders import UNKNOWN, load_dataset, speech_commands_words, spoken_words
+from tinyaudio.data.loaders import SILENCE, UNKNOWN, load_dataset, speech_commands_words, spoken_words
 from tinyaudio.data.speakers import speaker_corpus
 from tinyaudio.data.speech import speech_windows
 from tinyaudio.data.soundbites import LOADERS as SOUNDBITE_LOADERS, load_soundbites, sound_windows
@@ -175,6 +175,21 @@ def subsample(clips: list[Clip], limit: int | None, seed: int) -> list[Clip]:
     return [clips[i] for i in idx]
 
 
+def speaker_share(clips: list[Clip], percent: float, seed: int) -> list[Clip]:
+    """The clips of ``percent`` % of the speakers (rounded, at least one; drawn seeded from the sorted
+    speaker ids), in their original order; ``_silence_`` clips (noise windows, not voices) all kept.
+
+    A learning curve over voices: a speaker is kept or dropped whole, as a smaller recorded
+    dataset would be.
+    """
+    if percent >= 100:
+        return clips
+    speakers = sorted({c.speaker for c in clips if c.label != SILENCE})
+    n_keep = max(1, round(len(speakers) * percent / 100))
+    kept = {speakers[i] for i in np.random.default_rng(seed).choice(len(speakers), size=n_keep, replace=False)}
+    return [c for c in clips if c.label == SILENCE or c.speaker in kept]
+
+
 def split_arrays(
     config: TrainConfig,
     dataset: Dataset,
@@ -197,6 +212,8 @@ def split_arrays(
     skipped: list[dict[str, str]] = []
     for name in SPLITS:
         clips = subsample(dataset.split(name), config.max_clips_per_split, config.seed)
+        if name == "train":
+            clips = speaker_share(clips, config.train_speakers_percent, config.seed)
         if not clips:
             raise DatasetError(f"{dataset.name}: the {name} split is empty; check the split settings")
         x, kept, bad = dataset_features(clips, feature_config, skip_bad=config.skip_bad, progress=progress)
