@@ -109,6 +109,10 @@ results: $(STAMP)
 	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise --train-speakers-percent $$p --seed $$seed --out runs/sc12_curve/speakers$${p}_seed$$seed --overwrite || exit 1; \
 	done; done
 	$(BIN)/python benchmarks/sc12_learning_curve.py runs/sc12_curve runs/sc12_ablation
+	# the same recipe with 200 TTS renderings of every word on top: do synthetic voices stand in for real ones?
+	for seed in 0 1 2; do \
+	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise --synthetic 200 --seed $$seed --out runs/sc12_synth_noise_seed$$seed --overwrite || exit 1; \
+	done
 	# issue #15: more voices: TTS renderings of every digit, then Speech Commands' digits too (python benchmarks/fsdd_loso.py runs)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --seed $$seed --out runs/fsdd_holdout_synth_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
