@@ -140,6 +140,13 @@ results: $(STAMP)
 	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --augment-off specaugment --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_nospec600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
 	done; done
+	# the same 600 renderings with two augmented copies of every clip (seeds 0, 1, 2), and the one-copy recipe's seed 2 to compare
+	for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed 2 --out runs/fsdd_holdout_more600_$${s}_seed2 --overwrite || exit 1; \
+	done
+	for seed in 0 1 2; do for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --augment-copies 2 --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_copies600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
+	done; done
 	# the same 600 renderings trained up to 40 epochs instead of 15 (seed 0)
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 40 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_e40_$$s --overwrite || exit 1; \

@@ -6,7 +6,7 @@ Reads the run folders ``PREFIX_SPEAKER[_seedN]`` that `make results` writes (``P
 ``fsdd_holdout_noise`` for noise only, ``fsdd_holdout_default``, ``fsdd_holdout_synth``,
 ``fsdd_holdout_more``, ``fsdd_holdout_cmn``, ``fsdd_holdout_more600``, ``fsdd_holdout_more1500``,
 ``fsdd_holdout_centre600``, ``fsdd_holdout_noise600``, ``fsdd_holdout_sc``, ``fsdd_holdout_zm600``,
-``fsdd_holdout_e40``, ``fsdd_holdout_ch600``, ``fsdd_holdout_nospec600``; seed 0 has no suffix)
+``fsdd_holdout_e40``, ``fsdd_holdout_ch600``, ``fsdd_holdout_nospec600``, ``fsdd_holdout_copies600``; seed 0 has no suffix)
 and prints one row per (policy, seed): every speaker, the mean and the worst, then the validation
 accuracy on voices the run did not train on, averaged over the six runs (``metrics.json`` →
 ``validation.by_source``: Speech Commands' validation speakers, and the synthetic voices' held-out
@@ -38,6 +38,7 @@ PREFIXES = {
     "fsdd_holdout_e40": "the same with `--synthetic 600 --epochs 40`",
     "fsdd_holdout_ch600": "the same with `--synthetic 600`, channel colouring at 8 kHz too (commit 7327f73, dropped)",
     "fsdd_holdout_nospec600": "the same with `--synthetic 600 --augment-off specaugment`",
+    "fsdd_holdout_copies600": "the same with `--synthetic 600 --augment-copies 2`",
 }
 #: Validation sources shown (runs written before the validation metrics show a dash).
 VALIDATION_SOURCES = ("speech_commands", "synthetic")
