@@ -12,9 +12,9 @@ validation and test accuracy over seeds 0 / 1 / 2.
 Then the mean test accuracy gained per doubling of the training voices, from each share to the
 next, and the number of voices at which the last step's rate would reach 94 % (issue #15's
 target; the published DS-CNN-S 94.4 % trains on Speech Commands v2's training split, about 85 K
-clips of the corpus's 2,618 speakers).
-The rate falls as voices grow (learning curves flatten on a log scale: Hestness et al. 2017, "Deep
-Learning Scaling is Predictable, Empirically"), so the figure is a lower bound.
+clips of the corpus's 2,618 speakers). The rate falls as voices grow (learning curves flatten on a
+log scale: Hestness et al. 2017, "Deep Learning Scaling is Predictable, Empirically"), so the
+figure is a lower bound.
 
 Raises:
     SystemExit: a run's config differs from the others in more than the speaker share and seed.
@@ -84,6 +84,7 @@ def main(curve: Path, full: Path) -> None:
         if slope > 0 and y1 < TARGET:
             print(f"at the last step's rate, {100 * TARGET:.0f} % needs about {2 ** (x1 + (TARGET - y1) / slope):,.0f} "
                   f"training voices ({2 ** x1:,.0f} here); the rate has only fallen so far, so that is a lower bound")
+
 
 if __name__ == "__main__":
     args = [Path(a) for a in sys.argv[1:]]
