@@ -65,6 +65,18 @@ for r in $(1); do \
 endef
 # issue #14's recipe: all 2,432 sound windows, no SpecAugment, 2 augmented copies, up to 35 epochs
 STOP_LISTEN := $(subst --epochs 25,--epochs 35 --patience 10,$(SPEECH12K)) --sound-negatives 2432 --augment-off specaugment --augment-copies 2
+# FSDD leave-one-speaker-out (issue #15): $(call LOSO,SEEDS,FLAGS,NAME) trains on five speakers and tests on the sixth, for
+# every speaker and seed, into runs/NAME_SPEAKER (seed 0) or runs/NAME_SPEAKER_seedN
+define LOSO
+for seed in $(1); do for s in george jackson lucas nicolas theo yweweler; do \
+	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s $(2) --seed $$seed --out runs/$(3)_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
+	done; done
+endef
+# FSDD with more voices: the default policy, 200 TTS renderings of every digit, Speech Commands' digit speakers
+MORE := --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands
+MORE600 := $(subst --synthetic 200,--synthetic 600,$(MORE))
+# Speech Commands 12-class, the ablation's only_noise recipe (issue #15's learning curve)
+SC12_NOISE := --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise
 SEARCH := --dataset speech_commands --cpu cortex-m0plus --max-arena 32768 --max-flash 262144 --max-ms 24 --trials 40 --epochs 30
 TEACHERS := --teacher runs/sc12_q15 --teacher runs/sc12_q15_seed1 --teacher runs/sc12_q15_seed2
 SEARCH_KD := $(subst --trials 40 --epochs 30,--trials 20 --epochs 60,$(SEARCH)) $(TEACHERS) --teacher runs/sc12_logmel40 \
@@ -106,51 +118,32 @@ results: $(STAMP)
 	$(BIN)/python benchmarks/sc12_ablation.py runs/sc12_ablation
 	# issue #15: learning curve over voices, the only_noise recipe on 12.5 / 25 / 50 % of the training speakers (python benchmarks/sc12_learning_curve.py)
 	for seed in 0 1 2; do for p in 12.5 25 50; do \
-	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise --train-speakers-percent $$p --seed $$seed --out runs/sc12_curve/speakers$${p}_seed$$seed --overwrite || exit 1; \
+	  $(BIN)/tinyaudio train $(SC12_NOISE) --train-speakers-percent $$p --seed $$seed --out runs/sc12_curve/speakers$${p}_seed$$seed --overwrite || exit 1; \
 	done; done
 	$(BIN)/python benchmarks/sc12_learning_curve.py runs/sc12_curve runs/sc12_ablation
 	# the same recipe with 200 TTS renderings of every word on top: do synthetic voices stand in for real ones?
 	for seed in 0 1 2; do \
-	  $(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features mfcc_49x10 --epochs 40 --augment noise --synthetic 200 --seed $$seed --out runs/sc12_synth_noise_seed$$seed --overwrite || exit 1; \
+	  $(BIN)/tinyaudio train $(SC12_NOISE) --synthetic 200 --seed $$seed --out runs/sc12_synth_noise_seed$$seed --overwrite || exit 1; \
 	done
 	# issue #15: more voices: TTS renderings of every digit, then Speech Commands' digits too (python benchmarks/fsdd_loso.py runs)
-	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --seed $$seed --out runs/fsdd_holdout_synth_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done
-	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_more_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done
+	$(call LOSO,0 1,$(subst --extra-speakers speech_commands,,$(MORE)),fsdd_holdout_synth)
+	$(call LOSO,0 1,$(MORE),fsdd_holdout_more)
 	# the same with 600 and 1500 renderings a digit (seeds 0, 1); with 600 and short clips centred on a noise floor, with cepstral mean normalisation, and fine-tuned from an 8 kHz Speech Commands model (seed 0)
-	for n in 600 1500; do for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic $$n --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_more$${n}_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done; done
-	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_centre --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_centre600_$$s --overwrite || exit 1; \
-	done
+	$(call LOSO,0 1,$(MORE600),fsdd_holdout_more600)
+	$(call LOSO,0 1,$(subst --synthetic 200,--synthetic 1500,$(MORE)),fsdd_holdout_more1500)
+	$(call LOSO,0,$(subst fsdd_mfcc,fsdd_mfcc_centre,$(MORE600)),fsdd_holdout_centre600)
 	# the same 600 renderings with noise only, the recipe that beat the default policy on Speech Commands' validation speakers (sc12_ablation)
-	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment noise --epochs 15 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_noise600_$$s --overwrite || exit 1; \
-	done
+	$(call LOSO,0,$(subst --augment default,--augment noise,$(MORE600)),fsdd_holdout_noise600)
 	# the same 600 renderings with each clip's DC offset removed before the trailing zeros (seeds 0, 1)
-	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_zero_mean --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_zm600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done
+	$(call LOSO,0 1,$(subst fsdd_mfcc,fsdd_mfcc_zero_mean,$(MORE600)),fsdd_holdout_zm600)
 	# (runs/fsdd_holdout_ch600_*, channel colouring at 8 kHz, tried and dropped: the --synthetic 600 loop above at commit 7327f73)
 	# the same 600 renderings without SpecAugment, the part whose removal helped most on Speech Commands (sc12_ablation; seeds 0, 1)
-	for seed in 0 1; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --augment-off specaugment --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_nospec600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done
+	$(call LOSO,0 1,$(MORE600) --augment-off specaugment,fsdd_holdout_nospec600)
 	# the same 600 renderings with two augmented copies of every clip (seeds 0, 1, 2), and the one-copy recipe's seed 2 to compare
-	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed 2 --out runs/fsdd_holdout_more600_$${s}_seed2 --overwrite || exit 1; \
-	done
-	for seed in 0 1 2; do for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --augment-copies 2 --epochs 15 --synthetic 600 --extra-speakers speech_commands --seed $$seed --out runs/fsdd_holdout_copies600_$$s$$( [ $$seed = 0 ] || echo _seed$$seed ) --overwrite || exit 1; \
-	done; done
+	$(call LOSO,2,$(MORE600),fsdd_holdout_more600)
+	$(call LOSO,0 1 2,$(MORE600) --augment-copies 2,fsdd_holdout_copies600)
 	# the same 600 renderings trained up to 40 epochs instead of 15 (seed 0)
-	for s in george jackson lucas nicolas theo yweweler; do \
-	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc --augment default --epochs 40 --synthetic 600 --extra-speakers speech_commands --out runs/fsdd_holdout_e40_$$s --overwrite || exit 1; \
-	done
+	$(call LOSO,0,$(subst --epochs 15,--epochs 40,$(MORE600)),fsdd_holdout_e40)
 	$(BIN)/tinyaudio train --dataset speech_commands --model ds_cnn --features fsdd_mfcc --augment default --epochs 40 --out runs/sc12_8k --overwrite
 	for s in george jackson lucas nicolas theo yweweler; do \
 	  $(BIN)/tinyaudio train --dataset fsdd --holdout-speaker $$s --model ds_cnn --features fsdd_mfcc_cmn --augment default --epochs 15 --synthetic 200 --extra-speakers speech_commands --out runs/fsdd_holdout_cmn_$$s --overwrite || exit 1; \

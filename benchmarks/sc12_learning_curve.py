@@ -43,6 +43,11 @@ def run_folder(curve: Path, full: Path, percent: float, seed: int) -> Path:
     return full / f"only_noise_seed{seed}" if percent == 100 else curve / f"speakers{percent:g}_seed{seed}"
 
 
+def span(counts: set[int]) -> str:
+    """``"N"`` when every seed kept the same count, else ``"MIN-MAX"``."""
+    return f"{min(counts)}" if len(counts) == 1 else f"{min(counts)}-{max(counts)}"
+
+
 def main(curve: Path, full: Path) -> None:
     train = load_dataset("speech_commands").split("train")
     reference: dict | None = None
@@ -67,9 +72,7 @@ def main(curve: Path, full: Path) -> None:
             test.append(metrics["int8_accuracy"])
         if not test:
             continue
-        n_voices = sorted(voices)[0] if len(voices) == 1 else f"{min(voices)}-{max(voices)}"
-        n_clips = sorted(clips)[0] if len(clips) == 1 else f"{min(clips)}-{max(clips)}"
-        rows.append(f"| {percent:g} % | {n_voices} | {n_clips} | {' / '.join(f'{100 * a:.1f}' for a in val)} % | "
+        rows.append(f"| {percent:g} % | {span(voices)} | {span(clips)} | {' / '.join(f'{100 * a:.1f}' for a in val)} % | "
                     f"**{100 * np.mean(val):.1f} %** | {' / '.join(f'{100 * a:.1f}' for a in test)} % | "
                     f"**{100 * np.mean(test):.1f} %** |")
         points.append((math.log2(min(voices)), float(np.mean(test))))
